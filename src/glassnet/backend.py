@@ -1,0 +1,28 @@
+"""Which array library an array belongs to.
+
+Array code takes its namespace from its inputs (`xp = namespace(x)`) instead of hard-wiring
+`numpy`, so that the same layer runs on CuPy arrays on a GPU. NumPy is the only library that
+glassnet needs; CuPy is used only when the caller hands in CuPy arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def namespace(*arrays):
+    """The array module (numpy, or cupy for CuPy arrays) of the first array-like argument."""
+    for array in arrays:
+        module = type(array).__module__
+        if module.startswith("cupy"):
+            import cupy  # only reachable when the caller already uses CuPy
+
+            return cupy
+    return np
+
+
+def to_numpy(array) -> np.ndarray:
+    """A NumPy array from a NumPy or CuPy array (for saving, plotting and printing)."""
+    if type(array).__module__.startswith("cupy"):
+        return array.get()
+    return np.asarray(array)

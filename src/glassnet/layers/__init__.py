@@ -1,0 +1,3 @@
+"""Layers: each file holds one family, with forward and backward side by side."""
+
+from glassnet.layers.base import Layer, Parameter

@@ -1,0 +1,205 @@
+"""The Layer contract every layer follows, and the Parameter that holds a weight.
+
+A layer is two functions side by side, written in NumPy:
+
+    forward(x, training=False) -> y        keeps what backward needs on `self`
+    backward(dy) -> dx                     dy = dL/dy; adds dL/dW into each W.grad
+
+plus a lazy `build(input_shape)` that creates the weights the first time the layer sees data.
+Gradients accumulate (`+=`), as in micrograd and PyTorch, so a layer used twice gets the sum;
+the model zeroes them before each step.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+
+from glassnet import config
+from glassnet.backend import namespace
+
+_name_counters: dict[str, itertools.count] = {}
+
+
+def _snake_case(name: str) -> str:
+    out = [name[0].lower()]
+    for prev, char in zip(name, name[1:]):
+        if char.isupper() and (prev.islower() or prev.isdigit()):
+            out.append("_")
+        out.append(char.lower())
+    return "".join(out)
+
+
+def unique_name(prefix: str) -> str:
+    """'dense', 'dense_1', 'dense_2', ... as Keras names layers."""
+    counter = _name_counters.setdefault(prefix, itertools.count())
+    index = next(counter)
+    return prefix if index == 0 else f"{prefix}_{index}"
+
+
+class Parameter:
+    """A trainable array and the gradient of the loss with respect to it.
+
+    Attributes:
+        value: the weight itself, shape `shape`.
+        grad: dL/dvalue, same shape and dtype, accumulated by `backward`.
+        regularizer: optional penalty added to the loss (kernels only, by convention).
+    """
+
+    def __init__(self, value, name: str = "", trainable: bool = True, regularizer=None):
+        self.value = value
+        self.grad = namespace(value).zeros_like(value)
+        self.name = name
+        self.trainable = trainable
+        self.regularizer = regularizer
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.value.shape
+
+    @property
+    def dtype(self):
+        return self.value.dtype
+
+    def zero_grad(self) -> None:
+        self.grad.fill(0)
+
+    def assign(self, value) -> None:
+        """Overwrite the weight in place, checking shape (and casting to its dtype)."""
+        value = np.asarray(value)
+        if value.shape != self.value.shape:
+            raise ValueError(
+                f"weight {self.name!r}: expected shape {self.value.shape}, got {value.shape}"
+            )
+        self.value[...] = value
+
+    def __repr__(self) -> str:
+        return f"Parameter({self.name!r}, shape={self.shape}, dtype={self.dtype})"
+
+
+class Layer:
+    """Base class: subclasses implement `build`, `forward`, `backward` (and `get_config`).
+
+    Args:
+        name: unique name; default from the class name ('dense', 'dense_1', ...).
+        trainable: when False, the optimizer leaves this layer's weights alone.
+        dtype: float dtype of weights and outputs; default `glassnet.config.floatx()`.
+        input_shape: optional, without the batch axis; lets a Sequential build eagerly.
+    """
+
+    def __init__(self, name: str | None = None, trainable: bool = True, dtype=None,
+                 input_shape: tuple[int, ...] | None = None):
+        self.name = name or unique_name(_snake_case(type(self).__name__))
+        self.trainable = bool(trainable)
+        self._dtype = None if dtype is None else config.standardize_dtype(dtype)
+        self._input_shape_arg = None if input_shape is None else tuple(input_shape)
+        self._parameters: list[Parameter] = []
+        self.built = False
+        self.input_shape: tuple | None = None
+        self.output_shape: tuple | None = None
+
+    # ----- weights ---------------------------------------------------------------------
+    @property
+    def dtype(self) -> str:
+        return self._dtype or config.floatx()
+
+    def add_weight(self, shape, initializer="zeros", name: str = "", trainable: bool = True,
+                   regularizer=None) -> Parameter:
+        """Create, initialise and track a Parameter of `shape` in this layer's dtype."""
+        from glassnet import initializers
+
+        init = initializers.get(initializer)
+        value = np.asarray(init(tuple(shape), dtype=self.dtype), dtype=self.dtype)
+        param = Parameter(value, name=f"{self.name}/{name}", trainable=trainable,
+                          regularizer=regularizer)
+        self._parameters.append(param)
+        return param
+
+    def parameters(self, trainable_only: bool = False) -> list[Parameter]:
+        """This layer's Parameters in creation (Keras weight) order."""
+        params = list(self._parameters)
+        if trainable_only:
+            params = [p for p in params if p.trainable and self.trainable]
+        return params
+
+    @property
+    def weights(self) -> list[Parameter]:
+        return self.parameters()
+
+    @property
+    def trainable_weights(self) -> list[Parameter]:
+        return self.parameters(trainable_only=True)
+
+    @property
+    def non_trainable_weights(self) -> list[Parameter]:
+        trainable = {id(p) for p in self.trainable_weights}
+        return [p for p in self.parameters() if id(p) not in trainable]
+
+    def count_params(self) -> int:
+        return int(sum(p.value.size for p in self.parameters()))
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the weights, in Keras order and shapes (Dense: kernel, then bias)."""
+        return [np.array(p.value) for p in self.parameters()]
+
+    def set_weights(self, weights) -> None:
+        params = self.parameters()
+        weights = list(weights)
+        if len(weights) != len(params):
+            raise ValueError(
+                f"set_weights on layer {self.name!r}: expected {len(params)} arrays "
+                f"({[p.shape for p in params]}), got {len(weights)}"
+            )
+        for param, value in zip(params, weights):
+            param.assign(value)
+
+    def zero_grad(self) -> None:
+        for param in self.parameters():
+            param.zero_grad()
+
+    # ----- building -------------------------------------------------------------------
+    def build(self, input_shape: tuple) -> None:
+        """Create the weights for inputs of `input_shape` (batch axis first, may be None)."""
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        """Output shape for `input_shape` (batch axis included); default: unchanged."""
+        return tuple(input_shape)
+
+    def maybe_build(self, input_shape) -> None:
+        if not self.built:
+            input_shape = tuple(input_shape)
+            self.build(input_shape)
+            self.input_shape = input_shape
+            self.output_shape = tuple(self.compute_output_shape(input_shape))
+            self.built = True
+
+    # ----- the math -------------------------------------------------------------------
+    def forward(self, x, training: bool = False):
+        raise NotImplementedError(f"{type(self).__name__}.forward")
+
+    def backward(self, dy):
+        raise NotImplementedError(f"{type(self).__name__}.backward")
+
+    def __call__(self, x, training: bool = False):
+        """Eager call on an array: build on first use, then `forward`."""
+        symbolic = getattr(x, "_glassnet_symbolic", False)
+        if symbolic:
+            return x.apply(self)
+        self.maybe_build((None,) + tuple(np.shape(x))[1:])
+        return self.forward(x, training=training)
+
+    # ----- (de)serialisation ------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        config_ = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._input_shape_arg is not None:
+            config_["input_shape"] = list(self._input_shape_arg)
+        return config_
+
+    @classmethod
+    def from_config(cls, config_: dict[str, Any]) -> Layer:
+        return cls(**config_)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
