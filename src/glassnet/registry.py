@@ -60,7 +60,9 @@ def deserialize(kind: str, spec: Any, custom_objects: dict[str, Any] | None = No
         entry = lookup(kind, spec, custom_objects)
         return entry() if isinstance(entry, type) else entry
     if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
-        raise ValueError(f"{kind}: expected a name or a {{'class_name', 'config'}} dict, got {spec!r}")
+        raise ValueError(
+            f"{kind}: expected a name or a {{'class_name', 'config'}} dict, got {spec!r}"
+        )
     config = spec.get("config") or {}
     if not isinstance(config, dict):
         raise ValueError(f"{kind} {spec['class_name']!r}: 'config' must be a dict, got {config!r}")
