@@ -1,3 +1,37 @@
-"""glassnet: deep learning in plain NumPy that reads like a textbook and trains like a framework."""
+"""glassnet: deep learning in plain NumPy that reads like a textbook and trains like a framework.
+
+    import glassnet as gn
+    from glassnet import layers
+
+    model = gn.Sequential([layers.Input(shape=(256,)),
+                           layers.Dense(30, activation="sigmoid"),
+                           layers.Dense(10, activation="softmax")])
+    model.compile(optimizer=gn.optimizers.SGD(learning_rate=0.5),
+                  loss="categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=500, batch_size=None, validation_split=0.2)
+"""
 
 __version__ = "0.1.0"
+
+from glassnet import (  # noqa: E402  (the version is set before submodules import)
+    activations,
+    callbacks,
+    config,
+    gradcheck,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    optimizers,
+    regularizers,
+    utils,
+)
+from glassnet.layers import Input  # noqa: E402
+from glassnet.model import Model, Sequential  # noqa: E402
+from glassnet.saving import load_model  # noqa: E402
+
+__all__ = [
+    "Input", "Model", "Sequential", "activations", "callbacks", "config", "gradcheck",
+    "initializers", "layers", "load_model", "losses", "metrics", "optimizers", "regularizers",
+    "utils",
+]

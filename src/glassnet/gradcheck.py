@@ -224,3 +224,33 @@ def check_regularizer(regularizer, weight, *, eps: float = 1e-6,
     report = GradcheckReport(type(regularizer).__name__)
     report.results.append(_compare("W", analytic, numeric, indices, tolerance))
     return report
+
+
+def check_model(model, x, y, sample_weight=None, *, eps: float = 1e-6,
+                tolerance: float = DEFAULT_TOLERANCE, max_checks: int | None = 500,
+                seed: int = 0) -> GradcheckReport:
+    """Check every trainable weight of a compiled model on one batch.
+
+    The scalar is the model's regularized loss in inference mode (dropout off). The model's
+    weights are converted to float64 in place.
+    """
+    rng = np.random.default_rng(seed)
+    x = np.asarray(x)
+    x = x.astype(np.float64) if np.issubdtype(x.dtype, np.floating) else x
+    y = np.asarray(y)
+    y = y.astype(np.float64) if np.issubdtype(y.dtype, np.floating) else y
+    model.maybe_build((None,) + x.shape[1:])
+    to_float64(model)
+    params = model.parameters(trainable_only=True)
+    model.compute_gradients(x, y, sample_weight, training=False)
+    analytic = [np.array(p.grad) for p in params]
+
+    def objective() -> float:
+        return model.compute_loss(x, y, sample_weight=sample_weight, training=False)
+
+    report = GradcheckReport(getattr(model, "name", type(model).__name__))
+    for param, grad in zip(params, analytic):
+        indices = _indices(param.value.size, max_checks, rng)
+        numeric = numerical_gradient(objective, param.value, indices, eps)
+        report.results.append(_compare(param.name, grad, numeric, indices, tolerance))
+    return report

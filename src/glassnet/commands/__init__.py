@@ -1,0 +1,1 @@
+"""CLI subcommands beyond `info`: demo, train, evaluate, predict (each add_parser + run)."""

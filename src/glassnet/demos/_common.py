@@ -1,0 +1,63 @@
+"""What every demo shares: an output folder, a console, figures, the model file, metrics.json."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from glassnet.io import atomic_write
+
+
+@dataclass
+class DemoContext:
+    """Where a demo writes, and how it was asked to run (seed, epochs, data folder)."""
+
+    name: str
+    out: Path
+    seed: int = 0
+    epochs: int | None = None
+    data_dir: str | None = None
+    verbose: int = 1
+    echo: Callable[[str], None] = print
+    figures: list[Path] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.out = Path(self.out)
+        self.out.mkdir(parents=True, exist_ok=True)
+
+    def epochs_or(self, default: int) -> int:
+        return default if self.epochs is None else self.epochs
+
+    def figure(self, figure, filename: str) -> Path:
+        """Save a matplotlib Figure as a PNG in the output folder."""
+        path = self.out / filename
+        with atomic_write(path) as file:
+            figure.savefig(file, format="png", dpi=100)
+        self.figures.append(path)
+        return path
+
+    def save_model(self, model, filename: str = "model.glassnet") -> Path:
+        path = self.out / filename
+        model.save(path)
+        return path
+
+    def command(self) -> str:
+        """The command line that reproduces this run."""
+        parts = ["glassnet", "demo", self.name, "--out", str(self.out), "--seed", str(self.seed)]
+        if self.epochs is not None:
+            parts += ["--epochs", str(self.epochs)]
+        if self.data_dir is not None:
+            parts += ["--data-dir", str(self.data_dir)]
+        return shlex.join(parts)
+
+    def write_metrics(self, metrics: dict[str, Any]) -> Path:
+        path = self.out / "metrics.json"
+        record = {"demo": self.name, "command": self.command(), "seed": self.seed, **metrics}
+        with atomic_write(path, mode="w") as file:
+            json.dump(record, file, indent=2, sort_keys=False)
+            file.write("\n")
+        return path

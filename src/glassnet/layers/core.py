@@ -1,0 +1,251 @@
+"""The layers of a multilayer perceptron: Input, Dense, Flatten and Reshape."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from glassnet import activations, regularizers
+from glassnet.layers.base import Layer
+from glassnet.registry import register, serialize
+
+
+class SymbolicTensor:
+    """The placeholder `Input(shape)` returns: a shape and dtype, no data.
+
+    Calling a layer on it builds the layer for that shape and returns the next placeholder,
+    so `Sequential([Input(shape=(256,)), Dense(30), ...])` knows every shape up front.
+    """
+
+    _glassnet_symbolic = True
+
+    def __init__(self, shape: tuple, dtype: str, layer: Layer | None = None, inputs=()):
+        self.shape = tuple(shape)
+        self.dtype = dtype
+        self.layer = layer          # the layer that produced this tensor (InputLayer at the root)
+        self.inputs = tuple(inputs)
+
+    def apply(self, layer: Layer) -> SymbolicTensor:
+        layer.maybe_build(self.shape)
+        return SymbolicTensor(layer.compute_output_shape(self.shape), self.dtype, layer, (self,))
+
+    def __repr__(self) -> str:
+        return f"<SymbolicTensor shape={self.shape} dtype={self.dtype}>"
+
+
+@register("layer")
+class InputLayer(Layer):
+    """Declares the input shape (without the batch axis); forward is the identity."""
+
+    def __init__(self, shape=None, batch_size: int | None = None, dtype=None, name=None,
+                 batch_shape=None, **kwargs):
+        if batch_shape is not None:
+            batch_shape = tuple(batch_shape)
+        elif shape is not None:
+            shape = (shape,) if isinstance(shape, int) else tuple(shape)
+            batch_shape = (batch_size,) + shape
+        else:
+            raise ValueError("InputLayer: give `shape` (e.g. shape=(256,)) or `batch_shape`")
+        if any(d is not None and (not isinstance(d, (int, np.integer)) or d <= 0)
+               for d in batch_shape[1:]):
+            raise ValueError(f"InputLayer: shape dimensions must be positive integers, "
+                             f"got {batch_shape[1:]}")
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        self.batch_shape = batch_shape
+        self.maybe_build(batch_shape)
+        self.output = SymbolicTensor(batch_shape, self.dtype, self)
+
+    def forward(self, x, training=False):
+        return x
+
+    def backward(self, dy):
+        return dy
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype, "batch_shape": list(self.batch_shape)}
+
+
+def Input(shape=None, batch_size: int | None = None, dtype=None, name=None,  # noqa: N802
+          batch_shape=None) -> SymbolicTensor:
+    """A symbolic input of `shape` (no batch axis), as `keras.Input`: `Input(shape=(256,))`."""
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name,
+                      batch_shape=batch_shape).output
+
+
+def _check_last_axis(layer: Layer, x, expected: int) -> None:
+    if np.ndim(x) < 2 or x.shape[-1] != expected:
+        raise ValueError(
+            f"layer {layer.name!r} ({type(layer).__name__}): expected input with last axis "
+            f"{expected}, i.e. shape (batch, ..., {expected}), got shape {np.shape(x)}"
+        )
+
+
+@register("layer")
+class Dense(Layer):
+    """Affine map followed by an activation: y = f(x @ W + b).
+
+    Shapes: x (N, n_in) -> y (N, units); W (n_in, units); b (units,). Inputs of higher rank
+    (N, ..., n_in) are mapped along the last axis, as in Keras.
+    Init: Glorot uniform, W ~ U(-a, a) with a = sqrt(6 / (n_in + units)); b = 0.
+
+    Args:
+        units: number of outputs.
+        activation: name or ActivationFunction ("relu", "sigmoid", "softmax", ...); default linear.
+        use_bias: whether to add b.
+        kernel_initializer, bias_initializer: names or Initializer objects.
+        kernel_regularizer, bias_regularizer: e.g. "l2" or regularizers.L2(1e-4).
+
+    Example:
+        >>> layer = Dense(3, activation="relu")
+        >>> layer(np.ones((2, 5), dtype="float32")).shape
+        (2, 3)
+    """
+
+    def __init__(self, units: int, activation=None, use_bias: bool = True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
+            raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+
+    def build(self, input_shape):
+        n_in = input_shape[-1]
+        if n_in is None:
+            raise ValueError(f"Dense {self.name!r}: the last input axis must be known, "
+                             f"got input shape {input_shape}")
+        self.W = self.add_weight((n_in, self.units), self.kernel_initializer, name="kernel",
+                                 regularizer=self.kernel_regularizer)
+        self.b = (self.add_weight((self.units,), self.bias_initializer, name="bias",
+                                  regularizer=self.bias_regularizer) if self.use_bias else None)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def forward(self, x, training=False):
+        _check_last_axis(self, x, self.W.shape[0])
+        self._x = x                                   # kept for dL/dW
+        z = x @ self.W.value                          # (N, n_in) @ (n_in, units)
+        if self.b is not None:
+            z += self.b.value                         # in place: no second (N, units) array
+        return self.activation.forward(z, training=training)
+
+    def backward(self, dy):
+        """dL/dy (N, units) -> dL/dx (N, n_in); accumulates dL/dW and dL/db."""
+        return self.backward_preactivation(self.activation.backward(dy))
+
+    def backward_preactivation(self, dz):
+        """dL/dz for z = x @ W + b (the model's fused softmax/cross-entropy path starts here)."""
+        x2 = self._x.reshape(-1, self._x.shape[-1])   # (N·..., n_in)
+        dz2 = dz.reshape(-1, self.units)              # (N·..., units)
+        if self.trainable:
+            self.W.grad += x2.T @ dz2                 # (n_in, N) @ (N, units)
+            if self.b is not None:
+                self.b.grad += dz2.sum(axis=0)        # b was broadcast over the batch
+        return dz @ self.W.value.T                    # (N, units) @ (units, n_in)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": _serialize_initializer(self.kernel_initializer),
+            "bias_initializer": _serialize_initializer(self.bias_initializer),
+            "kernel_regularizer": _serialize_optional(self.kernel_regularizer),
+            "bias_regularizer": _serialize_optional(self.bias_regularizer),
+        }
+
+    @classmethod
+    def from_config(cls, config_):
+        config_ = dict(config_)
+        for key in ("kernel_initializer", "bias_initializer"):
+            config_[key] = _deserialize_initializer(config_.get(key, "zeros"))
+        return cls(**config_)
+
+
+def _serialize_initializer(initializer):
+    return initializer if isinstance(initializer, str) else serialize(initializer)
+
+
+def _deserialize_initializer(spec):
+    from glassnet import initializers
+
+    return spec if isinstance(spec, str) else initializers.get(spec)
+
+
+def _serialize_optional(obj):
+    return None if obj is None else serialize(obj)
+
+
+@register("layer")
+class Flatten(Layer):
+    """(N, d1, d2, ...) -> (N, d1·d2·...); backward reshapes the gradient back."""
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        if data_format not in (None, "channels_last"):
+            raise ValueError(f"Flatten: only data_format='channels_last' is supported, "
+                             f"got {data_format!r}")
+
+    def compute_output_shape(self, input_shape):
+        rest = input_shape[1:]
+        size = None if any(d is None for d in rest) else math.prod(rest)
+        return (input_shape[0], size)
+
+    def forward(self, x, training=False):
+        self._shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dy):
+        return dy.reshape(self._shape)
+
+
+@register("layer")
+class Reshape(Layer):
+    """(N, *input) -> (N, *target_shape); one entry of target_shape may be -1."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        target_shape = tuple(int(d) for d in target_shape)
+        if sum(d == -1 for d in target_shape) > 1 or any(d == 0 or d < -1 for d in target_shape):
+            raise ValueError(f"Reshape: target_shape must hold positive sizes and at most one "
+                             f"-1, got {target_shape}")
+        self.target_shape = target_shape
+
+    def compute_output_shape(self, input_shape):
+        known = input_shape[1:]
+        if -1 not in self.target_shape or any(d is None for d in known):
+            shape = self.target_shape
+        else:
+            rest = math.prod(d for d in self.target_shape if d != -1)
+            shape = tuple(math.prod(known) // rest if d == -1 else d for d in self.target_shape)
+        if -1 not in self.target_shape and not any(d is None for d in known):
+            if math.prod(known) != math.prod(self.target_shape):
+                raise ValueError(f"Reshape {self.name!r}: cannot reshape input of shape "
+                                 f"{tuple(known)} to {self.target_shape}")
+        return (input_shape[0],) + tuple(shape)
+
+    def forward(self, x, training=False):
+        self._shape = x.shape
+        try:
+            return x.reshape((x.shape[0],) + self.target_shape)
+        except ValueError as error:
+            raise ValueError(f"Reshape {self.name!r}: cannot reshape input of shape "
+                             f"{x.shape[1:]} to {self.target_shape}") from error
+
+    def backward(self, dy):
+        return dy.reshape(self._shape)
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+__all__ = ["Dense", "Flatten", "Input", "InputLayer", "Reshape", "SymbolicTensor"]

@@ -1,0 +1,279 @@
+"""Pooling (channels_last): max and average over windows, and over all spatial positions.
+
+    MaxPooling:      y[n, o, c] = max_i  x_pad[n, o·s + i, c]       (x_pad: -inf padding)
+    AveragePooling:  y[n, o, c] = mean_i x[n, o·s + i, c]           over the cells inside x
+    Global*Pooling:  y[n, c]    = max / mean over every spatial position
+
+The windows are strided views of the input (layers/_windows.py, shared with the
+convolutions); backward adds the gradient of each kernel offset back onto a strided slice.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from glassnet.backend import namespace
+from glassnet.layers import _windows
+from glassnet.layers.base import Layer
+from glassnet.registry import register
+
+
+class _Pooling(Layer):
+    """Windowed pooling over `rank` spatial axes; subclasses give `_pool` and `_unpool`."""
+
+    rank = 2
+
+    def __init__(self, pool_size, strides=None, padding: str = "valid",
+                 data_format: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        layer = type(self).__name__
+        self.pool_size = _windows.normalize_tuple(pool_size, self.rank, "pool_size", layer)
+        self.strides = (self.pool_size if strides is None
+                        else _windows.normalize_tuple(strides, self.rank, "strides", layer))
+        self.padding = _windows.normalize_padding(padding, layer)
+        self.data_format = _windows.check_data_format(data_format, layer)
+
+    def compute_output_shape(self, input_shape):
+        _windows.check_input_rank(self, input_shape, self.rank)
+        out = _windows.output_spatial(self, input_shape[1:-1], self.pool_size, self.strides,
+                                      (1,) * self.rank, self.padding)
+        return (input_shape[0], *out, input_shape[-1])
+
+    def _pads(self, spatial):
+        return _windows.padding_amounts(spatial, self.pool_size, self.strides,
+                                        (1,) * self.rank, self.padding)
+
+    def _windows(self, x_pad):
+        """(N, *out, *pool, C) view of the padded input."""
+        return _windows.windows(x_pad, self.pool_size, self.strides, (1,) * self.rank)
+
+    def _offsets(self, out):
+        return _windows.window_offsets(self.pool_size, self.strides, (1,) * self.rank, out)
+
+    def forward(self, x, training=False):
+        _windows.check_input_rank(self, x.shape, self.rank)
+        spatial = x.shape[1:-1]
+        out = _windows.output_spatial(self, spatial, self.pool_size, self.strides,
+                                      (1,) * self.rank, self.padding)
+        pads = self._pads(spatial)
+        y = self._pool(x, pads, out)
+        self._geometry = (x.shape, pads, out)
+        return y
+
+    def backward(self, dy):
+        """dL/dy (N, *out, C) -> dL/dx (N, *spatial, C)."""
+        x_shape, pads, out = self._geometry
+        padded_shape = (x_shape[0],
+                        *(n + a + b for n, (a, b) in zip(x_shape[1:-1], pads)), x_shape[-1])
+        dx = namespace(dy).zeros(padded_shape, dtype=dy.dtype)
+        self._unpool(dy, dx, out)
+        return _windows.crop(dx, pads, x_shape[1:-1])
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides,
+                "padding": self.padding, "data_format": self.data_format}
+
+
+class _MaxPooling(_Pooling):
+    """y = max over each window; dL/dx gets dy at the window's argmax, 0 elsewhere.
+
+    Ties: the gradient goes to one position only, the first maximum in row-major window
+    order (as PyTorch's MaxPool2d), so dx holds exactly the numbers of dy, rearranged.
+    'same' pads with -inf, so a padded cell is never the maximum.
+    """
+
+    def _pool(self, x, pads, out):
+        # A running maximum over the kernel offsets: each step compares two (N, *out, C)
+        # arrays, where an argmax over a flattened window copy would walk P-long rows.
+        xp = namespace(x)
+        x_pad = _windows.pad(x, pads, value=-math.inf)
+        offsets = self._offsets(out)
+        _, first = next(offsets)
+        y = x_pad[first].copy()                                    # (N, *out, C)
+        self._argmax = xp.zeros(y.shape, dtype=np.uint8 if math.prod(self.pool_size) <= 256
+                                else np.intp)                      # window position of the max
+        for position, (_, region) in enumerate(offsets, start=1):
+            candidate = x_pad[region]
+            better = candidate > y                                 # strict: ties keep the first
+            xp.copyto(y, candidate, where=better)
+            xp.copyto(self._argmax, position, where=better)
+        return y
+
+    def _unpool(self, dy, dx, out):
+        xp, zero = namespace(dy), dy.dtype.type(0)
+        for position, (_, region) in enumerate(self._offsets(out)):
+            target = dx[region]                                    # (N, *out, C) strided view
+            target += xp.where(self._argmax == position, dy, zero)
+
+
+class _AveragePooling(_Pooling):
+    """y = mean over the window cells that lie inside x; dL/dx = dy / count on each cell.
+
+    With padding='same' the padded cells are left out of the count (as TensorFlow's avg_pool
+    and Keras; PyTorch's count_include_pad=False), so border outputs average fewer cells.
+    """
+
+    def _pool(self, x, pads, out):
+        xp = namespace(x)
+        pool_axes = tuple(range(1 + self.rank, 1 + 2 * self.rank))
+        total = self._windows(_windows.pad(x, pads)).sum(axis=pool_axes)  # (N, *out, C)
+        # count of real cells per window: the same window sum over an indicator of x
+        inside = xp.ones((1, *x.shape[1:-1], 1), dtype=x.dtype)
+        self._count = self._windows(_windows.pad(inside, pads)).sum(axis=pool_axes)
+        return total / self._count
+
+    def _unpool(self, dy, dx, out):
+        share = dy / self._count                                   # each cell's part of dy
+        for _, region in self._offsets(out):
+            target = dx[region]
+            target += share
+
+
+@register("layer")
+class MaxPooling2D(_MaxPooling):
+    """Max over pool_size windows of (N, H, W, C) -> (N, OH, OW, C).
+
+    Args:
+        pool_size: int or (ph, pw); default (2, 2).
+        strides: int or (s_h, s_w); None means pool_size (non-overlapping windows).
+        padding: "valid" or "same" (TensorFlow's split, -inf padding).
+        data_format: None or "channels_last".
+
+    Example:
+        >>> MaxPooling2D()(np.ones((2, 26, 26, 8), dtype="float32")).shape
+        (2, 13, 13, 8)
+    """
+
+    rank = 2
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding: str = "valid",
+                 data_format: str | None = None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+@register("layer")
+class MaxPooling1D(_MaxPooling):
+    """Max over windows of steps: (N, T, C) -> (N, OT, C); pool_size default 2."""
+
+    rank = 1
+
+    def __init__(self, pool_size=2, strides=None, padding: str = "valid",
+                 data_format: str | None = None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+@register("layer")
+class AveragePooling2D(_AveragePooling):
+    """Mean over pool_size windows of (N, H, W, C) -> (N, OH, OW, C).
+
+    Arguments as MaxPooling2D; with padding="same" the padding is not counted in the mean.
+    """
+
+    rank = 2
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding: str = "valid",
+                 data_format: str | None = None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+@register("layer")
+class AveragePooling1D(_AveragePooling):
+    """Mean over windows of steps: (N, T, C) -> (N, OT, C); pool_size default 2."""
+
+    rank = 1
+
+    def __init__(self, pool_size=2, strides=None, padding: str = "valid",
+                 data_format: str | None = None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+# ----- global pooling ---------------------------------------------------------------------
+class _GlobalPooling(Layer):
+    """Pool over all spatial axes: (N, *spatial, C) -> (N, C), or (N, 1, ..., 1, C)."""
+
+    rank = 2
+
+    def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = _windows.check_data_format(data_format, type(self).__name__)
+        self.keepdims = bool(keepdims)
+
+    def compute_output_shape(self, input_shape):
+        _windows.check_input_rank(self, input_shape, self.rank)
+        if self.keepdims:
+            return (input_shape[0], *(1,) * self.rank, input_shape[-1])
+        return (input_shape[0], input_shape[-1])
+
+    def forward(self, x, training=False):
+        _windows.check_input_rank(self, x.shape, self.rank)
+        self._x_shape = x.shape
+        flat = x.reshape(x.shape[0], -1, x.shape[-1])              # (N, S, C), S = H·W
+        y = self._pool(flat)                                       # (N, C)
+        return y.reshape(self.compute_output_shape(x.shape)) if self.keepdims else y
+
+    def backward(self, dy):
+        """dL/dy (N, C) or (N, 1, .., 1, C) -> dL/dx (N, *spatial, C)."""
+        n, channels = self._x_shape[0], self._x_shape[-1]
+        dflat = self._unpool(dy.reshape(n, channels), math.prod(self._x_shape[1:-1]))
+        return dflat.reshape(self._x_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format,
+                "keepdims": self.keepdims}
+
+
+class _GlobalAveragePooling(_GlobalPooling):
+    """y[n, c] = (1/S) Σ_p x[n, p, c]; dL/dx[n, p, c] = dy[n, c] / S."""
+
+    def _pool(self, flat):
+        return flat.mean(axis=1)
+
+    def _unpool(self, dy, size):
+        dflat = namespace(dy).empty((dy.shape[0], size, dy.shape[1]), dtype=dy.dtype)
+        dflat[...] = (dy / dy.dtype.type(size))[:, None, :]       # broadcast over positions
+        return dflat
+
+
+class _GlobalMaxPooling(_GlobalPooling):
+    """y[n, c] = max_p x[n, p, c]; the gradient goes to the first maximum only (as argmax)."""
+
+    def _pool(self, flat):
+        xp = namespace(flat)
+        self._argmax = flat.argmax(axis=1)[:, None, :]             # (N, 1, C)
+        return xp.take_along_axis(flat, self._argmax, axis=1)[:, 0, :]
+
+    def _unpool(self, dy, size):
+        xp = namespace(dy)
+        dflat = xp.zeros((dy.shape[0], size, dy.shape[1]), dtype=dy.dtype)
+        xp.put_along_axis(dflat, self._argmax, dy[:, None, :], axis=1)
+        return dflat
+
+
+@register("layer")
+class GlobalAveragePooling2D(_GlobalAveragePooling):
+    """Mean over height and width: (N, H, W, C) -> (N, C) (keepdims: (N, 1, 1, C))."""
+
+    rank = 2
+
+
+@register("layer")
+class GlobalAveragePooling1D(_GlobalAveragePooling):
+    """Mean over steps: (N, T, C) -> (N, C) (keepdims: (N, 1, C))."""
+
+    rank = 1
+
+
+@register("layer")
+class GlobalMaxPooling2D(_GlobalMaxPooling):
+    """Max over height and width: (N, H, W, C) -> (N, C) (keepdims: (N, 1, 1, C))."""
+
+    rank = 2
+
+
+@register("layer")
+class GlobalMaxPooling1D(_GlobalMaxPooling):
+    """Max over steps: (N, T, C) -> (N, C) (keepdims: (N, 1, C))."""
+
+    rank = 1

@@ -1,0 +1,375 @@
+"""Metrics: running averages over an epoch, Keras-style (update_state / result / reset_state).
+
+A metric keeps two running sums, total = Σ w v and count = Σ w, over the batches of an
+epoch, and `result()` is total / count. The per-sample values v (is this prediction right?
+its squared error?) come from a plain function such as `categorical_accuracy`, computed in
+the input's dtype; the two sums are Python floats (float64), so that a long epoch of float32
+batches does not lose precision.
+
+    >>> import numpy as np
+    >>> from glassnet import metrics
+    >>> m = metrics.SparseCategoricalAccuracy()
+    >>> m.update_state(np.array([2, 1]), np.array([[0.1, 0.6, 0.3], [0.05, 0.95, 0.0]]))
+    >>> m.result()
+    0.5
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from glassnet import config, losses, registry
+from glassnet.backend import namespace, to_numpy
+
+
+def _snake_case(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def _float_values(values, like=None):
+    """values as a float array: their own float dtype, like's float dtype, or floatx."""
+    xp = namespace(values)
+    values = xp.asarray(values)
+    if np.issubdtype(values.dtype, np.floating):
+        return values
+    dtype = like.dtype if like is not None and np.issubdtype(like.dtype, np.floating) else None
+    return values.astype(dtype or config.floatx())
+
+
+def _match_rank(y_true, y_pred):
+    """y_true reshaped to y_pred's shape when they differ only by a trailing axis of size 1."""
+    xp = namespace(y_pred)
+    y_true, y_pred = xp.asarray(y_true), xp.asarray(y_pred)
+    if y_true.shape + (1,) == y_pred.shape or y_true.shape == y_pred.shape + (1,):
+        y_true = y_true.reshape(y_pred.shape)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true: expected the shape of y_pred {y_pred.shape}, got {y_true.shape}")
+    return y_true, y_pred
+
+
+def _per_sample(matches, like):
+    """Match indicators (N, ..., K) -> per-sample fractions (N, ...): mean over the last axis
+    for 2-D and higher inputs; (N,) inputs are already per sample."""
+    matches = matches.astype(like.dtype if np.issubdtype(like.dtype, np.floating)
+                             else config.floatx())
+    return matches.mean(axis=-1) if matches.ndim > 1 else matches
+
+
+# --------------------------------------------------------------------------- per-sample functions
+
+
+def accuracy(y_true, y_pred):
+    """1 where y_pred equals y_true exactly (e.g. labels against predicted labels), else 0."""
+    y_true, y_pred = _match_rank(y_true, y_pred)
+    return _per_sample(y_true == y_pred, y_pred)
+
+
+def binary_accuracy(y_true, y_pred, threshold: float = 0.5):
+    """1 where (y_pred > threshold) equals the 0/1 target.  (N,) or (N, K) -> (N,)."""
+    y_true, y_pred = _match_rank(y_true, y_pred)
+    predicted = y_pred > y_pred.dtype.type(threshold)
+    return _per_sample(y_true == predicted, y_pred)
+
+
+def categorical_accuracy(y_true, y_pred):
+    """1 where argmax(y_pred) equals argmax(y_true) (one-hot targets).  (N, C) -> (N,)."""
+    y_true, y_pred = namespace(y_pred).asarray(y_true), namespace(y_pred).asarray(y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true: expected one-hot targets of shape {y_pred.shape}, "
+                         f"got {y_true.shape}")
+    matches = y_true.argmax(axis=-1) == y_pred.argmax(axis=-1)
+    return _float_values(matches, y_pred)
+
+
+def sparse_categorical_accuracy(y_true, y_pred):
+    """1 where argmax(y_pred) equals the integer label.  y_true (N,) or (N, 1), y_pred (N, C)."""
+    xp = namespace(y_pred)
+    y_true, y_pred = xp.asarray(y_true), xp.asarray(y_pred)
+    batch_shape = y_pred.shape[:-1]
+    if y_true.shape == batch_shape + (1,):
+        y_true = y_true.reshape(batch_shape)
+    if y_true.shape != batch_shape:
+        raise ValueError(f"y_true: expected labels of shape {batch_shape} or "
+                         f"{batch_shape + (1,)} for y_pred {y_pred.shape}, got {y_true.shape}")
+    return _float_values(y_true == y_pred.argmax(axis=-1), y_pred)
+
+
+# --------------------------------------------------------------------------- stateful metrics
+
+
+class Metric:
+    """Base class: `update_state` accumulates a batch, `result()` reads the running value.
+
+    Args:
+        name: shown in logs and History (default: the class name in snake_case).
+        dtype: float dtype of the per-batch computation (default: the inputs' own).
+    """
+
+    def __init__(self, name: str | None = None, dtype=None):
+        self.name = name or _snake_case(type(self).__name__)
+        self.dtype = None if dtype is None else config.standardize_dtype(dtype)
+        self.reset_state()
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        raise NotImplementedError(f"{type(self).__name__}.update_state")
+
+    def result(self) -> float:
+        raise NotImplementedError(f"{type(self).__name__}.result")
+
+    def reset_state(self) -> None:
+        raise NotImplementedError(f"{type(self).__name__}.reset_state")
+
+    def __call__(self, *args, **kwargs) -> float:
+        """Update with one batch and return the running result (as Keras' Metric.__call__)."""
+        self.update_state(*args, **kwargs)
+        return self.result()
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype}
+
+    @classmethod
+    def from_config(cls, config_: dict[str, Any]) -> Metric:
+        return cls(**config_)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+def _sample_weights(sample_weight, values):
+    """sample_weight as an array broadcastable to values: scalar, (N,) or (N, 1)."""
+    weights = namespace(values).asarray(sample_weight).astype(values.dtype, copy=False)
+    if weights.ndim == 0:
+        return weights
+    n = values.shape[0] if values.ndim else None
+    if n is None or weights.shape not in ((n,), (n, 1)):
+        raise ValueError(f"sample_weight: expected a scalar or shape ({n},) or ({n}, 1) for "
+                         f"values of shape {values.shape}, got {weights.shape}")
+    return weights.reshape(n)
+
+
+@registry.register("metric", "mean")
+class Mean(Metric):
+    """Weighted running mean: result = Σ w v / Σ w over every value seen since the reset.
+
+    `update_state(values, sample_weight=None)`: values is a scalar or per-sample (N, ...)
+    (trailing axes are averaged per sample, as Keras does); a scalar weight counts a scalar
+    value that many times (the model adds each batch's loss with weight = batch size).
+    """
+
+    def reset_state(self) -> None:
+        self.total = 0.0
+        self.count = 0.0
+
+    def update_state(self, values, sample_weight=None) -> None:
+        values = _float_values(values)
+        if self.dtype is not None:
+            values = values.astype(self.dtype, copy=False)
+        if values.ndim > 1:
+            values = values.reshape(values.shape[0], -1).mean(axis=1)
+        if sample_weight is None:
+            self.total += float(values.sum())
+            self.count += float(values.size)
+            return
+        weights = _sample_weights(sample_weight, values)
+        self.total += float((values * weights).sum())
+        self.count += float(namespace(values).broadcast_to(weights, values.shape).sum())
+
+    def result(self) -> float:
+        return self.total / self.count if self.count else 0.0
+
+
+class MeanMetricWrapper(Mean):
+    """Mean of a per-sample function fn(y_true, y_pred, **kwargs) -> (N,) over all samples."""
+
+    def __init__(self, fn, name: str | None = None, dtype=None, **kwargs):
+        super().__init__(name=name or getattr(fn, "__name__", None), dtype=dtype)
+        self._fn = fn
+        self._fn_kwargs = kwargs
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        values = self._fn(y_true, y_pred, **self._fn_kwargs)
+        super().update_state(values, sample_weight)
+
+
+@registry.register("metric")
+class Accuracy(MeanMetricWrapper):
+    """How often y_pred equals y_true exactly (for labels; see `get` for "accuracy")."""
+
+    def __init__(self, name: str = "accuracy", dtype=None):
+        super().__init__(accuracy, name=name, dtype=dtype)
+
+
+@registry.register("metric", "binary_accuracy")
+class BinaryAccuracy(MeanMetricWrapper):
+    """How often (y_pred > threshold) matches 0/1 targets.
+
+    Args:
+        threshold: in (0, 1); a probability above it predicts class 1.
+    """
+
+    def __init__(self, name: str = "binary_accuracy", dtype=None, threshold: float = 0.5):
+        threshold = float(threshold)
+        if not 0 < threshold < 1:
+            raise ValueError(f"threshold: expected a float in (0, 1), got {threshold}")
+        super().__init__(binary_accuracy, name=name, dtype=dtype, threshold=threshold)
+        self.threshold = threshold
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "threshold": self.threshold}
+
+
+@registry.register("metric", "categorical_accuracy")
+class CategoricalAccuracy(MeanMetricWrapper):
+    """How often argmax(y_pred) matches argmax of one-hot targets."""
+
+    def __init__(self, name: str = "categorical_accuracy", dtype=None):
+        super().__init__(categorical_accuracy, name=name, dtype=dtype)
+
+
+@registry.register("metric", "sparse_categorical_accuracy")
+class SparseCategoricalAccuracy(MeanMetricWrapper):
+    """How often argmax(y_pred) matches integer labels."""
+
+    def __init__(self, name: str = "sparse_categorical_accuracy", dtype=None):
+        super().__init__(sparse_categorical_accuracy, name=name, dtype=dtype)
+
+
+@registry.register("metric", "mean_squared_error", "mse")
+class MeanSquaredError(MeanMetricWrapper):
+    """Mean of (y_pred - y_true)^2 over outputs and samples (sklearn's mean_squared_error)."""
+
+    def __init__(self, name: str = "mean_squared_error", dtype=None):
+        super().__init__(losses.mean_squared_error, name=name, dtype=dtype)
+
+
+@registry.register("metric", "mean_absolute_error", "mae")
+class MeanAbsoluteError(MeanMetricWrapper):
+    """Mean of |y_pred - y_true| over outputs and samples."""
+
+    def __init__(self, name: str = "mean_absolute_error", dtype=None):
+        super().__init__(losses.mean_absolute_error, name=name, dtype=dtype)
+
+
+# --------------------------------------------------------------------------- get
+
+
+def _shape(array) -> tuple:
+    return tuple(array.shape) if hasattr(array, "shape") else np.shape(array)
+
+
+def _loss_kind(loss) -> str | None:
+    """'binary', 'sparse' or 'categorical' for a crossentropy loss (instance or name)."""
+    if isinstance(loss, (str, dict)):
+        try:
+            loss = losses.get(loss)
+        except (ValueError, TypeError):
+            return None
+    kinds = {losses.BinaryCrossentropy: "binary",
+             losses.SparseCategoricalCrossentropy: "sparse",
+             losses.CategoricalCrossentropy: "categorical"}
+    return next((kind for cls, kind in kinds.items() if isinstance(loss, cls)), None)
+
+
+def _accuracy_for(loss=None, y_true=None, y_pred=None) -> Metric:
+    """The metric "accuracy" stands for, as Keras 3 decides (trainers/compile_utils.py):
+
+    - binary if y_pred has one unit (last dim 1), or if the loss is binary crossentropy (the
+      Keras 2 rule, kept for multi-label outputs (N, K) trained with BCE);
+    - sparse if y_true has one axis fewer than y_pred, or ends in 1 while y_pred does not;
+    - categorical otherwise.
+    Without shapes the crossentropy loss decides; without either, exact-match Accuracy.
+    """
+    kind = _loss_kind(loss)
+    if y_pred is not None:
+        pred_shape = _shape(y_pred)
+        if pred_shape[-1] == 1 or kind == "binary":
+            return BinaryAccuracy()
+        if y_true is not None:
+            true_shape = _shape(y_true)
+            sparse = len(true_shape) < len(pred_shape) or (
+                true_shape[-1] == 1 and pred_shape[-1] > 1)
+            return SparseCategoricalAccuracy() if sparse else CategoricalAccuracy()
+    metric_class = {"binary": BinaryAccuracy, "sparse": SparseCategoricalAccuracy,
+                    "categorical": CategoricalAccuracy}.get(kind, Accuracy)
+    return metric_class()
+
+
+def serialize(metric: Metric) -> dict[str, Any]:
+    return registry.serialize(metric)
+
+
+def deserialize(config_, custom_objects: dict[str, Any] | None = None) -> Metric:
+    return registry.deserialize("metric", config_, custom_objects)
+
+
+def get(identifier, loss=None, y_true=None, y_pred=None) -> Metric | None:
+    """A Metric from an instance (as is), a name, a config dict, or a per-sample function.
+
+    "accuracy" / "acc" become binary, sparse categorical or categorical accuracy from the
+    loss and the shapes of a batch (see `_accuracy_for`); a metric made from a string keeps
+    that string as its name, so that logs read "accuracy" / "val_accuracy".
+    """
+    if identifier is None or isinstance(identifier, Metric):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Metric):
+        return identifier()
+    if isinstance(identifier, str):
+        if identifier.lower() in ("accuracy", "acc"):
+            metric = _accuracy_for(loss, y_true, y_pred)
+        else:
+            metric = deserialize(identifier)
+        metric.name = identifier
+        return metric
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if callable(identifier):
+        return MeanMetricWrapper(identifier)
+    raise TypeError(f"metric: expected a Metric, a name, a config dict or a function, "
+                    f"got {identifier!r}")
+
+
+# --------------------------------------------------------------------------- confusion matrix
+
+
+def _as_labels(y, name: str) -> np.ndarray:
+    """Integer labels (N,) from labels (N,) / (N, 1), one-hot or probabilities (N, C) (argmax),
+    or one sigmoid probability per sample (N,) / (N, 1) with non-integer values (> 0.5)."""
+    y = to_numpy(y)
+    if y.ndim == 2 and y.shape[1] > 1:
+        return y.argmax(axis=1)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"{name}: expected labels (N,) or (N, 1), or scores (N, C), "
+                         f"got shape {y.shape}")
+    if np.issubdtype(y.dtype, np.floating) and np.any(y != np.round(y)):
+        return (y > 0.5).astype(np.int64)
+    return y.astype(np.int64)
+
+
+def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarray:
+    """Counts M[i, j] of samples of true class i predicted as class j.  -> (C, C) int64.
+
+    Args:
+        y_true, y_pred: labels (N,) or (N, 1), or one-hot / probabilities (N, C) (argmax).
+        num_classes: C; default the largest label seen + 1 (or the width of one-hot inputs).
+    """
+    true_labels, pred_labels = _as_labels(y_true, "y_true"), _as_labels(y_pred, "y_pred")
+    if true_labels.shape != pred_labels.shape:
+        raise ValueError(f"y_pred: expected {true_labels.shape[0]} samples like y_true, "
+                         f"got {pred_labels.shape[0]}")
+    if num_classes is None:
+        widths = [np.shape(y)[1] for y in (y_true, y_pred)
+                  if np.ndim(y) == 2 and np.shape(y)[1] > 1]
+        largest = max(int(true_labels.max(initial=-1)), int(pred_labels.max(initial=-1)))
+        num_classes = max([largest + 1, *widths])
+    for labels, name in ((true_labels, "y_true"), (pred_labels, "y_pred")):
+        bad = (labels < 0) | (labels >= num_classes)
+        if bad.any():
+            raise ValueError(f"{name}: label {int(labels[bad][0])} is outside [0, {num_classes})")
+    flat = true_labels * num_classes + pred_labels
+    counts = np.bincount(flat, minlength=num_classes * num_classes)
+    return counts.reshape(num_classes, num_classes).astype(np.int64)

@@ -1,0 +1,8 @@
+"""Small public helpers, under the names Keras users look for."""
+
+from __future__ import annotations
+
+from glassnet.preprocessing import to_categorical
+from glassnet.random import set_random_seed
+
+__all__ = ["set_random_seed", "to_categorical"]

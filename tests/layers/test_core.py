@@ -1,0 +1,139 @@
+"""Dense, Flatten, Reshape, Input and Dropout: gradients, shapes, configs, errors."""
+
+import numpy as np
+import pytest
+
+from glassnet import gradcheck, layers
+
+ACTIVATIONS = ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu",
+               "softplus", "softmax"]
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("shape,units", [((4, 5), 3), ((1, 7), 1), ((3, 2, 6), 4)])
+def test_dense_gradients(activation, shape, units, rng):
+    x = rng.standard_normal(shape)
+    layer = layers.Dense(units, activation=activation, bias_initializer="random_normal")
+    report = gradcheck.check_layer(layer, x)
+    assert report.passed, report
+
+
+def test_dense_without_bias_has_one_weight(rng):
+    layer = layers.Dense(3, use_bias=False)
+    layer(rng.standard_normal((2, 4)).astype("float32"))
+    assert [w.shape for w in layer.get_weights()] == [(4, 3)]
+    assert gradcheck.check_layer(layer, rng.standard_normal((2, 4))).passed
+
+
+def test_dense_keras_weight_order_and_shapes():
+    layer = layers.Dense(7)
+    layer.maybe_build((None, 5))
+    kernel, bias = layer.get_weights()
+    assert kernel.shape == (5, 7) and bias.shape == (7,)
+    assert kernel.dtype == np.float32
+    limit = np.sqrt(6 / (5 + 7))  # Glorot uniform
+    assert np.abs(kernel).max() <= limit and np.all(bias == 0)
+
+
+def test_dense_set_weights_checks_shapes():
+    layer = layers.Dense(2)
+    layer.maybe_build((None, 3))
+    with pytest.raises(ValueError, match=r"expected shape \(3, 2\), got \(2, 3\)"):
+        layer.set_weights([np.zeros((2, 3)), np.zeros(2)])
+    with pytest.raises(ValueError, match="expected 2 arrays"):
+        layer.set_weights([np.zeros((3, 2))])
+
+
+def test_dense_forward_matches_formula(rng):
+    layer = layers.Dense(3, activation="tanh")
+    x = rng.standard_normal((4, 5)).astype("float32")
+    y = layer(x)
+    W, b = layer.get_weights()
+    np.testing.assert_allclose(y, np.tanh(x @ W + b), rtol=1e-6)
+    assert y.dtype == np.float32
+
+
+def test_dense_wrong_feature_count_names_layer():
+    layer = layers.Dense(2, name="hidden")
+    layer(np.ones((1, 3), dtype="float32"))
+    with pytest.raises(ValueError, match=r"'hidden'.*last axis 3.*\(1, 4\)"):
+        layer(np.ones((1, 4), dtype="float32"))
+
+
+@pytest.mark.parametrize("units", [0, -1, 2.5, "3", True])
+def test_dense_rejects_bad_units(units):
+    with pytest.raises(ValueError, match="units"):
+        layers.Dense(units)
+
+
+def test_dense_config_round_trip():
+    layer = layers.Dense(4, activation="relu", use_bias=False, kernel_initializer="he_normal",
+                         kernel_regularizer="l2", name="d")
+    clone = layers.Dense.from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+    assert clone.activation.name == "relu"
+
+
+def test_flatten_and_reshape(rng):
+    x = rng.standard_normal((2, 3, 4))
+    assert gradcheck.check_layer(layers.Flatten(), x).passed
+    flatten = layers.Flatten()
+    assert flatten(x).shape == (2, 12)
+    assert flatten.compute_output_shape((None, 3, 4)) == (None, 12)
+    reshape = layers.Reshape((4, -1))
+    assert reshape(x).shape == (2, 4, 3)
+    assert reshape.compute_output_shape((None, 3, 4)) == (None, 4, 3)
+    assert gradcheck.check_layer(layers.Reshape((6, 2)), x).passed
+    with pytest.raises(ValueError, match="cannot reshape"):
+        layers.Reshape((5,)).compute_output_shape((None, 3, 4))
+    with pytest.raises(ValueError, match="at most one"):
+        layers.Reshape((-1, -1))
+
+
+def test_input_returns_symbolic_tensor():
+    tensor = layers.Input(shape=(256,))
+    assert tensor.shape == (None, 256)
+    dense = layers.Dense(3)
+    out = dense(tensor)
+    assert out.shape == (None, 3) and dense.built
+    with pytest.raises(ValueError, match="positive"):
+        layers.Input(shape=(0,))
+
+
+def test_dropout_is_identity_at_inference(rng):
+    x = rng.standard_normal((100, 10)).astype("float32")
+    np.testing.assert_array_equal(layers.Dropout(0.5)(x), x)
+
+
+def test_dropout_is_inverted_and_unbiased(rng):
+    layer = layers.Dropout(0.3, seed=1)
+    x = np.ones((2000, 50), dtype="float32")
+    y = layer.forward(x, training=True)
+    assert y.dtype == np.float32
+    kept = y != 0
+    assert abs(kept.mean() - 0.7) < 0.01
+    np.testing.assert_allclose(y[kept], 1 / 0.7, rtol=1e-6)
+    assert abs(y.mean() - 1.0) < 0.02
+    dy = rng.standard_normal(x.shape).astype("float32")
+    np.testing.assert_array_equal(layer.backward(dy), dy * y)  # same mask, same scale
+
+
+def test_dropout_gradient_in_training_mode(rng):
+    report = gradcheck.check_layer(layers.Dropout(0.5, seed=3), rng.standard_normal((4, 6)),
+                                   training=True)
+    assert report.passed, report
+
+
+def test_dropout_seed_reproducible_and_noise_shape():
+    x = np.ones((4, 6), dtype="float32")
+    a = layers.Dropout(0.5, seed=7).forward(x, training=True)
+    b = layers.Dropout(0.5, seed=7).forward(x, training=True)
+    np.testing.assert_array_equal(a, b)
+    shared = layers.Dropout(0.5, noise_shape=(None, 1), seed=2).forward(x, training=True)
+    assert all(len(set(row)) == 1 for row in shared.tolist())
+
+
+@pytest.mark.parametrize("rate", [-0.1, 1.0, 1.5])
+def test_dropout_rejects_bad_rate(rate):
+    with pytest.raises(ValueError, match="rate"):
+        layers.Dropout(rate)
