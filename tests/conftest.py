@@ -35,7 +35,8 @@ def torch():
         import torch as torch_module
     except ImportError:
         if IN_CI:
-            pytest.fail("torch is required for reference tests under CI (pip install torch==2.13.0)")
+            pytest.fail("torch is required for reference tests under CI "
+                        "(pip install torch==2.13.0)")
         pytest.skip("torch not installed (pip install torch==2.13.0)")
     torch_module.set_num_threads(1)
     return torch_module

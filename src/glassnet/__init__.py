@@ -17,13 +17,18 @@ from glassnet import (  # noqa: E402  (the version is set before submodules impo
     activations,
     callbacks,
     config,
+    datasets,
     gradcheck,
     initializers,
     layers,
     losses,
     metrics,
     optimizers,
+    plot,
+    preprocessing,
     regularizers,
+    saving,
+    schedules,
     utils,
 )
 from glassnet.layers import Input  # noqa: E402
@@ -31,7 +36,7 @@ from glassnet.model import Model, Sequential  # noqa: E402
 from glassnet.saving import load_model  # noqa: E402
 
 __all__ = [
-    "Input", "Model", "Sequential", "activations", "callbacks", "config", "gradcheck",
-    "initializers", "layers", "load_model", "losses", "metrics", "optimizers", "regularizers",
-    "utils",
+    "Input", "Model", "Sequential", "activations", "callbacks", "config", "datasets",
+    "gradcheck", "initializers", "layers", "load_model", "losses", "metrics", "optimizers",
+    "plot", "preprocessing", "regularizers", "saving", "schedules", "utils",
 ]

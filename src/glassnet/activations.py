@@ -8,6 +8,7 @@ Each activation comes twice, with Keras 3 names and signatures:
   dL/dx = f'(x) * dL/dy. Where the derivative can be written through the output it is
   (sigmoid: y(1 - y), tanh: 1 - y^2, relu: [y > 0]), so nothing else is stored.
 
+    >>> import numpy as np
     >>> from glassnet import activations
     >>> act = activations.get("sigmoid")       # always a new object: each layer owns its cache
     >>> y = act.forward(np.array([-1.0, 0.0, 2.0]))
@@ -23,6 +24,7 @@ so the functions also run under `np.errstate(all="raise")`.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -39,6 +41,32 @@ def _as_float(x):
     if not xp.issubdtype(x.dtype, xp.floating):
         x = x.astype(config.floatx())
     return x
+
+
+def _underflow_is_zero(function):
+    """Run `function` with NumPy's underflow flag silenced (overflow and invalid still count).
+
+    exp(-800) -> 0, or a probability of 1e-320 times a gradient, are the correctly rounded
+    answers, not errors; without this, `np.errstate(all="raise")` would stop on them.
+    """
+
+    @functools.wraps(function)
+    def quiet(*args, **kwargs):
+        with np.errstate(under="ignore"):
+            return function(*args, **kwargs)
+
+    return quiet
+
+
+def _select(condition, a, b):
+    """np.where(condition, a, b) written as a * c + b * (not c).
+
+    Exact for finite a and b (times 1 or 0, plus 0), and about 10x faster than np.where,
+    which branches per element and so mispredicts on the random signs of activations.
+    """
+    result = a * condition
+    result += b * ~condition
+    return result
 
 
 # ----- the error function ----------------------------------------------------------------
@@ -79,52 +107,58 @@ def _erf_near_zero(x):
     return x * _horner(_ERF_NUM, z) / _horner(_ERF_DEN, z)
 
 
-def _erfc_positive(y):
-    """erfc(y) for y > 0.46875: exp(-y^2) R(y), R rational in y (y <= 4) or in 1/y^2."""
-    y = namespace(y).minimum(y, _ERFC_ZERO)
-    mid = y <= 4.0
-    r = namespace(y).empty_like(y)
-    r[mid] = _horner(_ERFC_MID_NUM, y[mid]) / _horner(_ERFC_MID_DEN, y[mid])
-    tail = y[~mid]
-    z = 1.0 / (tail * tail)
-    r[~mid] = (_ONE_OVER_SQRT_PI - z * _horner(_ERFC_TAIL_NUM, z) / _horner(_ERFC_TAIL_DEN, z)
-               ) / tail
-    # exp(-y^2) as exp(-s^2) exp(-(y-s)(y+s)) with s = y rounded down to 1/16: y*y itself
-    # carries a rounding error that exp would multiply by y^2 (Cody's trick).
+def _erfc_away_from_zero(y):
+    """erfc(y) for y = |x| >= 0.46875: exp(-y^2) R(y), R rational in y (y <= 4) or in 1/y^2.
+
+    Both rationals are evaluated on the whole array, each on y clipped to its own interval,
+    and the right one is kept per element: boolean gathers and scatters on random masks cost
+    more than the arithmetic they would save.
+    """
     xp = namespace(y)
+    mid = xp.clip(y, _ERF_SMALL, 4.0)
+    r_mid = _horner(_ERFC_MID_NUM, mid) / _horner(_ERFC_MID_DEN, mid)
+    tail = xp.clip(y, 4.0, _ERFC_ZERO)
+    z = 1.0 / (tail * tail)
+    r_tail = (_ONE_OVER_SQRT_PI - z * _horner(_ERFC_TAIL_NUM, z) / _horner(_ERFC_TAIL_DEN, z)
+              ) / tail
+    r = _select(y <= 4.0, r_mid, r_tail)
+    # exp(-y^2) as exp(-s^2) exp(-(y - s)(y + s)), s = y rounded down to a multiple of 1/16:
+    # y * y carries a rounding error that exp would multiply by y^2 (Cody's trick).
+    y = xp.minimum(y, _ERFC_ZERO)
     s = xp.trunc(y * 16.0) / 16.0
-    with np.errstate(under="ignore"):     # erfc(y) underflows to 0 for y > 26.5: correct
-        return xp.exp(-s * s) * xp.exp(-(y - s) * (y + s)) * r
+    r *= xp.exp(-s * s)
+    r *= xp.exp(-(y - s) * (y + s))
+    return r
 
 
+def _erf_parts(x):
+    """(|x| <= 0.46875, erf there, erfc(|x|) elsewhere): the pieces erf and erfc blend."""
+    xp = namespace(x)
+    if x.dtype == xp.float16:               # the rationals' values pass 65504 (float16's max)
+        near_zero, erf_near, erfc_far = _erf_parts(x.astype(xp.float32))
+        return near_zero, erf_near.astype(x.dtype), erfc_far.astype(x.dtype)
+    near_zero = xp.abs(x) <= _ERF_SMALL
+    erf_near = _erf_near_zero(xp.clip(x, -_ERF_SMALL, _ERF_SMALL))
+    return near_zero, erf_near, _erfc_away_from_zero(xp.abs(x))
+
+
+@_underflow_is_zero
 def erf(x):
     """The error function erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt, elementwise.
 
     Cody's rational approximations, relative error ~1e-15 in float64 (computed in x's dtype).
     """
     x = _as_float(x)
-    xp = namespace(x)
-    y = xp.abs(x)
-    near_zero = y <= _ERF_SMALL
-    out = xp.empty_like(x)
-    out[near_zero] = _erf_near_zero(x[near_zero])
-    far = ~near_zero
-    out[far] = xp.copysign(1.0 - _erfc_positive(y[far]), x[far])
-    return out
+    near_zero, erf_near, erfc_far = _erf_parts(x)
+    return _select(near_zero, erf_near, namespace(x).copysign(1.0 - erfc_far, x))
 
 
+@_underflow_is_zero
 def erfc(x):
     """The complementary error function erfc(x) = 1 - erf(x), accurate in the tail (x >> 1)."""
     x = _as_float(x)
-    xp = namespace(x)
-    y = xp.abs(x)
-    near_zero = y <= _ERF_SMALL
-    out = xp.empty_like(x)
-    out[near_zero] = 1.0 - _erf_near_zero(x[near_zero])
-    far = ~near_zero
-    tail = _erfc_positive(y[far])
-    out[far] = xp.where(x[far] < 0, 2.0 - tail, tail)   # erfc(-y) = 2 - erfc(y)
-    return out
+    near_zero, erf_near, erfc_far = _erf_parts(x)
+    return _select(near_zero, 1.0 - erf_near, _select(x < 0, 2.0 - erfc_far, erfc_far))
 
 
 # ----- the plain functions (Keras 3 signatures) ------------------------------------------
@@ -133,22 +167,23 @@ def linear(x):
     return _as_float(x)
 
 
+@_underflow_is_zero
 def sigmoid(x):
     """sigma(x) = 1 / (1 + exp(-x)), in (0, 1).
 
-    Written with e = exp(-|x|) in (0, 1], which cannot overflow:
-    sigma(x) = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0 (same value, no 1 - tiny
-    cancellation in the left tail, so sigma(-40) = 4.2e-18 keeps full relative precision).
+    Written as exp(min(x, 0)) / (1 + exp(-|x|)) -- 1 / (1 + e^-x) for x >= 0 and
+    e^x / (1 + e^x) for x < 0 -- so exp never sees a positive argument (no overflow) and the
+    left tail keeps full relative precision (sigma(-40) = 4.2e-18, not 1 - 1 = 0).
+    Measured on 256x512 arrays: 0.16 ms float32, 0.28 ms float64; 0.5 (1 + tanh(x / 2)) is
+    2-4x faster but loses all relative precision below x = -20 (float64) or -9 (float32), and
+    np.where by sign is 3x slower (branchy on random signs).
     """
     x = _as_float(x)
     xp = namespace(x)
-    e = xp.abs(x)
-    xp.negative(e, out=e)
-    with np.errstate(under="ignore"):       # exp(-|x|) -> 0 for |x| > 745 is the right answer
-        xp.exp(e, out=e)                    # e = exp(-|x|)
-        y = e + 1.0
-        xp.reciprocal(y, out=y)             # 1 / (1 + e)
-        xp.multiply(y, e, out=y, where=x < 0)
+    denominator = xp.exp(-xp.abs(x))
+    denominator += 1.0                  # 1 + exp(-|x|), in [1, 2]
+    y = xp.exp(xp.minimum(x, 0.0))      # exp(min(x, 0)), in (0, 1]
+    y /= denominator
     return y
 
 
@@ -173,7 +208,8 @@ def relu(x, negative_slope: float = 0.0, max_value: float | None = None,
     xp = namespace(x)
     if negative_slope == 0.0 and max_value is None and threshold == 0.0:
         return xp.maximum(x, 0.0)
-    y = xp.where(x > threshold, x, 0.0)
+    y = x * (x > threshold)                 # x above the threshold, else 0
+    y += 0.0                                # (-1 * False is -0.0; -0.0 + 0.0 is 0.0)
     if max_value is not None:
         y = xp.clip(y, 0.0, max_value)
     if negative_slope != 0.0:
@@ -184,20 +220,28 @@ def relu(x, negative_slope: float = 0.0, max_value: float | None = None,
 def leaky_relu(x, negative_slope: float = 0.2):
     """f(x) = x for x > 0, negative_slope * x otherwise."""
     x = _as_float(x)
-    return namespace(x).where(x > 0, x, negative_slope * x)
+    xp = namespace(x)
+    y = xp.maximum(x, 0.0)
+    y += negative_slope * xp.minimum(x, 0.0)    # branch-free: no np.where on random signs
+    return y
 
 
 def _expm1_negative_part(x):
     """expm1(min(x, 0)): the ELU tail, with exp never seeing a positive argument."""
     xp = namespace(x)
-    with np.errstate(under="ignore"):
-        return xp.expm1(xp.minimum(x, 0.0))
+    return xp.expm1(xp.minimum(x, 0.0))
 
 
+@_underflow_is_zero
 def elu(x, alpha: float = 1.0):
-    """Exponential linear unit: f(x) = x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    """Exponential linear unit: f(x) = x for x > 0, alpha * (exp(x) - 1) otherwise.
+
+    Computed as max(x, 0) + alpha * expm1(min(x, 0)): each term is 0 on the other side.
+    """
     x = _as_float(x)
-    return namespace(x).where(x > 0, x, alpha * _expm1_negative_part(x))
+    y = alpha * _expm1_negative_part(x)
+    y += namespace(x).maximum(x, 0.0)
+    return y
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -207,18 +251,19 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 def selu(x):
     """Scaled ELU: f(x) = scale * elu(x, alpha), with Klambauer et al.'s self-normalising
     constants alpha = 1.6732632423543772, scale = 1.0507009873554805."""
-    x = _as_float(x)
-    xp = namespace(x)
-    return _SELU_SCALE * xp.where(x > 0, x, _SELU_ALPHA * _expm1_negative_part(x))
+    y = elu(x, _SELU_ALPHA)
+    y *= _SELU_SCALE
+    return y
 
 
 _SQRT_HALF = math.sqrt(0.5)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _ONE_OVER_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _GELU_CUBIC = 0.044715
-# Beyond |x| = 10 the tanh approximation is saturated (tanh(43.6) = 1 exactly in float64), so
-# clipping x there before cubing changes nothing and keeps x^3 finite for any finite x.
-_GELU_TANH_CLIP = 10.0
+# Beyond |x| = 30 the tanh approximation is saturated (sigmoid(2u) is exactly 0 or 1, in
+# float64 already from |x| = 20), so clipping x there before cubing changes nothing and keeps
+# x^3 finite for any finite x.
+_GELU_TANH_CLIP = 30.0
 
 
 def _normal_cdf(x):
@@ -226,33 +271,36 @@ def _normal_cdf(x):
     return 0.5 * erfc(-_SQRT_HALF * x)
 
 
-def _gelu_tanh_inner(x):
-    """tanh(sqrt(2/pi) (x + 0.044715 x^3)) with x clipped where it is saturated anyway."""
-    xp = namespace(x)
-    xc = xp.clip(x, -_GELU_TANH_CLIP, _GELU_TANH_CLIP)
-    return xp.tanh(_SQRT_2_OVER_PI * (xc + _GELU_CUBIC * xc * xc * xc))
+def _gelu_tanh_gate(x):
+    """0.5 (1 + tanh(u)) = sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3).
+
+    The sigmoid form keeps relative precision for x << 0, where 1 + tanh(u) cancels.
+    """
+    xc = namespace(x).clip(x, -_GELU_TANH_CLIP, _GELU_TANH_CLIP)
+    return sigmoid((2.0 * _SQRT_2_OVER_PI) * (xc + _GELU_CUBIC * xc * xc * xc))
 
 
+@_underflow_is_zero
 def gelu(x, approximate: bool = False):
     """Gaussian error linear unit: f(x) = x Phi(x), Phi the standard normal CDF.
 
     approximate=False: Phi(x) = 0.5 (1 + erf(x / sqrt(2))), exact (computed via erfc).
-    approximate=True: Phi(x) ~ 0.5 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+    approximate=True: Phi(x) ~ 0.5 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), evaluated as
+    sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3)) (the same function, without cancellation).
     """
     x = _as_float(x)
-    if approximate:
-        return 0.5 * x * (1.0 + _gelu_tanh_inner(x))
-    return x * _normal_cdf(x)
+    return x * (_gelu_tanh_gate(x) if approximate else _normal_cdf(x))
 
 
+@_underflow_is_zero
 def softplus(x):
     """f(x) = log(1 + exp(x)), written as max(x, 0) + log1p(exp(-|x|)) so exp never overflows."""
     x = _as_float(x)
     xp = namespace(x)
-    with np.errstate(under="ignore"):
-        return xp.maximum(x, 0.0) + xp.log1p(xp.exp(-xp.abs(x)))
+    return xp.maximum(x, 0.0) + xp.log1p(xp.exp(-xp.abs(x)))
 
 
+@_underflow_is_zero
 def softmax(x, axis: int = -1):
     """softmax(x)_i = exp(x_i - m) / sum_j exp(x_j - m) along `axis`, m = max_j x_j.
 
@@ -260,13 +308,12 @@ def softmax(x, axis: int = -1):
     """
     x = _as_float(x)
     xp = namespace(x)
-    y = x - xp.max(x, axis=axis, keepdims=True)
-    with np.errstate(under="ignore"):
-        xp.exp(y, out=y)
+    y = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
     y /= xp.sum(y, axis=axis, keepdims=True)
     return y
 
 
+@_underflow_is_zero
 def silu(x):
     """Sigmoid linear unit (swish): f(x) = x * sigmoid(x)."""
     x = _as_float(x)
@@ -359,6 +406,7 @@ class Sigmoid(ActivationFunction):
         self._y = sigmoid(x)
         return self._y
 
+    @_underflow_is_zero
     def backward(self, dy):
         y = self._y
         dx = 1.0 - y
@@ -381,9 +429,7 @@ class Tanh(ActivationFunction):
         return self._y
 
     def backward(self, dy):
-        y = self._y
-        dx = y * y
-        namespace(dx).subtract(1.0, dx, out=dx)   # 1 - y^2, in place
+        dx = 1.0 - self._y * self._y
         dx *= dy
         return dx
 
@@ -406,9 +452,8 @@ class ReLU(ActivationFunction):
 
     def __init__(self, negative_slope: float = 0.0, max_value: float | None = None,
                  threshold: float = 0.0):
-        self.negative_slope = _check_non_negative("relu", "negative_slope", negative_slope)
-        self.max_value = (None if max_value is None
-                          else _check_non_negative("relu", "max_value", max_value))
+        self.negative_slope = float(negative_slope)
+        self.max_value = None if max_value is None else float(max_value)
         self.threshold = float(threshold)
         self._plain = (self.negative_slope == 0.0 and self.max_value is None
                        and self.threshold == 0.0)
@@ -426,14 +471,13 @@ class ReLU(ActivationFunction):
         if self._plain:
             return dy * (self._saved > 0)
         x = self._saved
-        xp = namespace(x)
-        passes = x > self.threshold
+        passes = x > self.threshold                      # the identity part, slope 1
         if self.max_value is not None:
-            passes &= (x > 0) & (x < self.max_value)
-        slope = xp.where(passes, 1.0, 0.0).astype(x.dtype, copy=False)
+            passes &= (x > 0) & (x < self.max_value)     # clipped parts are flat
+        dx = dy * passes
         if self.negative_slope != 0.0:
-            slope[x < self.threshold] = self.negative_slope
-        return dy * slope
+            dx += self.negative_slope * (dy * (x < self.threshold))
+        return dx
 
     def get_config(self):
         return {"negative_slope": self.negative_slope, "max_value": self.max_value,
@@ -461,7 +505,7 @@ class LeakyReLU(ActivationFunction):
         return self._y
 
     def backward(self, dy):
-        return namespace(dy).where(self._y > 0, dy, self.negative_slope * dy)
+        return _select(self._y > 0, dy, self.negative_slope * dy)
 
     def get_config(self):
         return {"negative_slope": self.negative_slope}
@@ -484,8 +528,9 @@ class ELU(ActivationFunction):
         self._y = elu(x, self.alpha)
         return self._y
 
+    @_underflow_is_zero
     def backward(self, dy):
-        return namespace(dy).where(self._x > 0, dy, (self._y + self.alpha) * dy)
+        return _select(self._x > 0, dy, (self._y + self.alpha) * dy)
 
     def get_config(self):
         return {"alpha": self.alpha}
@@ -505,10 +550,10 @@ class SELU(ActivationFunction):
         self._y = selu(x)
         return self._y
 
+    @_underflow_is_zero
     def backward(self, dy):
-        xp = namespace(dy)
-        return xp.where(self._x > 0, _SELU_SCALE * dy,
-                        (self._y + _SELU_SCALE * _SELU_ALPHA) * dy)
+        return _select(self._x > 0, _SELU_SCALE * dy,
+                       (self._y + _SELU_SCALE * _SELU_ALPHA) * dy)
 
 
 @registry.register("activation", "gelu")
@@ -516,8 +561,8 @@ class GELU(ActivationFunction):
     """f(x) = x Phi(x).
 
     Exact: f'(x) = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi).
-    approximate=True, with t = tanh(u), u = sqrt(2/pi) (x + 0.044715 x^3):
-    f'(x) = 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2).
+    approximate=True, Phi(x) ~ s = sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3):
+    f'(x) = s + 2 x s (1 - s) u'(x), u'(x) = sqrt(2/pi) (1 + 3 * 0.044715 x^2).
     """
 
     name = "gelu"
@@ -528,29 +573,30 @@ class GELU(ActivationFunction):
     def __call__(self, x):
         return gelu(x, self.approximate)
 
+    @_underflow_is_zero
     def forward(self, x, training=False):
         x = _as_float(x)
         self._x = x
-        if self.approximate:
-            self._t = _gelu_tanh_inner(x)
-            return 0.5 * x * (1.0 + self._t)
-        self._cdf = _normal_cdf(x)
+        self._cdf = _gelu_tanh_gate(x) if self.approximate else _normal_cdf(x)
         return x * self._cdf
 
+    @_underflow_is_zero
     def backward(self, dy):
         x = self._x
         xp = namespace(x)
         if self.approximate:
-            t = self._t
-            xc = xp.clip(x, -_GELU_TANH_CLIP, _GELU_TANH_CLIP)   # 1 - t^2 = 0 beyond anyway
-            du = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_CUBIC * xc * xc)
-            dx = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du
+            s = self._cdf
+            xc = xp.clip(x, -_GELU_TANH_CLIP, _GELU_TANH_CLIP)   # s (1 - s) = 0 beyond anyway
+            du = (2.0 * _SQRT_2_OVER_PI) * (1.0 + (3.0 * _GELU_CUBIC) * xc * xc)   # d(2u)/dx
+            dx = s * (1.0 - s)
+            dx *= du
+            dx *= x
+            dx += s
         else:
             # exp(-x^2/2) is 0 beyond |x| = 40 anyway; the clip keeps x^2 finite.
             xc = xp.clip(x, -40.0, 40.0)
-            with np.errstate(under="ignore"):
-                pdf = _ONE_OVER_SQRT_2PI * xp.exp(-0.5 * xc * xc)
-                dx = self._cdf + x * pdf
+            pdf = _ONE_OVER_SQRT_2PI * xp.exp(-0.5 * xc * xc)
+            dx = self._cdf + x * pdf
         dx *= dy
         return dx
 
@@ -574,12 +620,11 @@ class Softplus(ActivationFunction):
         self._y = softplus(x)
         return self._y
 
+    @_underflow_is_zero
     def backward(self, dy):
-        xp = namespace(dy)
-        with np.errstate(under="ignore"):
-            dx = xp.expm1(-self._y)
-        xp.negative(dx, out=dx)
+        dx = namespace(self._y).expm1(-self._y)      # exp(-y) - 1 = -sigmoid(x)
         dx *= dy
+        dx *= -1.0
         return dx
 
 
@@ -607,12 +652,12 @@ class Softmax(ActivationFunction):
         self._y = softmax(x, self.axis)
         return self._y
 
+    @_underflow_is_zero
     def backward(self, dy):
         y = self._y
-        xp = namespace(y)
-        dx = dy * y
-        inner = xp.sum(dx, axis=self.axis, keepdims=True)   # sum_j dy_j y_j, per row
-        dx -= y * inner
+        inner = namespace(y).sum(dy * y, axis=self.axis, keepdims=True)  # sum_j dy_j y_j
+        dx = dy - inner
+        dx *= y
         return dx
 
     def get_config(self):
@@ -628,12 +673,14 @@ class SiLU(ActivationFunction):
     def __call__(self, x):
         return silu(x)
 
+    @_underflow_is_zero
     def forward(self, x, training=False):
         x = _as_float(x)
         self._s = sigmoid(x)
         self._y = x * self._s
         return self._y
 
+    @_underflow_is_zero
     def backward(self, dy):
         s = self._s
         dx = 1.0 - s
@@ -675,9 +722,9 @@ def get(identifier=None) -> ActivationFunction:
 
     Always a fresh object, because each layer caches its own forward values on it.
 
-        >>> get("relu"), get(None), get({"class_name": "LeakyReLU",
-        ...                              "config": {"negative_slope": 0.1}})
-        (ReLU(...), Linear(), LeakyReLU(negative_slope=0.1))
+        >>> get("elu"), get(None), get({"class_name": "LeakyReLU",
+        ...                             "config": {"negative_slope": 0.1}})
+        (ELU(alpha=1.0), Linear(), LeakyReLU(negative_slope=0.1))
     """
     if identifier is None:
         return Linear()

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from glassnet import __version__
+from glassnet.commands import demo, train
 
 PROG = "glassnet"
 EXIT_USAGE = 2
@@ -59,6 +60,10 @@ Command = tuple[AddParser, Run]
 # (add_parser, run) per subcommand, in the order `glassnet --help` lists them.
 COMMANDS: list[Command] = [
     (add_info_parser, run_info),
+    (demo.add_parser, demo.run),
+    (train.add_parser, train.run),
+    (train.add_evaluate_parser, train.run_evaluate),
+    (train.add_predict_parser, train.run_predict),
 ]
 
 

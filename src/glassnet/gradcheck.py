@@ -170,7 +170,8 @@ def check_layer(layer, x, *, dy=None, training: bool = False, eps: float = 1e-6,
     if dy.shape != y.shape:
         raise ValueError(f"dy: expected the output's shape {y.shape}, got {dy.shape}")
 
-    params = list(getattr(layer, "parameters", lambda: [])())
+    # Non-trainable weights (BatchNorm's moving statistics) have no gradient to check.
+    params = [p for p in getattr(layer, "parameters", lambda: [])() if p.trainable]
     for param in params:
         param.grad = np.zeros_like(param.value)
     forward()

@@ -506,20 +506,33 @@ class Sequential(Model):
             super().maybe_build(input_shape)
 
     def forward(self, x, training: bool = False):
+        """Each layer's output is the next one's input. A padding mask (Embedding with
+        mask_zero=True) travels along to the layers that support masking, as in Keras."""
+        mask = None
         for layer in self.layers:
-            x = layer.forward(x, training=training)
+            if mask is not None and getattr(layer, "supports_masking", False):
+                y = layer.forward(x, training=training, mask=mask)
+            else:
+                y = layer.forward(x, training=training)
+            compute_mask = getattr(layer, "compute_mask", None)
+            mask = compute_mask(x, mask) if compute_mask is not None else None
+            x = y
         return x
 
     def backward(self, dy, from_preactivation: bool = False):
         """Backpropagate dL/dy through the layers in reverse; return dL/dx.
 
         With `from_preactivation`, dy is dL/dlogits of the last layer (fused output path).
+        A layer whose input is not differentiable (Embedding's integer ids) returns None,
+        which ends the pass.
         """
         layers = self.layers
         if from_preactivation:
             dy = layers[-1].backward_preactivation(dy)
             layers = layers[:-1]
         for layer in reversed(layers):
+            if dy is None:
+                break
             dy = layer.backward(dy)
         return dy
 

@@ -12,7 +12,7 @@ its gradient 2 l2 W = (λ / m) W is the familiar weight-decay term.
     >>> import numpy as np
     >>> from glassnet import regularizers
     >>> W = np.array([[1.0, -2.0], [0.0, 3.0]])
-    >>> float(regularizers.L1L2(l1=0.1, l2=0.01)(W))    # 0.1 * 6 + 0.01 * 14
+    >>> round(float(regularizers.L1L2(l1=0.1, l2=0.01)(W)), 6)    # 0.1 * 6 + 0.01 * 14
     0.74
 """
 

@@ -96,20 +96,28 @@ class ModelFile:
 
 
 # ----- saving -------------------------------------------------------------------------------
-def save_model(model, filepath: str | os.PathLike, overwrite: bool = True) -> None:
+def save_model(model, filepath: str | os.PathLike, overwrite: bool = True,
+               metadata: dict[str, Any] | None = None) -> None:
     """Write `model` (architecture, weights, compile settings, optimizer state) to one file.
 
     Args:
         model: a glassnet `Model` (e.g. `Sequential`).
         filepath: path ending in ".glassnet".
         overwrite: when False, an existing file is an error (FileExistsError).
+        metadata: optional JSON-serialisable dict of your own (column names, class labels),
+            stored in metadata.json under "user" and read back by `read_metadata`.
 
     The write is atomic: `filepath` holds either its old contents or the complete new file.
     """
     path = _check_path(filepath, MODEL_SUFFIX, "save_model")
     _check_overwrite(path, overwrite)
     config = _model_config(model)
-    members = {METADATA: _json_bytes(_metadata(model)), CONFIG: _json_bytes(config),
+    record = _metadata(model)
+    if metadata is not None:
+        if not isinstance(metadata, dict):
+            raise TypeError(f"metadata: expected a dict, got {type(metadata).__name__}")
+        record["user"] = metadata
+    members = {METADATA: _json_bytes(record), CONFIG: _json_bytes(config),
                WEIGHTS: _weights_npz(model)}
     optimizer = getattr(model, "optimizer", None)
     if getattr(model, "compiled", False) and getattr(optimizer, "built", False):
@@ -153,8 +161,6 @@ def _json_default(obj):
     """NumPy scalars and arrays that slip into a config become plain numbers and lists."""
     if isinstance(obj, (np.generic, np.ndarray)):
         return obj.tolist()
-    if isinstance(obj, tuple):
-        return list(obj)
     raise TypeError(f"cannot save {type(obj).__name__} {obj!r} in a JSON config: "
                     "get_config() must return numbers, strings, lists and dicts")
 
@@ -191,7 +197,7 @@ def _check_overwrite(path: Path, overwrite: bool) -> None:
 
 # ----- loading ------------------------------------------------------------------------------
 def load_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | None = None,
-               compile: bool = True):
+               compile: bool = True, safe_mode: bool = True):
     """The model saved in a `.glassnet` file: rebuilt, weights set, compiled, optimizer restored.
 
     Args:
@@ -200,6 +206,8 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | Non
             `glassnet.registry.register_serializable`.
         compile: recompile with the saved optimizer, loss and metrics, and restore the
             optimizer state, so that training continues exactly where it stopped.
+        safe_mode: accepted for Keras compatibility. Loading is always safe here: a
+            glassnet file has no lambdas or code to deserialize, so False changes nothing.
 
     Raises:
         FileNotFoundError: no such file.
@@ -207,6 +215,11 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | Non
     """
     contents = read_model_file(filepath)
     return build_model(contents, custom_objects=custom_objects, compile=compile)
+
+
+def read_metadata(filepath: str | os.PathLike) -> dict[str, Any] | None:
+    """The `metadata` dict given to `save_model`, or None (the file is fully validated)."""
+    return read_model_file(filepath).metadata.get("user")
 
 
 def read_model_file(filepath: str | os.PathLike) -> ModelFile:
@@ -477,6 +490,8 @@ def _check_metadata(metadata: dict[str, Any], config: dict[str, Any], where: str
         if not isinstance(metadata.get(key), str):
             raise ModelFileError(f"{where}: {key!r} must be a string, got "
                                  f"{metadata.get(key)!r}")
+    if not isinstance(metadata.get("user", {}), dict):
+        raise ModelFileError(f"{where}: 'user' must be an object, got {metadata['user']!r}")
     if metadata["class_name"] != config.get("class_name"):
         raise ModelFileError(f"{where}: class_name {metadata['class_name']!r} differs from "
                              f"{CONFIG}'s {config.get('class_name')!r}")
@@ -514,8 +529,12 @@ def _model_from_config(config: dict[str, Any], custom_objects, where: str):
     extra = {"custom_objects": custom_objects} if takes_custom else {}
     try:
         model = cls.from_config(config["config"], **extra)
-    except (ValueError, TypeError, KeyError) as error:
+    except (ValueError, TypeError, KeyError, RecursionError) as error:
         raise ModelFileError(f"{where}: cannot rebuild the model: {error}") from error
+    except MemoryError as error:
+        # A config can ask for any layer size; the weights check only comes after building.
+        raise ModelFileError(f"{where}: the model it describes does not fit in memory: "
+                             f"{error}") from error
     return model
 
 
@@ -531,7 +550,7 @@ def model_summary_lines(filepath: str | os.PathLike) -> list[str]:
     lines = [f"File: {contents.path} ({contents.size:,} bytes)",
              f"Format: {metadata['format']} version {metadata['format_version']}, written by "
              f"glassnet {metadata['glassnet_version']} at {metadata['saved_at']}"]
-    model.summary(print_fn=lines.append)
+    model.summary(print_fn=lambda line: lines.append(line.rstrip()))
     lines += _compile_lines(contents.config["compile_config"], contents.optimizer_state)
     return lines
 

@@ -41,7 +41,8 @@ def _run(ctx: DemoContext, which: str) -> dict:
                "learning_curves.png")
     ctx.figure(plot.image_grid(x_test[:20], y_test[:20], predictions[:20], class_names=names),
                "guesses.png")
-    ctx.figure(plot.confusion_matrix(y_test, predictions, class_names=names), "confusion_matrix.png")
+    ctx.figure(plot.confusion_matrix(y_test, predictions, class_names=names),
+               "confusion_matrix.png")
     ctx.save_model(model)
     return {"test_accuracy": test["accuracy"], "test_loss": test["loss"],
             "epochs": len(history.epoch)}

@@ -50,4 +50,5 @@ def run(ctx: DemoContext) -> dict:
     ctx.save_model(model)
     accuracy = float(np.mean(np.round(predictions) == y))
     return {"final_loss": float(history.history["loss"][-1]), "accuracy": accuracy,
-            "predictions": predictions.ravel().round(4).tolist(), "targets": y.ravel().tolist()}
+            "predictions": [round(float(p), 4) for p in predictions.ravel()],
+            "targets": [float(t) for t in y.ravel()]}

@@ -5,12 +5,12 @@ For an input x (N, *spatial, C), a kernel of size k, stride s and dilation d, th
     windows(x)[n, o_1, ..., i_1, ..., c] = x[n, o_1·s_1 + i_1·d_1, ..., c]
 
 has shape (N, *out, *k, C) and costs no memory: it reads x's buffer with other strides
-(`sliding_window_view`). A convolution is then one matrix product of that view with the
-kernel, and pooling is a reduction over its kernel axes.
+(`sliding_window_view`). A convolution is then one matrix product of that view with the kernel.
 
-Going back, the gradient of every window position (offset i) lands on a strided slice of the
-input, x[:, i·d : i·d + s·(out - 1) + 1 : s, :]; `window_offsets` yields those slices, so a
-backward pass is a loop over the k_h·k_w kernel offsets (9 for a 3x3 kernel), never over pixels.
+The other way to slice the same numbers: offset i of every window is the strided slice
+x[:, i·d : i·d + s·(out - 1) + 1 : s, :] of shape (N, *out, C). `window_offsets` yields those
+slices; pooling and every backward pass loop over the k_h·k_w offsets (4 for a 2x2 pool, 9 for
+a 3x3 kernel), one vectorised operation each, never over pixels or samples.
 """
 
 from __future__ import annotations
@@ -28,7 +28,10 @@ _SPATIAL_NAMES = {1: "(batch, steps, channels)", 2: "(batch, height, width, chan
 # ----- argument checking ------------------------------------------------------------------
 def normalize_tuple(value, rank: int, name: str, layer: str) -> tuple[int, ...]:
     """An int or a sequence of `rank` ints -> a tuple of `rank` positive ints."""
-    values = (value,) * rank if isinstance(value, (int, np.integer)) else tuple(value)
+    try:
+        values = (value,) * rank if isinstance(value, (int, np.integer)) else tuple(value)
+    except TypeError:  # neither an int nor a sequence
+        values = ()
     if len(values) != rank or not all(
         isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in values
     ):

@@ -4,6 +4,7 @@ Each layer holds an `glassnet.activations.ActivationFunction` in `self.activatio
 and backward are that object's, so the math lives in one place (`activations.py`) and a
 `Dense(…, activation="relu")` and a `Dense(…)` followed by `ReLU()` compute the same thing.
 
+    >>> import numpy as np
     >>> from glassnet import layers
     >>> layers.ReLU(max_value=6.0)(np.array([[-1.0, 3.0, 9.0]]))
     array([[0., 3., 6.]])

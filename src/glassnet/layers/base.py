@@ -13,6 +13,7 @@ the model zeroes them before each step.
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Any
 
 import numpy as np
@@ -24,12 +25,9 @@ _name_counters: dict[str, itertools.count] = {}
 
 
 def _snake_case(name: str) -> str:
-    out = [name[0].lower()]
-    for prev, char in zip(name, name[1:]):
-        if char.isupper() and (prev.islower() or prev.isdigit()):
-            out.append("_")
-        out.append(char.lower())
-    return "".join(out)
+    """Keras' rule: 'Dense' -> 'dense', 'Conv2D' -> 'conv2d', 'MaxPooling2D' -> 'max_pooling2d'."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def unique_name(prefix: str) -> str:
@@ -111,7 +109,8 @@ class Layer:
         from glassnet import initializers
 
         init = initializers.get(initializer)
-        value = np.asarray(init(tuple(shape), dtype=self.dtype), dtype=self.dtype)
+        # C order always: updates and gradient checks write through `value.reshape(-1)` views
+        value = np.ascontiguousarray(init(tuple(shape), dtype=self.dtype), dtype=self.dtype)
         param = Parameter(value, name=f"{self.name}/{name}", trainable=trainable,
                           regularizer=regularizer)
         self._parameters.append(param)
@@ -203,3 +202,24 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+# ----- config helpers shared by layers with initializers and regularizers -----------------------
+def serialize_initializer(initializer):
+    """A name stays a name; an Initializer object becomes its {'class_name', 'config'}."""
+    from glassnet.registry import serialize
+
+    return initializer if isinstance(initializer, str) else serialize(initializer)
+
+
+def deserialize_initializer(spec):
+    from glassnet import initializers
+
+    return spec if isinstance(spec, str) else initializers.get(spec)
+
+
+def serialize_optional(obj):
+    """None (no regularizer) stays None; anything else is serialized."""
+    from glassnet.registry import serialize
+
+    return None if obj is None else serialize(obj)

@@ -7,8 +7,13 @@ import math
 import numpy as np
 
 from glassnet import activations, regularizers
-from glassnet.layers.base import Layer
-from glassnet.registry import register, serialize
+from glassnet.layers.base import (
+    Layer,
+    deserialize_initializer,
+    serialize_initializer,
+    serialize_optional,
+)
+from glassnet.registry import register
 
 
 class SymbolicTensor:
@@ -157,32 +162,18 @@ class Dense(Layer):
             "units": self.units,
             "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": _serialize_initializer(self.kernel_initializer),
-            "bias_initializer": _serialize_initializer(self.bias_initializer),
-            "kernel_regularizer": _serialize_optional(self.kernel_regularizer),
-            "bias_regularizer": _serialize_optional(self.bias_regularizer),
+            "kernel_initializer": serialize_initializer(self.kernel_initializer),
+            "bias_initializer": serialize_initializer(self.bias_initializer),
+            "kernel_regularizer": serialize_optional(self.kernel_regularizer),
+            "bias_regularizer": serialize_optional(self.bias_regularizer),
         }
 
     @classmethod
     def from_config(cls, config_):
         config_ = dict(config_)
         for key in ("kernel_initializer", "bias_initializer"):
-            config_[key] = _deserialize_initializer(config_.get(key, "zeros"))
+            config_[key] = deserialize_initializer(config_.get(key, "zeros"))
         return cls(**config_)
-
-
-def _serialize_initializer(initializer):
-    return initializer if isinstance(initializer, str) else serialize(initializer)
-
-
-def _deserialize_initializer(spec):
-    from glassnet import initializers
-
-    return spec if isinstance(spec, str) else initializers.get(spec)
-
-
-def _serialize_optional(obj):
-    return None if obj is None else serialize(obj)
 
 
 @register("layer")

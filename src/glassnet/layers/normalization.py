@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from glassnet import regularizers
 from glassnet.backend import namespace
-from glassnet.layers.base import Layer, Parameter
-from glassnet.layers.core import (
-    _deserialize_initializer,
-    _serialize_initializer,
-    _serialize_optional,
+from glassnet.layers.base import (
+    Layer,
+    Parameter,
+    deserialize_initializer,
+    serialize_initializer,
+    serialize_optional,
 )
 from glassnet.registry import register
 
@@ -149,10 +150,10 @@ class _Normalization(Layer):
             "epsilon": self.epsilon,
             "center": self.center,
             "scale": self.scale,
-            "beta_initializer": _serialize_initializer(self.beta_initializer),
-            "gamma_initializer": _serialize_initializer(self.gamma_initializer),
-            "beta_regularizer": _serialize_optional(self.beta_regularizer),
-            "gamma_regularizer": _serialize_optional(self.gamma_regularizer),
+            "beta_initializer": serialize_initializer(self.beta_initializer),
+            "gamma_initializer": serialize_initializer(self.gamma_initializer),
+            "beta_regularizer": serialize_optional(self.beta_regularizer),
+            "gamma_regularizer": serialize_optional(self.gamma_regularizer),
         }
 
     _initializer_keys = ("beta_initializer", "gamma_initializer")
@@ -162,7 +163,7 @@ class _Normalization(Layer):
         config_ = dict(config_)
         for key in cls._initializer_keys:
             if key in config_:
-                config_[key] = _deserialize_initializer(config_[key])
+                config_[key] = deserialize_initializer(config_[key])
         return cls(**config_)
 
 
@@ -282,8 +283,8 @@ class BatchNormalization(_Normalization):
             **super().get_config(),
             "axis": self.axis,
             "momentum": self.momentum,
-            "moving_mean_initializer": _serialize_initializer(self.moving_mean_initializer),
-            "moving_variance_initializer": _serialize_initializer(
+            "moving_mean_initializer": serialize_initializer(self.moving_mean_initializer),
+            "moving_variance_initializer": serialize_initializer(
                 self.moving_variance_initializer),
         }
 
