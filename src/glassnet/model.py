@@ -57,18 +57,6 @@ class Model(Layer):
                     params.append(param)
         return params
 
-    def get_weights(self) -> list[np.ndarray]:
-        return [np.array(p.value) for p in self.parameters()]
-
-    def set_weights(self, weights) -> None:
-        params = self.parameters()
-        weights = list(weights)
-        if len(weights) != len(params):
-            raise ValueError(f"set_weights: model {self.name!r} has {len(params)} weight arrays, "
-                             f"got {len(weights)}")
-        for param, value in zip(params, weights):
-            param.assign(value)
-
     def _output_layer(self) -> Layer:
         return self.layers[-1]
 
@@ -377,9 +365,6 @@ class Model(Layer):
         print_fn(f"Total params: {total:,}")
         print_fn(f"Trainable params: {trainable:,}")
         print_fn(f"Non-trainable params: {total - trainable:,}")
-
-    def count_params(self) -> int:
-        return int(sum(p.value.size for p in self.parameters()))
 
     def get_compile_config(self) -> dict[str, Any] | None:
         if not self.compiled:

@@ -198,6 +198,11 @@ class Layer:
 
     @classmethod
     def from_config(cls, config_: dict[str, Any]) -> Layer:
+        """The layer `get_config` describes; `*_initializer` entries saved as
+        {'class_name', 'config'} dicts become Initializer objects again."""
+        config_ = {key: deserialize_initializer(value)
+                   if key.endswith("_initializer") and isinstance(value, dict) else value
+                   for key, value in config_.items()}
         return cls(**config_)
 
     def __repr__(self) -> str:

@@ -25,7 +25,6 @@ from glassnet.backend import namespace
 from glassnet.layers import _windows
 from glassnet.layers.base import (
     Layer,
-    deserialize_initializer,
     serialize_initializer,
     serialize_optional,
 )
@@ -181,13 +180,6 @@ class _Conv(Layer):
             "kernel_regularizer": serialize_optional(self.kernel_regularizer),
             "bias_regularizer": serialize_optional(self.bias_regularizer),
         }
-
-    @classmethod
-    def from_config(cls, config_):
-        config_ = dict(config_)
-        for key in ("kernel_initializer", "bias_initializer"):
-            config_[key] = deserialize_initializer(config_.get(key, "zeros"))
-        return cls(**config_)
 
 
 @register("layer")

@@ -9,7 +9,6 @@ import numpy as np
 from glassnet import activations, regularizers
 from glassnet.layers.base import (
     Layer,
-    deserialize_initializer,
     serialize_initializer,
     serialize_optional,
 )
@@ -21,19 +20,47 @@ class SymbolicTensor:
 
     Calling a layer on it builds the layer for that shape and returns the next placeholder,
     so `Sequential([Input(shape=(256,)), Dense(30), ...])` knows every shape up front.
+    Each placeholder also records the call that made it, one node of a graph:
+    `layer(inputs) -> self`, which `Model(inputs, outputs)` (a Functional) walks.
+
+    Attributes:
+        layer: the layer that produced this tensor (an InputLayer at the root).
+        inputs: the tensors that layer was called on (empty at the root).
+        list_input: True when the layer was called on a list (a merge layer), so that
+            forward hands it a list of arrays and backward returns one gradient for each.
     """
 
     _glassnet_symbolic = True
 
-    def __init__(self, shape: tuple, dtype: str, layer: Layer | None = None, inputs=()):
+    def __init__(self, shape: tuple, dtype: str, layer: Layer | None = None, inputs=(),
+                 list_input: bool = False):
         self.shape = tuple(shape)
         self.dtype = dtype
-        self.layer = layer          # the layer that produced this tensor (InputLayer at the root)
+        self.layer = layer
         self.inputs = tuple(inputs)
+        self.list_input = bool(list_input)
 
     def apply(self, layer: Layer) -> SymbolicTensor:
-        layer.maybe_build(self.shape)
-        return SymbolicTensor(layer.compute_output_shape(self.shape), self.dtype, layer, (self,))
+        """`layer(self)`: build the layer for this shape, return its output placeholder."""
+        return SymbolicTensor.call(layer, self)
+
+    @staticmethod
+    def call(layer: Layer, inputs) -> SymbolicTensor:
+        """Record `layer(inputs)`, `inputs` a SymbolicTensor or a list of them (merge layers).
+
+        The layer is built for the input shape(s) (a list of shapes for a list) on its first
+        call; the result is the placeholder of the output.
+        """
+        many = isinstance(inputs, (list, tuple))
+        tensors = list(inputs) if many else [inputs]
+        if not tensors or not all(isinstance(t, SymbolicTensor) for t in tensors):
+            kinds = [type(t).__name__ for t in tensors]
+            raise TypeError(f"layer {layer.name!r}: a list of inputs must hold only symbolic "
+                            f"tensors (from Input or another layer), got {kinds}")
+        shape = [t.shape for t in tensors] if many else tensors[0].shape
+        layer.maybe_build(shape)
+        return SymbolicTensor(layer.compute_output_shape(shape), tensors[0].dtype, layer,
+                              tensors, list_input=many)
 
     def __repr__(self) -> str:
         return f"<SymbolicTensor shape={self.shape} dtype={self.dtype}>"
@@ -167,13 +194,6 @@ class Dense(Layer):
             "kernel_regularizer": serialize_optional(self.kernel_regularizer),
             "bias_regularizer": serialize_optional(self.bias_regularizer),
         }
-
-    @classmethod
-    def from_config(cls, config_):
-        config_ = dict(config_)
-        for key in ("kernel_initializer", "bias_initializer"):
-            config_[key] = deserialize_initializer(config_.get(key, "zeros"))
-        return cls(**config_)
 
 
 @register("layer")

@@ -8,7 +8,6 @@ from glassnet import regularizers
 from glassnet.backend import namespace
 from glassnet.layers.base import (
     Layer,
-    deserialize_initializer,
     serialize_initializer,
     serialize_optional,
 )
@@ -103,14 +102,6 @@ class Embedding(Layer):
             "embeddings_regularizer": serialize_optional(self.embeddings_regularizer),
             "mask_zero": self.mask_zero,
         }
-
-    @classmethod
-    def from_config(cls, config_):
-        config_ = dict(config_)
-        if "embeddings_initializer" in config_:
-            config_["embeddings_initializer"] = deserialize_initializer(
-                config_["embeddings_initializer"])
-        return cls(**config_)
 
 
 __all__ = ["Embedding"]

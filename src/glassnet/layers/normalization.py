@@ -22,7 +22,6 @@ from glassnet.backend import namespace
 from glassnet.layers.base import (
     Layer,
     Parameter,
-    deserialize_initializer,
     serialize_initializer,
     serialize_optional,
 )
@@ -156,16 +155,6 @@ class _Normalization(Layer):
             "gamma_regularizer": serialize_optional(self.gamma_regularizer),
         }
 
-    _initializer_keys = ("beta_initializer", "gamma_initializer")
-
-    @classmethod
-    def from_config(cls, config_):
-        config_ = dict(config_)
-        for key in cls._initializer_keys:
-            if key in config_:
-                config_[key] = deserialize_initializer(config_[key])
-        return cls(**config_)
-
 
 # ----- BatchNormalization ---------------------------------------------------------------
 @register("layer")
@@ -207,9 +196,6 @@ class BatchNormalization(_Normalization):
         >>> bool(np.allclose(y.mean(axis=0), 0, atol=1e-5))
         True
     """
-
-    _initializer_keys = ("beta_initializer", "gamma_initializer", "moving_mean_initializer",
-                         "moving_variance_initializer")
 
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
                  center: bool = True, scale: bool = True, beta_initializer="zeros",

@@ -29,7 +29,6 @@ from glassnet import activations, regularizers
 from glassnet.backend import namespace
 from glassnet.layers.base import (
     Layer,
-    deserialize_initializer,
     serialize_initializer,
     serialize_optional,
 )
@@ -343,14 +342,6 @@ class _RNN(Layer):
             "zero_output_for_mask": self.zero_output_for_mask,
             "seed": self.seed,
         }
-
-    @classmethod
-    def from_config(cls, config_):
-        config_ = dict(config_)
-        for key in ("kernel_initializer", "recurrent_initializer", "bias_initializer"):
-            if key in config_:
-                config_[key] = deserialize_initializer(config_[key])
-        return cls(**config_)
 
 
 @register("layer")
