@@ -18,6 +18,8 @@ from glassnet import (  # noqa: E402  (the version is set before submodules impo
     callbacks,
     config,
     datasets,
+    diagnostics,
+    functional,
     gradcheck,
     initializers,
     layers,
@@ -37,6 +39,7 @@ from glassnet.saving import load_model  # noqa: E402
 
 __all__ = [
     "Input", "Model", "Sequential", "activations", "callbacks", "config", "datasets",
-    "gradcheck", "initializers", "layers", "load_model", "losses", "metrics", "optimizers",
-    "plot", "preprocessing", "regularizers", "saving", "schedules", "utils",
+    "diagnostics", "functional", "gradcheck", "initializers", "layers", "load_model", "losses",
+    "metrics", "optimizers", "plot", "preprocessing", "regularizers", "saving", "schedules",
+    "utils",
 ]

@@ -89,6 +89,8 @@ def run(ctx: DemoContext) -> dict:
     # The seed recipe: the test accuracy is recorded every iteration, as in the post.
     gn.utils.set_random_seed(ctx.seed)
     seed_model = seed_recipe(len(x_train), ctx.seed)
+    from glassnet import diagnostics  # one full batch, measured without being applied
+    seed_initial = diagnostics.report(seed_model, x_train, onehot_train)
     iterations = ctx.epochs_or(500)
     progress = max(1, iterations // 30)
     dots = gn.callbacks.LambdaCallback(
@@ -104,6 +106,12 @@ def run(ctx: DemoContext) -> dict:
     ctx.echo(f"seed recipe: {iterations} iterations of full-batch gradient descent, "
              f"test accuracy {seed_accuracy:.2%}")
     print_guesses(ctx, seed_model, x_test, y_test)
+    # U(-1, 1) weights on 256 inputs saturate many sigmoids from the start (see the figure).
+    seed_trained = diagnostics.report(seed_model, x_train, onehot_train)
+    ctx.echo(str(seed_trained))
+    ctx.figure(diagnostics.plot({"initial weights": seed_initial, "trained": seed_trained},
+                                title="Seed recipe: one full-batch step, per layer"),
+               "diagnostics.png")
     ctx.figure(plot.learning_curves({"cost": seed_history.history["loss"],
                                      "val_accuracy": seed_history.history["val_accuracy"]},
                                     metrics=["cost", "accuracy"],
@@ -141,4 +149,6 @@ def run(ctx: DemoContext) -> dict:
     return {"seed_recipe_test_accuracy": seed_accuracy,
             "modern_recipe_test_accuracy_mean": modern_mean,
             "modern_recipe_test_accuracies": [accuracy for accuracy, _, _ in modern],
+            "seed_recipe_diagnostics": {"initial": seed_initial.to_dict(),
+                                        "trained": seed_trained.to_dict()},
             "test_size": int(len(x_test))}

@@ -5,6 +5,15 @@ from glassnet.layers.base import Layer, Parameter
 from glassnet.layers.convolutional import Conv1D, Conv2D
 from glassnet.layers.core import Dense, Flatten, Input, InputLayer, Reshape, SymbolicTensor
 from glassnet.layers.embedding import Embedding
+from glassnet.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+)
 from glassnet.layers.normalization import BatchNormalization, LayerNormalization
 from glassnet.layers.pooling import (
     AveragePooling1D,
@@ -23,7 +32,8 @@ from glassnet.layers.reshaping import UpSampling2D, ZeroPadding2D
 from glassnet.layers.wrappers import Bidirectional, TimeDistributed
 
 __all__ = [
-    "ELU", "GRU", "LSTM", "Activation", "AveragePooling1D", "AveragePooling2D",
+    "ELU", "GRU", "LSTM", "Activation", "Add", "Average", "AveragePooling1D", "AveragePooling2D",
+    "Concatenate", "Maximum", "Minimum", "Multiply", "Subtract",
     "BatchNormalization", "Bidirectional", "Conv1D", "Conv2D", "Dense", "Dropout", "Embedding",
     "Flatten", "GlobalAveragePooling1D",
     "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Input", "InputLayer",

@@ -182,10 +182,18 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__}.backward")
 
     def __call__(self, x, training: bool = False):
-        """Eager call on an array: build on first use, then `forward`."""
+        """Eager call on an array: build on first use, then `forward`.
+
+        On a symbolic tensor, or a list of them (merge layers), the call is recorded in the
+        graph instead and the output's placeholder returned (see `SymbolicTensor.call`).
+        """
         symbolic = getattr(x, "_glassnet_symbolic", False)
         if symbolic:
             return x.apply(self)
+        if isinstance(x, (list, tuple)):
+            first = next((t for t in x if getattr(t, "_glassnet_symbolic", False)), None)
+            if first is not None:
+                return first.call(self, x)
         self.maybe_build((None,) + tuple(np.shape(x))[1:])
         return self.forward(x, training=training)
 

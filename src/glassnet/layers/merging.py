@@ -1,0 +1,283 @@
+"""Merge layers: several tensors in, one out (Add, Subtract, Multiply, Average, Maximum,
+Minimum, Concatenate), for models built with `Model(inputs, outputs)`.
+
+A merge layer is called on a list, and its two functions work on lists:
+
+    forward([x_1, ..., x_k]) -> y          every x_i of the same shape (N, ...)
+    backward(dy) -> [dx_1, ..., dx_k]      one gradient for each input
+
+As in Keras, the elementwise merges do not broadcast: the inputs must have the same shape
+(Concatenate: the same shape except along `axis`). A wrong shape is a ValueError naming the
+layer and the shapes, raised when the layer is built on symbolic inputs or called on arrays.
+
+    >>> x = Input(shape=(8,))
+    >>> h = Dense(8, activation="relu")(x)
+    >>> y = Add()([x, h])                        # a residual connection
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassnet.backend import namespace
+from glassnet.layers.base import Layer
+from glassnet.registry import register
+
+
+class Merge(Layer):
+    """Base class: checks the list of inputs and their shapes; subclasses do the math."""
+
+    min_inputs = 2
+    max_inputs: int | None = None
+
+    def __call__(self, inputs, training: bool = False):
+        """`layer([a, b, ...])` on arrays (eager) or on symbolic tensors (a graph node)."""
+        self._check_list(inputs)
+        if any(getattr(t, "_glassnet_symbolic", False) for t in inputs):
+            return super().__call__(inputs, training=training)
+        self.maybe_build([(None,) + tuple(np.shape(a))[1:] for a in inputs])
+        return self.forward(list(inputs), training=training)
+
+    def _check_list(self, inputs) -> None:
+        """A list (or tuple) of min_inputs..max_inputs items, or a ValueError naming the layer."""
+        if not isinstance(inputs, (list, tuple)):
+            raise ValueError(f"{self._title()}: a merge layer must be called on a list of "
+                             f"inputs, got {type(inputs).__name__}")
+        count = len(inputs)
+        if count < self.min_inputs or (self.max_inputs is not None and count > self.max_inputs):
+            expected = (f"exactly {self.min_inputs}" if self.max_inputs == self.min_inputs
+                        else f"at least {self.min_inputs}")
+            raise ValueError(f"{self._title()}: expected {expected} inputs, got {count}")
+
+    def _title(self) -> str:
+        return f"{type(self).__name__} {self.name!r}"
+
+    # ----- shapes ------------------------------------------------------------------------
+    def build(self, input_shape) -> None:
+        self.compute_output_shape(input_shape)      # validates the shapes
+
+    def compute_output_shape(self, input_shape) -> tuple:
+        """The common shape of the inputs (a None in one input is filled from another)."""
+        self._check_list(input_shape)
+        shapes = [tuple(shape) for shape in input_shape]
+        if len({len(shape) for shape in shapes}) > 1 or not all(
+                _compatible(dims) for dims in zip(*shapes)):
+            raise ValueError(f"{self._title()}: inputs must all have the same shape, got "
+                             f"shapes {shapes}")
+        return tuple(_known(dims) for dims in zip(*shapes))
+
+    def _check_arrays(self, inputs) -> list:
+        """The inputs as a list, after checking they all have the same shape."""
+        self._check_list(inputs)
+        shapes = [np.shape(x) for x in inputs]
+        if len(set(shapes)) > 1:
+            raise ValueError(f"{self._title()}: inputs must all have the same shape, got "
+                             f"shapes {shapes}")
+        return list(inputs)
+
+
+def _compatible(dims) -> bool:
+    """Sizes of one axis across the inputs agree (None, an unknown size, agrees with any)."""
+    return len({d for d in dims if d is not None}) <= 1
+
+
+def _known(dims):
+    """The known size among `dims`, or None when every input leaves it open."""
+    return next((d for d in dims if d is not None), None)
+
+
+@register("layer")
+class Add(Merge):
+    """y = x_1 + x_2 + ... + x_k;  dL/dx_i = dy for every i.
+
+    Backward returns the same array `dy` for every input (no copies); layers never modify
+    their upstream gradient in place, so sharing it is safe.
+
+    Shapes: k inputs (N, ...) of the same shape -> y (N, ...).
+    """
+
+    def forward(self, inputs, training: bool = False):
+        inputs = self._check_arrays(inputs)
+        self._count = len(inputs)
+        y = inputs[0] + inputs[1]                 # a new array, so += below is safe
+        for x in inputs[2:]:
+            y += x
+        return y
+
+    def backward(self, dy):
+        return [dy] * self._count
+
+
+@register("layer")
+class Subtract(Merge):
+    """y = x_1 - x_2;  dL/dx_1 = dy, dL/dx_2 = -dy.
+
+    Shapes: two inputs (N, ...) of the same shape -> y (N, ...).
+    """
+
+    max_inputs = 2
+
+    def forward(self, inputs, training: bool = False):
+        x1, x2 = self._check_arrays(inputs)
+        return x1 - x2
+
+    def backward(self, dy):
+        return [dy, -dy]
+
+
+@register("layer")
+class Multiply(Merge):
+    """y = x_1 ⊙ x_2 ⊙ ... ⊙ x_k (elementwise);  dL/dx_i = dy ⊙ Π_{j≠i} x_j.
+
+    The product of the others is built from prefix and suffix products rather than y / x_i,
+    which would divide by zero wherever an input is 0.
+
+    Shapes: k inputs (N, ...) of the same shape -> y (N, ...).
+    """
+
+    def forward(self, inputs, training: bool = False):
+        self._inputs = self._check_arrays(inputs)  # kept for backward
+        y = self._inputs[0] * self._inputs[1]
+        for x in self._inputs[2:]:
+            y *= x
+        return y
+
+    def backward(self, dy):
+        inputs = self._inputs
+        # prefix[i] = dy ⊙ x_1 ⊙ ... ⊙ x_{i-1}; walking back, suffix = x_{i+1} ⊙ ... ⊙ x_k
+        prefix = [dy]
+        for x in inputs[:-1]:
+            prefix.append(prefix[-1] * x)
+        grads = [None] * len(inputs)
+        suffix = None
+        for i in range(len(inputs) - 1, -1, -1):
+            grads[i] = prefix[i] if suffix is None else prefix[i] * suffix
+            suffix = inputs[i] if suffix is None else suffix * inputs[i]
+        return grads
+
+
+@register("layer")
+class Average(Merge):
+    """y = (x_1 + ... + x_k) / k;  dL/dx_i = dy / k.
+
+    Shapes: k inputs (N, ...) of the same shape -> y (N, ...).
+    """
+
+    def forward(self, inputs, training: bool = False):
+        inputs = self._check_arrays(inputs)
+        self._count = len(inputs)
+        y = inputs[0] + inputs[1]
+        for x in inputs[2:]:
+            y += x
+        y /= self._count                           # a Python int keeps float32 float32
+        return y
+
+    def backward(self, dy):
+        dx = dy / self._count
+        return [dx] * self._count
+
+
+class _Extremum(Merge):
+    """Elementwise max or min: y = x_{a}, a = argmax_i x_i (or argmin) at each position.
+
+    Gradient: dL/dx_i = dy where input i was selected, else 0. Ties go to the first input
+    holding the extreme value, so the k gradients add up to exactly dy (a subgradient;
+    PyTorch's maximum splits a tie evenly instead).
+    """
+
+    select = "argmax"                                       # or "argmin"
+
+    def forward(self, inputs, training: bool = False):
+        inputs = self._check_arrays(inputs)
+        xp = namespace(inputs[0])
+        stacked = xp.stack(inputs)                          # (k, N, ...)
+        self._count = len(inputs)
+        self._index = getattr(xp, self.select)(stacked, axis=0)   # (N, ...) which input won
+        return xp.take_along_axis(stacked, self._index[None], axis=0)[0]
+
+    def backward(self, dy):
+        xp = namespace(dy)
+        zero = dy.dtype.type(0)
+        return [xp.where(self._index == i, dy, zero) for i in range(self._count)]
+
+
+@register("layer")
+class Maximum(_Extremum):
+    """y = max(x_1, ..., x_k) elementwise; the gradient flows to the largest input."""
+
+    select = "argmax"
+
+
+@register("layer")
+class Minimum(_Extremum):
+    """y = min(x_1, ..., x_k) elementwise; the gradient flows to the smallest input."""
+
+    select = "argmin"
+
+
+@register("layer")
+class Concatenate(Merge):
+    """y = [x_1, x_2, ..., x_k] joined along `axis`;  dL/dx_i = the slice of dy x_i fills.
+
+    Shapes: inputs (N, ..., d_i, ...) equal except along `axis` -> y (N, ..., Σ d_i, ...).
+
+    Args:
+        axis: the axis to join along (default -1, the features); not the batch axis 0.
+    """
+
+    def __init__(self, axis: int = -1, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise ValueError(f"Concatenate: axis must be an integer, got {axis!r}")
+        self.axis = int(axis)
+
+    def _axis(self, rank: int) -> int:
+        """`axis` as a non-negative index for inputs of `rank`; the batch axis is refused."""
+        axis = self.axis + rank if self.axis < 0 else self.axis
+        if not 1 <= axis < rank:
+            raise ValueError(f"{self._title()}: axis={self.axis} is out of range for inputs "
+                             f"of rank {rank} (the batch axis 0 cannot be concatenated)")
+        return axis
+
+    def compute_output_shape(self, input_shape) -> tuple:
+        self._check_list(input_shape)
+        shapes = [tuple(shape) for shape in input_shape]
+        if len({len(shape) for shape in shapes}) > 1:
+            raise ValueError(f"{self._title()}: inputs must all have the same rank, got "
+                             f"shapes {shapes}")
+        axis = self._axis(len(shapes[0]))
+        others = [shape[:axis] + shape[axis + 1:] for shape in shapes]
+        if not all(_compatible(dims) for dims in zip(*others)):
+            raise ValueError(f"{self._title()}: inputs must have the same shape except along "
+                             f"axis {self.axis}, got shapes {shapes}")
+        sizes = [shape[axis] for shape in shapes]
+        joined = None if None in sizes else sum(sizes)
+        merged = tuple(_known(dims) for dims in zip(*shapes))
+        return merged[:axis] + (joined,) + merged[axis + 1:]
+
+    def forward(self, inputs, training: bool = False):
+        self._check_list(inputs)
+        shapes = [np.shape(x) for x in inputs]
+        if len({len(shape) for shape in shapes}) > 1:
+            raise ValueError(f"{self._title()}: inputs must all have the same rank, got "
+                             f"shapes {shapes}")
+        axis = self._axis(len(shapes[0]))
+        if len({shape[:axis] + shape[axis + 1:] for shape in shapes}) > 1:
+            raise ValueError(f"{self._title()}: inputs must have the same shape except along "
+                             f"axis {self.axis}, got shapes {shapes}")
+        # where each input's block ends along the axis, for splitting dy in backward
+        self._splits = np.cumsum([shape[axis] for shape in shapes])[:-1].tolist()
+        self._axis_index = axis
+        return namespace(inputs[0]).concatenate(inputs, axis=axis)
+
+    def backward(self, dy):
+        return namespace(dy).split(dy, self._splits, axis=self._axis_index)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axis": self.axis}
+
+
+__all__ = ["Add", "Average", "Concatenate", "Maximum", "Merge", "Minimum", "Multiply",
+           "Subtract"]
