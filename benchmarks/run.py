@@ -372,6 +372,19 @@ def write_json_atomically(path: str, payload: dict) -> None:
     os.replace(handle.name, path)
 
 
+def write_report(args, info: dict, cases: list[Case], results: dict) -> None:
+    write_json_atomically(args.json, {
+        "system": info,
+        "settings": {"rounds": args.rounds, "scale": args.scale, "seed": args.seed,
+                     "threads": THREADS, "command": " ".join(sys.argv)},
+        "cases": [{**asdict(case), "unit": case.unit,
+                   "results": {fw: {**asdict(r), "median": r.median}
+                               for fw, r in results[case.name].items()}}
+                  for case in cases],
+        "targets": target_checks(cases, results),
+    })
+
+
 # ----- command line ----------------------------------------------------------------------------
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -435,8 +448,13 @@ def main(argv=None) -> int:
             for fw, result in results[case.name].items():
                 if result.times:
                     result.peak_mib = measure_memory(case, fw, args)
+        print(table([case], results), file=sys.stderr, flush=True)   # progress, case by case
+        if args.json:                                 # rewritten after each case: a run cut
+            write_report(args, info, [c for c in cases if c.name in results], results)
     info["load_average_at_end"] = list(os.getloadavg())
     checks = target_checks(cases, results)
+    if args.json:
+        write_report(args, info, cases, results)
     print(f"glassnet {info['glassnet']} | torch {info.get('torch')} "
           f"(BLAS {info.get('torch_blas', '?')}, {info.get('torch_cpu_capability', '?')}, "
           f"{info.get('torch_threads', '?')} threads) | "
@@ -452,17 +470,6 @@ def main(argv=None) -> int:
         for check in checks:
             print(f"  {'met    ' if check['met'] else 'NOT met'}  {check['target']}: "
                   f"{check['value']} (limit {check['limit']})")
-    if args.json:
-        write_json_atomically(args.json, {
-            "system": info,
-            "settings": {"rounds": args.rounds, "scale": args.scale, "seed": args.seed,
-                         "threads": THREADS, "command": " ".join(sys.argv)},
-            "cases": [{**asdict(case), "unit": case.unit,
-                       "results": {fw: {**asdict(r), "median": r.median}
-                                   for fw, r in results[case.name].items()}}
-                      for case in cases],
-            "targets": checks,
-        })
     return 0
 
 

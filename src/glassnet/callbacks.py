@@ -884,5 +884,7 @@ class LambdaCallback(Callback):
 __all__ = [
     "Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping", "ModelCheckpoint",
     "ReduceLROnPlateau", "LearningRateScheduler", "TerminateOnNaN", "CSVLogger",
-    "LambdaCallback",
+    "LambdaCallback", "BackupAndRestore",
 ]  # fmt: skip
+
+from glassnet.backup import BackupAndRestore  # noqa: E402,F401  (it subclasses Callback)

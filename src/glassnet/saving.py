@@ -14,8 +14,9 @@ Loading treats the file as untrusted input. Nothing in it is imported, evaluated
 unpickled: class names are resolved in glassnet's registry (plus `custom_objects`), arrays are
 read with `allow_pickle=False` after their .npy headers are checked (numeric dtype, and a
 shape that matches the bytes present), and every size is capped before anything is
-decompressed, so a forged or malicious file fails with a `ModelFileError` naming the file
-and the problem instead of exhausting memory or running code.
+decompressed (the .npz members must be stored, so ratios cannot multiply; a JSON key given
+twice is refused), so a forged or malicious file fails with a `ModelFileError` naming the
+file and the problem instead of exhausting memory or running code.
 
     >>> model.save("mnist.glassnet")
     >>> model = glassnet.load_model("mnist.glassnet")
@@ -31,6 +32,7 @@ import json
 import math
 import os
 import re
+import tokenize
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -42,6 +44,7 @@ import numpy as np
 from glassnet import registry
 from glassnet.backend import to_numpy
 from glassnet.io import atomic_write
+from glassnet.layers.base import weight_budget
 
 FORMAT_NAME = "glassnet"
 FORMAT_VERSION = 1
@@ -63,6 +66,9 @@ MAX_ARRAYS = 100_000            # members of one .npz
 # member that claims more is a forged header. Other methods (bzip2, lzma) are refused.
 MAX_COMPRESSION_RATIO = 1100
 _METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
+# An .npz inside a .glassnet file is stored (np.savez): were it deflated too, the two
+# ratios would multiply (1100 ** 2) and a few KB on disk could ask for gigabytes.
+_NESTED_METHODS = {zipfile.ZIP_STORED: "stored"}
 _NPY_MAX_HEADER = 10_000        # np.load's own default
 
 _WEIGHT_KEY = re.compile(r"[0-9]{4,}")
@@ -225,16 +231,18 @@ def read_metadata(filepath: str | os.PathLike) -> dict[str, Any] | None:
 def read_model_file(filepath: str | os.PathLike) -> ModelFile:
     """Read and validate every member of a `.glassnet` file; build nothing."""
     path = _existing_file(filepath)
-    with _open_zip(path, str(path)) as zf:
+    # Opened here, so that an OSError from zipfile afterwards (a seek to a forged offset)
+    # means a corrupt file, while one from opening it (permissions) propagates as it is.
+    with open(path, "rb") as handle, _open_zip(handle, str(path)) as zf:
         infos = _check_members(zf, str(path), required=_REQUIRED, optional=(OPTIMIZER,))
         metadata = _read_json(zf, infos[METADATA], str(path))
         config = _read_json(zf, infos[CONFIG], str(path))
         weights = _read_npz(_read_member(zf, infos[WEIGHTS], str(path)),
-                            f"{path}: {WEIGHTS}", _WEIGHT_KEY)
+                            f"{path}: {WEIGHTS}", _WEIGHT_KEY, nested=True)
         state = None
         if OPTIMIZER in infos:
             state = _read_npz(_read_member(zf, infos[OPTIMIZER], str(path)),
-                              f"{path}: {OPTIMIZER}", _STATE_KEY)
+                              f"{path}: {OPTIMIZER}", _STATE_KEY, nested=True)
     _check_metadata(metadata, config, str(path))
     _check_config(config, str(path))
     if state is not None and config["compile_config"] is None:
@@ -247,13 +255,20 @@ def read_model_file(filepath: str | os.PathLike) -> ModelFile:
 def build_model(contents: ModelFile, custom_objects=None, compile: bool = True):
     """The model described by a validated `ModelFile` (see `load_model`)."""
     where = str(contents.path)
-    model = _model_from_config(contents.config, custom_objects, where)
+    # Layers allocate their weights while the config is rebuilt, before the file's arrays
+    # can be compared: cap that allocation near what the file holds (a hostile config asking
+    # for 10**9 units fails here instead of allocating gigabytes). The slack lets a small
+    # mismatch reach the weight check below, whose message names the weight and both shapes.
+    held = sum(int(array.size) for array in contents.weights)
+    with weight_budget(2 * held + 2**20):
+        model = _model_from_config(contents.config, custom_objects, where)
     _set_weights(model, contents.weights, f"{where}: {WEIGHTS}")
     compile_config = contents.config["compile_config"]
     if compile and compile_config is not None:
         try:
             model.compile_from_config(compile_config, custom_objects)
-        except (ValueError, TypeError, KeyError) as error:
+            _check_metric_names(model, compile_config)
+        except _CONFIG_ERRORS as error:
             raise ModelFileError(f"{where}: {CONFIG}: compile_config: {error}") from error
         if contents.optimizer_state is not None:
             try:
@@ -293,9 +308,11 @@ def _existing_file(filepath) -> Path:
 
 # ----- the archive --------------------------------------------------------------------------
 # Reading a corrupt zip can fail inside zipfile/zlib in many ways; all of them mean "broken
-# file" here (ModelFileError is itself a ValueError, and is re-raised untouched).
+# file" here (ModelFileError is itself a ValueError, and is re-raised untouched). OSError:
+# a forged offset makes zipfile seek before the start of the file (EINVAL).
 _BROKEN = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, ValueError,
-           NotImplementedError, RuntimeError, UnicodeDecodeError, IndexError, KeyError)
+           NotImplementedError, RuntimeError, UnicodeDecodeError, IndexError, KeyError,
+           OSError)
 
 
 def _open_zip(source, where: str) -> zipfile.ZipFile:
@@ -309,10 +326,12 @@ def _open_zip(source, where: str) -> zipfile.ZipFile:
 
 
 def _check_members(zf: zipfile.ZipFile, where: str, required=(), optional=(),
-                   pattern: re.Pattern | None = None) -> dict[str, zipfile.ZipInfo]:
+                   pattern: re.Pattern | None = None,
+                   methods: dict[int, str] = _METHODS) -> dict[str, zipfile.ZipInfo]:
     """Check names, methods and sizes of every member before reading any; return them by name.
 
-    Either `required`/`optional` list the exact names allowed, or `pattern` (for .npz keys).
+    Either `required`/`optional` list the exact names allowed, or `pattern` (for .npz keys);
+    `methods` are the compression methods allowed.
     """
     infos = zf.infolist()
     if len(infos) > MAX_ARRAYS:
@@ -331,7 +350,7 @@ def _check_members(zf: zipfile.ZipFile, where: str, required=(), optional=(),
                                  f"{sorted(optional)}); missing {missing}, unexpected {extra}")
     total = 0
     for info in infos:
-        _check_member_size(info, where)
+        _check_member_size(info, where, methods)
         total += info.file_size
     if total > MAX_TOTAL_BYTES:
         raise ModelFileError(f"{where}: members would decompress to {total:,} bytes, more than "
@@ -350,13 +369,14 @@ def _check_member_name(name: str, where: str, pattern: re.Pattern | None) -> Non
         raise ModelFileError(f"{where}: unexpected array name {name!r}")
 
 
-def _check_member_size(info: zipfile.ZipInfo, where: str) -> None:
+def _check_member_size(info: zipfile.ZipInfo, where: str, methods: dict[int, str]) -> None:
     name = info.filename
     if info.flag_bits & 0x1:
         raise ModelFileError(f"{where}: member {name!r} is encrypted")
-    if info.compress_type not in _METHODS:
+    if info.compress_type not in methods:
         raise ModelFileError(f"{where}: member {name!r} uses compression method "
-                             f"{info.compress_type}; only stored and deflated are allowed")
+                             f"{info.compress_type}; only {' and '.join(methods.values())} "
+                             "allowed here")
     limit = MAX_JSON_BYTES if name.endswith(".json") else MAX_MEMBER_BYTES
     if info.file_size > limit:
         raise ModelFileError(f"{where}: member {name!r} would decompress to {info.file_size:,} "
@@ -388,7 +408,7 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> byte
 def _read_json(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> dict[str, Any]:
     data = _read_member(zf, info, where)
     try:
-        value = json.loads(data.decode("utf-8"))
+        value = json.loads(data.decode("utf-8"), object_pairs_hook=_unique_keys)
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise ModelFileError(f"{where}: {info.filename} is not valid JSON: {error}") from error
     if not isinstance(value, dict):
@@ -397,17 +417,73 @@ def _read_json(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> dict[s
     return value
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object as a dict; a key given twice is an error, not "the last one wins".
+
+    Parsers disagree on duplicate keys, so a file could mean one thing to a checker and
+    another to glassnet; such a file is refused.
+    """
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen = [key for key, _ in pairs]
+        duplicates = sorted({key for key in seen if seen.count(key) > 1})
+        raise ValueError(f"duplicate keys {duplicates} in one object")
+    return value
+
+
 # ----- arrays -------------------------------------------------------------------------------
-def _read_npz(data: bytes, where: str, key_pattern: re.Pattern) -> dict[str, np.ndarray]:
+# Any member name of an .npz: what np.savez writes for keyword arrays (still refused: "..",
+# absolute paths, backslashes, control characters; see _check_member_name).
+ANY_KEY = re.compile(r".+", re.DOTALL)
+ANY_KIND = "biufcmMUSV"  # every dtype kind but object ("O", which would need pickle)
+
+
+def _read_npz(data: bytes, where: str, key_pattern: re.Pattern,
+              nested: bool = False) -> dict[str, np.ndarray]:
     """{key: array} from the bytes of an .npz, with the same checks as the outer archive."""
-    with _open_zip(io.BytesIO(data), where) as zf:
-        infos = _check_members(zf, where, pattern=key_pattern)
-        return {name[:-len(".npy")]: _read_npy(_read_member(zf, info, where), f"{where}: {name}")
-                for name, info in infos.items()}
+    return read_npz(io.BytesIO(data), where, key_pattern, _ARRAY_KINDS,
+                    _NESTED_METHODS if nested else _METHODS)
 
 
-def _read_npy(data: bytes, where: str) -> np.ndarray:
-    """One numeric array from .npy bytes; the header is checked before any allocation.
+def read_npz(source, where: str, key_pattern: re.Pattern = ANY_KEY, kinds: str = ANY_KIND,
+             methods: dict[int, str] = _METHODS,
+             keys: list[str] | None = None) -> dict[str, np.ndarray]:
+    """{key: array} from an untrusted .npz (a path or a binary file object), never unpickling.
+
+    Member names, compression methods and sizes are checked before anything is inflated, and
+    each .npy header before its array is allocated (see `_read_npy`).
+
+    Args:
+        source: the .npz, as a path or an open binary file.
+        where: how messages name it (the file's path).
+        key_pattern: the array names allowed (without ".npy").
+        kinds: the dtype kinds allowed (`np.dtype.kind` letters); object is always refused.
+        methods: the compression methods allowed for members.
+        keys: the arrays to read (all are checked); None reads every one.
+
+    Raises:
+        ModelFileError (a ValueError) naming `where`: anything wrong with the file, or a key
+        of `keys` that it does not hold.
+    """
+    with _open_zip(source, where) as zf:
+        infos = _check_members(zf, where, pattern=key_pattern, methods=methods)
+        names = {name[:-len(".npy")]: name for name in infos}
+        for key in keys or ():
+            if key not in names:
+                raise ModelFileError(f"{where}: no array {key!r}; the archive holds "
+                                     f"{list(names)}")
+        return {key: _read_npy(_read_member(zf, infos[names[key]], where),
+                               f"{where}: {names[key]}", kinds)
+                for key in (names if keys is None else keys)}
+
+
+# What numpy's .npy header parser (tokenize, then ast.literal_eval) raises on forged text.
+_HEADER_ERRORS = (ValueError, SyntaxError, TypeError, OverflowError, tokenize.TokenError,
+                  RecursionError, MemoryError)
+
+
+def _read_npy(data: bytes, where: str, kinds: str = _ARRAY_KINDS) -> np.ndarray:
+    """One array from .npy bytes; the header is checked before any allocation.
 
     np.load would allocate the whole declared shape before noticing the data is short, and
     object arrays would need pickle; both are refused from the header alone.
@@ -423,15 +499,15 @@ def _read_npy(data: bytes, where: str) -> np.ndarray:
             raise ModelFileError(f"{where}: unsupported .npy format version {version}")
     except ModelFileError:
         raise
-    except (ValueError, SyntaxError, TypeError, OverflowError) as error:
+    except _HEADER_ERRORS as error:
         raise ModelFileError(f"{where}: invalid .npy header: {error}") from error
     shape, _, dtype = header
     if dtype.hasobject:
         raise ModelFileError(f"{where}: object arrays are refused (loading them would run "
                              f"pickle, which can execute code); got dtype {dtype!s}")
-    if dtype.kind not in _ARRAY_KINDS:
-        raise ModelFileError(f"{where}: arrays must be numeric (int or float), got dtype "
-                             f"{dtype!s}")
+    if dtype.kind not in kinds:
+        wanted = "numeric (int or float)" if kinds == _ARRAY_KINDS else f"of kinds {kinds!r}"
+        raise ModelFileError(f"{where}: arrays must be {wanted}, got dtype {dtype!s}")
     if any(d < 0 for d in shape):
         raise ModelFileError(f"{where}: header declares a negative shape {shape}")
     declared = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
@@ -513,6 +589,22 @@ def _check_config(config: dict[str, Any], where: str) -> None:
                              f"{compile_config!r}")
 
 
+# What a layer's, optimizer's or loss's constructor may raise on values no glassnet wrote:
+# a 4000-digit integer overflows float maths (OverflowError), a null where an object was
+# expected meets an attribute lookup (AttributeError), a nesting 1000 deep recurses.
+_CONFIG_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError,
+                  RecursionError)
+
+
+def _check_metric_names(model, compile_config: dict[str, Any]) -> None:
+    """Metric names are resolved at the first batch; resolve them now, to fail at load time."""
+    from glassnet import metrics
+
+    for spec in compile_config.get("metrics") or []:
+        if isinstance(spec, str):
+            metrics.get(spec, loss=model.loss)
+
+
 def _model_from_config(config: dict[str, Any], custom_objects, where: str):
     """Resolve the class in the registry (never by import) and call its from_config."""
     from glassnet.model import Model
@@ -529,7 +621,7 @@ def _model_from_config(config: dict[str, Any], custom_objects, where: str):
     extra = {"custom_objects": custom_objects} if takes_custom else {}
     try:
         model = cls.from_config(config["config"], **extra)
-    except (ValueError, TypeError, KeyError, RecursionError) as error:
+    except _CONFIG_ERRORS as error:
         raise ModelFileError(f"{where}: cannot rebuild the model: {error}") from error
     except MemoryError as error:
         # A config can ask for any layer size; the weights check only comes after building.

@@ -10,7 +10,13 @@ always checked against their SHA-256; problems raise `DatasetError`.
 """
 
 from glassnet.datasets._files import DatasetError, cache_dir
-from glassnet.datasets.mnist import FASHION_MNIST_CLASSES, fashion_mnist, mnist, read_idx
+from glassnet.datasets.mnist import (
+    FASHION_MNIST_CLASSES,
+    as_memmap,
+    fashion_mnist,
+    mnist,
+    read_idx,
+)
 from glassnet.datasets.semeion import semeion
 from glassnet.datasets.synthetic import bmi, sqrt_mean, tiny_table
 from glassnet.datasets.tabular import TableNames, load_csv, load_npz
@@ -19,6 +25,7 @@ __all__ = [
     "FASHION_MNIST_CLASSES",
     "DatasetError",
     "TableNames",
+    "as_memmap",
     "bmi",
     "cache_dir",
     "fashion_mnist",

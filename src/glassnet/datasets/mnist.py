@@ -7,6 +7,9 @@
 Same arrays as `keras.datasets.mnist.load_data()`: uint8 pixels 0..255 and uint8 labels 0..9.
 Scale with `x / 255.0` (or `x.astype("float32") / 255`) before training.
 
+With `mmap_dir`, the arrays are np.memmap views of .npy files written there once: the data
+stays on disk and `fit` reads one batch at a time (see `as_memmap`).
+
 IDX format (LeCun): a big-endian header, then the values in C order.
     bytes 0-1  zero
     byte  2    value type (0x08 = unsigned byte)
@@ -28,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from glassnet.datasets._files import DatasetError, fetch
+from glassnet.io import atomic_write
 
 IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
@@ -48,32 +52,39 @@ _FILES = {
 }
 
 
-def mnist(data_dir: str | os.PathLike | None = None):
+def mnist(data_dir: str | os.PathLike | None = None,
+          mmap_dir: str | os.PathLike | None = None):
     """The MNIST handwritten digits: 60000 training and 10000 test images, 28x28, labels 0..9.
 
     Files are looked up as `<folder>/mnist/<file>.gz` in `data_dir`, `$GLASSNET_DATA` and the
     user cache, else downloaded (see `glassnet.datasets._files`), and checked by SHA-256.
 
+    Args:
+        mmap_dir: if given, return read-only np.memmap arrays backed by
+            `<mmap_dir>/mnist-x_train.npy` etc. (written on the first call).
+
     Returns:
         `(x_train, y_train), (x_test, y_test)`: x uint8 (n, 28, 28), y uint8 (n,),
         n = 60000 and 10000.
     """
-    return _load_pair("mnist", data_dir)
+    return _load_pair("mnist", data_dir, mmap_dir)
 
 
-def fashion_mnist(data_dir: str | os.PathLike | None = None):
+def fashion_mnist(data_dir: str | os.PathLike | None = None,
+                  mmap_dir: str | os.PathLike | None = None):
     """Fashion-MNIST (Zalando): 28x28 grey clothing images in 10 classes, shaped as MNIST.
 
     Class names, by label: `FASHION_MNIST_CLASSES`. 6000 training and 1000 test images each.
-    Files: `<folder>/fashion-mnist/<file>.gz`, looked up and verified as for `mnist`.
+    Files: `<folder>/fashion-mnist/<file>.gz`, looked up and verified as for `mnist`;
+    `mmap_dir` as for `mnist`.
 
     Returns:
         `(x_train, y_train), (x_test, y_test)`: x uint8 (n, 28, 28), y uint8 (n,).
     """
-    return _load_pair("fashion-mnist", data_dir)
+    return _load_pair("fashion-mnist", data_dir, mmap_dir)
 
 
-def _load_pair(folder: str, data_dir):
+def _load_pair(folder: str, data_dir, mmap_dir=None):
     arrays = {}
     for name, file_name in _FILES.items():
         magic = IMAGES_MAGIC if name.startswith("x") else LABELS_MAGIC
@@ -82,7 +93,38 @@ def _load_pair(folder: str, data_dir):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if len(x) != len(y):
             raise DatasetError(f"{folder} {split}: {len(x)} images but {len(y)} labels")
+    if mmap_dir is not None:
+        Path(mmap_dir).mkdir(parents=True, exist_ok=True)
+        arrays = {name: as_memmap(array, Path(mmap_dir) / f"{folder}-{name}.npy")
+                  for name, array in arrays.items()}
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+
+
+def as_memmap(array: np.ndarray, path: str | os.PathLike) -> np.memmap:
+    """`array` as a read-only np.memmap of the .npy file `path`, written (atomically) unless
+    it already holds exactly this array.
+
+    A memory-mapped array lives on disk: the operating system pages in the parts that are
+    read, so `fit` on it holds one batch in memory, not the data set.
+
+    Example:
+        >>> x = as_memmap(np.zeros((1000, 784), "float32"), "x.npy")
+        >>> isinstance(x, np.memmap), x.shape
+        (True, (1000, 784))
+    """
+    path = Path(path)
+    array = np.asarray(array)
+    if path.exists():
+        try:
+            existing = np.load(path, mmap_mode="r", allow_pickle=False)
+            if (existing.dtype == array.dtype and existing.shape == array.shape
+                    and np.array_equal(existing, array)):
+                return existing
+        except (ValueError, OSError):
+            pass  # not a valid .npy: written anew below
+    with atomic_write(path) as handle:
+        np.lib.format.write_array(handle, np.ascontiguousarray(array), allow_pickle=False)
+    return np.load(path, mmap_mode="r", allow_pickle=False)
 
 
 def read_idx(path: str | os.PathLike, magic: int | None = None) -> np.ndarray:
@@ -100,39 +142,78 @@ def read_idx(path: str | os.PathLike, magic: int | None = None) -> np.ndarray:
             not match the sizes in the header (checked before anything is reshaped).
     """
     path = Path(path)
-    data = _read_bytes(path)
-    if len(data) < 4:
-        raise DatasetError(f"{path}: {len(data)} bytes is too short for an IDX header")
-    zeros, type_code, ndim = struct.unpack(">HBB", data[:4])
-    found = int.from_bytes(data[:4], "big")
-    if zeros != 0 or type_code not in _IDX_TYPES or (magic is not None and found != magic):
-        expected = f"{magic}" if magic is not None else "an IDX magic number"
-        raise DatasetError(f"{path}: not an IDX file (magic number {found}, expected {expected})")
-    header_size = 4 + 4 * ndim
-    if len(data) < header_size:
-        raise DatasetError(f"{path}: truncated IDX header ({len(data)} bytes, {ndim} dims)")
-    shape = struct.unpack(f">{ndim}I", data[4:header_size])
-    dtype = np.dtype(_IDX_TYPES[type_code])
-    # Python ints: a lying header cannot overflow here, and nothing is allocated from it.
-    expected_bytes = math.prod(shape) * dtype.itemsize
-    payload = len(data) - header_size
-    if payload != expected_bytes:
+    compressed = path.suffix == ".gz"
+    # The header is read first and the payload after it, never more than the header
+    # declares (plus one byte, to notice extra data): a gzip bomb is never inflated.
+    with gzip.open(path, "rb") if compressed else open(path, "rb") as file:
+        head = _read_bytes(file, 4, path)
+        if len(head) < 4:
+            raise DatasetError(f"{path}: {len(head)} bytes is too short for an IDX header")
+        zeros, type_code, ndim = struct.unpack(">HBB", head)
+        found = int.from_bytes(head, "big")
+        if zeros != 0 or type_code not in _IDX_TYPES or (magic is not None and found != magic):
+            expected = f"{magic}" if magic is not None else "an IDX magic number"
+            raise DatasetError(f"{path}: not an IDX file (magic number {found}, "
+                               f"expected {expected})")
+        sizes = _read_bytes(file, 4 * ndim, path)
+        header_size = 4 + 4 * ndim
+        if len(sizes) < 4 * ndim:
+            raise DatasetError(f"{path}: truncated IDX header ({4 + len(sizes)} bytes, "
+                               f"{ndim} dims)")
+        shape = struct.unpack(f">{ndim}I", sizes)
+        dtype = np.dtype(_IDX_TYPES[type_code])
+        # Python ints: a lying header cannot overflow here, and nothing is allocated from it.
+        expected_bytes = math.prod(shape) * dtype.itemsize
+        _check_declared_size(path, shape, expected_bytes, header_size, compressed)
+        data = _read_bytes(file, expected_bytes + 1, path)
+    if len(data) != expected_bytes:
+        held = len(data) if len(data) < expected_bytes else f"more than {expected_bytes}"
         raise DatasetError(
             f"{path}: header says shape {shape} ({expected_bytes} bytes of data), "
-            f"but the file holds {payload} bytes after the header (truncated or corrupt)"
+            f"but the file holds {held} bytes after the header (truncated or corrupt)"
         )
-    values = np.frombuffer(data, dtype=dtype, offset=header_size).reshape(shape)
+    try:
+        values = np.frombuffer(data, dtype=dtype).reshape(shape)
+    except ValueError as error:  # e.g. (0, 2**32 - 1, 2**32 - 1): no bytes, too many items
+        raise DatasetError(f"{path}: header shape {shape} is not a valid array shape "
+                           f"({error})") from error
     return values.astype(dtype.newbyteorder("="))  # a writable copy in native byte order
 
 
-def _read_bytes(path: Path) -> bytes:
-    if path.suffix != ".gz":
-        return path.read_bytes()
+# Caps on untrusted IDX files (module attributes, so a caller with bigger data can raise them).
+MAX_IDX_BYTES = 2**31  # one file's values; MNIST's training images are 47 MB
+# gzip (deflate) cannot compress better than about 1032:1, so a header declaring more data
+# than that per byte of the .gz file is forged, or a decompression bomb.
+MAX_COMPRESSION_RATIO = 1100
+
+
+def _check_declared_size(path: Path, shape: tuple, expected_bytes: int, header_size: int,
+                         compressed: bool) -> None:
+    """Refuse a header that declares more data than the file can hold, before reading it."""
+    size = path.stat().st_size
+    if not compressed and expected_bytes != size - header_size:
+        raise DatasetError(
+            f"{path}: header says shape {shape} ({expected_bytes} bytes of data), "
+            f"but the file holds {size - header_size} bytes after the header (truncated or "
+            "corrupt)"
+        )
+    limit = min(MAX_IDX_BYTES, MAX_COMPRESSION_RATIO * size)
+    if expected_bytes > limit:
+        raise DatasetError(
+            f"{path}: header says shape {shape} ({expected_bytes:,} bytes of data), more than "
+            f"the {size:,}-byte file can hold (at most {limit:,}: {MAX_COMPRESSION_RATIO}:1 "
+            f"and glassnet.datasets.mnist.MAX_IDX_BYTES): corrupt, or a decompression bomb"
+        )
+
+
+def _read_bytes(file, size: int, path: Path) -> bytes:
+    """Up to `size` bytes of `file`; a broken gzip stream is a DatasetError."""
     try:
-        with gzip.open(path, "rb") as file:
-            return file.read()
+        return file.read(size)
     except (OSError, EOFError, zlib.error) as error:  # BadGzipFile is an OSError
+        if not isinstance(file, gzip.GzipFile):
+            raise  # a disk error, not bad content
         raise DatasetError(f"{path}: not a complete gzip file ({error})") from error
 
 
-__all__ = ["FASHION_MNIST_CLASSES", "fashion_mnist", "mnist", "read_idx"]
+__all__ = ["FASHION_MNIST_CLASSES", "as_memmap", "fashion_mnist", "mnist", "read_idx"]

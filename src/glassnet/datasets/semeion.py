@@ -52,17 +52,22 @@ def semeion(data_dir: str | os.PathLike | None = None, test_size: float = 0.2, s
 def load_semeion_file(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     """All rows of a semeion.data file: x float32 (n, 256) in {0, 1}, y uint8 (n,) in 0..9."""
     rows = []
-    with open(path, encoding="ascii") as file:
-        for line_number, line in enumerate(file, start=1):
-            fields = line.split()
-            if not fields:
-                continue
-            if len(fields) != N_PIXELS + N_CLASSES:
-                raise DatasetError(
-                    f"{path}, line {line_number}: {len(fields)} values, "
-                    f"expected {N_PIXELS + N_CLASSES} (256 pixels + 10 one-hot label columns)"
-                )
-            rows.append(fields)
+    line_number = 0
+    try:
+        with open(path, encoding="ascii") as file:
+            for line_number, line in enumerate(file, start=1):
+                fields = line.split()
+                if not fields:
+                    continue
+                if len(fields) != N_PIXELS + N_CLASSES:
+                    raise DatasetError(
+                        f"{path}, line {line_number}: {len(fields)} values, expected "
+                        f"{N_PIXELS + N_CLASSES} (256 pixels + 10 one-hot label columns)"
+                    )
+                rows.append(fields)
+    except UnicodeDecodeError as error:  # decoded a block at a time: the line is approximate
+        raise DatasetError(f"{path}, near line {line_number + 1}: not an ASCII text file "
+                           f"({error})") from error
     if not rows:
         raise DatasetError(f"{path}: no data rows")
     try:

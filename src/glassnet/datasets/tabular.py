@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from glassnet.datasets._files import DatasetError
+from glassnet.saving import ModelFileError, read_npz
 
 
 class TableNames(NamedTuple):
@@ -79,7 +80,9 @@ def load_csv(
     for i, (line, row) in enumerate(rows):
         for j, column in enumerate(feature_indices):
             x[i, j] = _number(row[column], path, line, columns[column])
-    y, classes = (None, None) if target_index is None else _target(rows, target_index)
+    y, classes = None, None
+    if target_index is not None:
+        y, classes = _target(rows, target_index, path, columns[target_index])
     if return_names:
         target_name = None if target_index is None else columns[target_index]
         return x, y, TableNames([columns[i] for i in feature_indices], target_name, classes)
@@ -113,23 +116,40 @@ def _column_index(path: Path, columns: list[str], target: str | int, header: boo
     raise TypeError(f"target: expected a column name, an index or None, got {target!r}")
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def _number(cell: str, path: Path, line: int, column: str) -> float:
     try:
-        return float(cell)
+        value = float(cell)
     except ValueError:
         raise DatasetError(
             f"{path}, line {line}, column {column!r}: {cell!r} is not a number"
         ) from None
+    _check_float32(value, cell, path, line, column)
+    return value
 
 
-def _target(rows, index: int) -> tuple[np.ndarray, list[str] | None]:
+def _check_float32(value: float, cell: str, path: Path, line: int, column: str) -> None:
+    """A number beyond float32's range ("1e39", "1e400") would silently become inf."""
+    written_inf = cell.strip().lstrip("+-").lower() in ("inf", "infinity")
+    if abs(value) > _FLOAT32_MAX and not written_inf:
+        raise DatasetError(f"{path}, line {line}, column {column!r}: {cell!r} is too large "
+                           f"for float32 (largest {_FLOAT32_MAX:.4g})")
+
+
+def _target(rows, index: int, path: Path,
+            column: str) -> tuple[np.ndarray, list[str] | None]:
     """Numbers -> float32 y; otherwise text labels -> int64 codes in sorted label order."""
     cells = [row[index].strip() for _, row in rows]
     try:
-        return np.array([float(cell) for cell in cells], dtype=np.float32), None
+        values = [float(cell) for cell in cells]
     except ValueError:
         classes, codes = np.unique(np.array(cells), return_inverse=True)
         return codes.astype(np.int64), [str(label) for label in classes]
+    for (line, _), cell, value in zip(rows, cells, values):
+        _check_float32(value, cell, path, line, column)
+    return np.array(values, dtype=np.float32), None
 
 
 def load_npz(path: str | os.PathLike, x_key: str = "x", y_key: str | None = "y"):
@@ -144,20 +164,23 @@ def load_npz(path: str | os.PathLike, x_key: str = "x", y_key: str | None = "y")
 
     Raises:
         DatasetError: a key is missing (the message lists the keys present), an array holds
-            Python objects (would need pickle), or x and y differ in length.
+            Python objects (would need pickle), or is a scalar, or x and y differ in length;
+            or the file is not a sound .npz (its sizes and headers are checked before
+            anything is inflated or allocated, as for model files).
     """
-    with np.load(path, allow_pickle=False) as archive:
-        arrays = []
-        for key in (x_key, y_key):
-            if key is None:
-                arrays.append(None)
-                continue
-            if key not in archive.files:
-                raise DatasetError(f"{path}: no array {key!r}; the archive holds {archive.files}")
-            try:
-                arrays.append(archive[key])
-            except ValueError as error:  # object arrays refuse to load without pickle
-                raise DatasetError(f"{path}: array {key!r} cannot be read: {error}") from error
+    arrays = []
+    for key in (x_key, y_key):
+        if key is None:
+            arrays.append(None)
+            continue
+        try:
+            with open(path, "rb") as handle:
+                array = read_npz(handle, str(path), keys=[key])[key]
+        except ModelFileError as error:
+            raise DatasetError(f"array {key!r} cannot be read: {error}") from error
+        if array.ndim == 0:
+            raise DatasetError(f"{path}: array {key!r} is a scalar; expected one row per sample")
+        arrays.append(array)
     x, y = arrays
     if y is not None and len(x) != len(y):
         raise DatasetError(f"{path}: {x_key!r} has {len(x)} rows but {y_key!r} has {len(y)}")

@@ -12,7 +12,10 @@ the model zeroes them before each step.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import itertools
+import math
 import re
 from typing import Any
 
@@ -22,6 +25,25 @@ from glassnet import config
 from glassnet.backend import namespace
 
 _name_counters: dict[str, itertools.count] = {}
+
+# Elements that layers may still allocate, or None for no limit (see `weight_budget`).
+_weight_budget: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "glassnet_weight_budget", default=None)
+
+
+@contextlib.contextmanager
+def weight_budget(elements: int):
+    """Layers built inside may allocate at most `elements` weight values in all.
+
+    Loading a model file builds its layers before their weights can be compared with the
+    file's: the loader caps the allocation at what the file itself holds, so a config that
+    asks for a billion units fails at once instead of allocating gigabytes.
+    """
+    token = _weight_budget.set([int(elements)])
+    try:
+        yield
+    finally:
+        _weight_budget.reset(token)
 
 
 def _snake_case(name: str) -> str:
@@ -108,6 +130,13 @@ class Layer:
         """Create, initialise and track a Parameter of `shape` in this layer's dtype."""
         from glassnet import initializers
 
+        budget = _weight_budget.get()
+        if budget is not None:
+            size = math.prod(int(d) for d in shape)
+            if size > budget[0]:
+                raise ValueError(f"layer {self.name!r}: weight {name!r} of shape {tuple(shape)} "
+                                 f"needs {size:,} values, more than the {budget[0]:,} allowed")
+            budget[0] -= size
         init = initializers.get(initializer)
         # C order always: updates and gradient checks write through `value.reshape(-1)` views
         value = np.ascontiguousarray(init(tuple(shape), dtype=self.dtype), dtype=self.dtype)

@@ -1,0 +1,474 @@
+"""BackupAndRestore: an interrupted `fit` resumes exactly where it stopped.
+
+Keras' `callbacks.BackupAndRestore(backup_dir)`: `fit` writes the training state to
+`backup_dir` every epoch (or every `save_freq` batches); when the same `fit` call is run again
+with the callback, it starts from the last backup instead of from scratch, and deletes the
+backup when training completes. Here the backup holds everything the remaining steps depend
+on, so the resumed run ends with weights bitwise-identical to a run that was never stopped:
+
+    weights.npz     every model parameter (trainable or not, e.g. BatchNorm statistics)
+    optimizer.npz   `optimizer.get_state()`: iterations, learning rate, slots (Adam's m, v)
+    arrays.npz      the epoch's shuffle order, NumPy's legacy RNG keys, metric arrays
+    state.json      epoch and step, the generators' states (glassnet's global one and each
+                    layer's own, e.g. Dropout's), the running metrics, History so far,
+                    how many batches a generator has given
+
+in one zip file, `backup_dir/training_state.zip`, written atomically (a temporary file, then
+a rename): killed at any moment, even by SIGKILL, the folder holds the previous complete
+backup or the new one, never a half-written file. No pickle: JSON and plain numeric arrays,
+read back with the checks of `glassnet.saving`.
+
+Interruption: during `fit` (in the main thread) SIGINT (Ctrl-C) and SIGTERM do not stop the
+process at once: the current step finishes, a backup is written if the callback is present,
+and `fit` returns normally with the History so far (a second Ctrl-C stops at once). The
+previous handlers are restored when `fit` returns.
+
+    >>> backup = callbacks.BackupAndRestore("backup", save_freq=100)
+    >>> model.fit(x, y, epochs=20, callbacks=[backup])   # Ctrl-C, or the job is preempted
+    >>> model.fit(x, y, epochs=20, callbacks=[backup])   # later, same call: goes on from there
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+import re
+import signal
+import threading
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from glassnet import saving
+from glassnet.callbacks import Callback, History
+from glassnet.io import atomic_write
+from glassnet.layers.base import Layer
+from glassnet.random import global_generator
+from glassnet.registry import register
+
+FORMAT_NAME = "glassnet-training-state"
+FORMAT_VERSION = 1
+FILE_NAME = "training_state.zip"
+PREVIOUS_FILE_NAME = "training_state.previous.zip"
+
+STATE, WEIGHTS, OPTIMIZER, ARRAYS = "state.json", "weights.npz", "optimizer.npz", "arrays.npz"
+_ARRAY_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass
+class FitProgress:
+    """Where `fit` is, beside the weights: what a backup records and a resume restores.
+
+    Attributes:
+        epoch: the current epoch (0-based).
+        step: batches of this epoch already trained on (a resume starts at this batch).
+        order: this epoch's shuffle order of samples or batches; None before it is drawn
+            (and when not shuffling: drawing again gives the same None).
+        num_batches: batches per epoch (None for a generator without steps_per_epoch).
+        train, validation: the batch sources (a generator's `position` is recorded).
+        safe: False inside a step and inside an epoch's end, where the state is half-updated
+            and nothing consistent can be saved.
+        interrupted: "SIGINT", "SIGTERM" or "KeyboardInterrupt" once fit was interrupted.
+        metric_state: running metrics of a resumed epoch, to load after the epoch's reset.
+        targets: (shape, dtype) of a batch of y, to build the metrics before loading them.
+        history: (history dict, epochs) of a resumed run, for fit to hand to History.
+    """
+
+    epoch: int
+    step: int = 0
+    order: np.ndarray | None = None
+    num_batches: int | None = None
+    train: Any = None
+    validation: Any = None
+    safe: bool = True
+    interrupted: str | None = None
+    metric_state: list | None = None
+    targets: tuple | None = None
+    history: tuple | None = None
+
+    def restore_history(self, history: History | None) -> None:
+        if history is not None and self.history is not None:
+            history.history = {name: list(values) for name, values in self.history[0].items()}
+            history.epoch = list(self.history[1])
+        self.history = None
+
+
+# ----- the callback -------------------------------------------------------------------------
+@register("callback")
+class BackupAndRestore(Callback):
+    """Back up the training state regularly; a re-run of the same `fit` resumes from it.
+
+    Args:
+        backup_dir: folder for the backup (created if needed). Use one folder per training
+            run: a backup only fits the `fit` call that wrote it.
+        save_freq: "epoch" (back up at each epoch end) or an int N (every N batches).
+            An interruption (Ctrl-C, SIGTERM) always writes a backup, mid-epoch included.
+        double_checkpoint: keep the previous backup too, and fall back on it if the latest
+            cannot be read (writes are atomic, so this guards against disk corruption only).
+        delete_checkpoint: delete the backup once training completes (not when interrupted).
+
+    Raises (at the start of fit): ValueError if the model is not built yet, or if the backup
+    was written by a fit with a different number of batches per epoch.
+    """
+
+    def __init__(self, backup_dir: str | os.PathLike, save_freq: str | int = "epoch",
+                 double_checkpoint: bool = False, delete_checkpoint: bool = True):
+        super().__init__()
+        if not isinstance(backup_dir, (str, os.PathLike)) or not os.fspath(backup_dir):
+            raise ValueError(f"BackupAndRestore: backup_dir must be a non-empty path, got "
+                             f"{backup_dir!r}")
+        is_count = (isinstance(save_freq, (int, np.integer)) and not isinstance(save_freq, bool)
+                    and save_freq > 0)
+        if save_freq != "epoch" and not is_count:
+            raise ValueError("BackupAndRestore: save_freq must be 'epoch' or a positive int, "
+                             f"got {save_freq!r}")
+        self.backup_dir = Path(backup_dir)
+        self.save_freq = save_freq if save_freq == "epoch" else int(save_freq)
+        self.double_checkpoint = bool(double_checkpoint)
+        self.delete_checkpoint = bool(delete_checkpoint)
+        self._batches_since_save = 0
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.backup_dir / FILE_NAME
+
+    def _progress(self) -> FitProgress:
+        progress = getattr(self.model, "_fit_progress", None)
+        if progress is None:
+            raise RuntimeError("BackupAndRestore works inside glassnet's Model.fit only")
+        return progress
+
+    def on_train_begin(self, logs=None):
+        if not self.model.built:
+            raise ValueError("To use the BackupAndRestore callback, the model must be built "
+                             "before fit() is called (give it an Input shape)")
+        self._batches_since_save = 0
+        self._remove_stale_temporaries()
+        contents = self._read_latest()
+        if contents is not None:
+            restore_training_state(self.model, self._progress(), contents)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches_since_save += 1
+        if self._batches_since_save >= self.save_freq:
+            self.backup()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self.backup(epoch_logs=(epoch, logs or {}))
+
+    def on_train_end(self, logs=None):
+        if self.delete_checkpoint and self._progress().interrupted is None:
+            for path in (self.checkpoint_path, self.backup_dir / PREVIOUS_FILE_NAME):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+            with contextlib.suppress(OSError):
+                self.backup_dir.rmdir()  # only if empty: the folder may hold the user's files
+
+    def backup(self, epoch_logs: tuple[int, dict] | None = None) -> None:
+        """Write the training state now (fit calls this when interrupted).
+
+        `epoch_logs` (epoch, logs) is the epoch that just ended, which History may not
+        have recorded yet (callbacks run in list order; History runs last).
+        """
+        self._batches_since_save = 0
+        self.backup_dir.mkdir(parents=True, exist_ok=True)
+        if self.double_checkpoint and self.checkpoint_path.exists():
+            os.replace(self.checkpoint_path, self.backup_dir / PREVIOUS_FILE_NAME)
+        write_checkpoint(self.checkpoint_path,
+                         *capture_training_state(self.model, self._progress(), epoch_logs))
+
+    def _remove_stale_temporaries(self) -> None:
+        """Temporary files of writes cut short by SIGKILL (the backup itself is intact)."""
+        if self.backup_dir.is_dir():
+            for path in self.backup_dir.glob(".training_state*.zip.*.tmp"):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
+    def _read_latest(self) -> dict | None:
+        previous = self.backup_dir / PREVIOUS_FILE_NAME
+        if not self.checkpoint_path.exists():
+            return read_checkpoint(previous) if self.double_checkpoint and previous.exists() \
+                else None
+        try:
+            return read_checkpoint(self.checkpoint_path)
+        except saving.ModelFileError:
+            if self.double_checkpoint and previous.exists():
+                return read_checkpoint(previous)
+            raise
+
+
+# ----- what is saved ------------------------------------------------------------------------
+def capture_training_state(model, progress: FitProgress,
+                           epoch_logs: tuple[int, dict] | None = None):
+    """(state for state.json, {member: {key: array}}) of the model and fit right now."""
+    state: dict[str, Any] = {
+        "format": FORMAT_NAME, "format_version": FORMAT_VERSION,
+        "saved_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "epoch": progress.epoch, "step": progress.step, "num_batches": progress.num_batches,
+        "positions": {name: getattr(source, "position", None) for name, source in
+                      (("train", progress.train), ("validation", progress.validation))},
+        "history": _history_so_far(model, epoch_logs),
+        "targets": None if progress.targets is None else
+        {"shape": list(progress.targets[0]), "dtype": str(progress.targets[1])},
+    }
+    arrays: dict[str, np.ndarray] = {}
+    if progress.order is not None:
+        arrays["order"] = np.asarray(progress.order, dtype=np.int64)
+    state["rng"] = _rng_state(model, arrays)
+    # Mid-epoch, the running means of loss and metrics are part of the epoch's logs.
+    state["metrics"] = _metric_state(model, arrays) if progress.step > 0 else None
+    members = {
+        WEIGHTS: {saving._weight_key(i): np.asarray(p.value)
+                  for i, p in enumerate(model.parameters())},
+        OPTIMIZER: model.optimizer.get_state(),
+        ARRAYS: arrays,
+    }
+    return state, members
+
+
+def _history_so_far(model, epoch_logs) -> dict[str, Any]:
+    history = getattr(model, "history", None)
+    records = {} if history is None else {k: list(v) for k, v in history.history.items()}
+    epochs = [] if history is None else list(history.epoch)
+    if epoch_logs is not None and (not epochs or epochs[-1] != epoch_logs[0]):
+        epochs.append(epoch_logs[0])
+        for name, value in epoch_logs[1].items():
+            records.setdefault(name, []).append(value)
+    return {"history": records, "epoch": epochs}
+
+
+def layer_generators(model) -> list[np.random.Generator]:
+    """Every NumPy generator a layer keeps (Dropout's), in a fixed order: depth first
+    through the layers, attributes by name; sub-layers of wrappers are included."""
+    found: list[np.random.Generator] = []
+    seen: set[int] = set()
+
+    def visit(layer: Layer) -> None:
+        if id(layer) in seen:
+            return
+        seen.add(id(layer))
+        for _, value in sorted(vars(layer).items()):
+            items = value if isinstance(value, (list, tuple)) else [value]
+            for item in items:
+                if isinstance(item, np.random.Generator) and id(item) not in seen:
+                    seen.add(id(item))
+                    found.append(item)
+                elif isinstance(item, Layer):
+                    visit(item)
+
+    visit(model)
+    return found
+
+
+def _rng_state(model, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    name, keys, pos, has_gauss, cached = np.random.get_state()  # noqa: NPY002 (user code)
+    arrays["legacy_rng_keys"] = np.asarray(keys, dtype=np.uint32)
+    return {"global": global_generator().bit_generator.state,
+            "layers": [g.bit_generator.state for g in layer_generators(model)],
+            "legacy": {"name": name, "pos": int(pos), "has_gauss": int(has_gauss),
+                       "cached_gaussian": float(cached)}}
+
+
+def _metric_state(model, arrays: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    """Each metric's numbers: float/int attributes in JSON, array attributes in arrays.npz."""
+    states = []
+    for index, metric in enumerate(model.metrics):
+        scalars, array_names = {}, []
+        for name, value in vars(metric).items():
+            if isinstance(value, (float, int)) and not isinstance(value, bool):
+                scalars[name] = value
+            elif isinstance(value, np.ndarray) and value.dtype.kind in "iuf":
+                arrays[f"metric{index}_{name}"] = value
+                array_names.append(name)
+        states.append({"name": metric.name, "scalars": scalars, "arrays": array_names})
+    return states
+
+
+# ----- the file -----------------------------------------------------------------------------
+def write_checkpoint(path: Path, state: dict[str, Any], members: dict[str, dict]) -> None:
+    """One zip (stored, not deflated: backups are frequent), written atomically."""
+    with atomic_write(path) as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr(STATE, saving._json_bytes(state))
+        for member, arrays in members.items():
+            zf.writestr(member, saving._npz_bytes(arrays))
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """{"state", "weights", "optimizer", "arrays"} of a backup, every member checked.
+
+    Raises ModelFileError (a ValueError) naming the file and the problem."""
+    where = str(path)
+    path = saving._existing_file(path)
+    with saving._open_zip(path, where) as zf:
+        infos = saving._check_members(zf, where, required=(STATE, WEIGHTS, OPTIMIZER, ARRAYS))
+        state = saving._read_json(zf, infos[STATE], where)
+        npz = {name: saving._read_member(zf, infos[name], where)
+               for name in (WEIGHTS, OPTIMIZER, ARRAYS)}
+    _check_state(state, where)
+    return {
+        "state": state,
+        "weights": saving._ordered_weights(
+            saving._read_npz(npz[WEIGHTS], f"{where}: {WEIGHTS}", saving._WEIGHT_KEY),
+            f"{where}: {WEIGHTS}"),
+        "optimizer": saving._read_npz(npz[OPTIMIZER], f"{where}: {OPTIMIZER}",
+                                      saving._STATE_KEY),
+        "arrays": saving._read_npz(npz[ARRAYS], f"{where}: {ARRAYS}", _ARRAY_KEY),
+        "where": where,
+    }
+
+
+def _check_state(state: dict[str, Any], where: str) -> None:
+    where = f"{where}: {STATE}"
+    if state.get("format") != FORMAT_NAME or state.get("format_version") != FORMAT_VERSION:
+        raise saving.ModelFileError(f"{where}: not a glassnet training state of version "
+                                    f"{FORMAT_VERSION} (format {state.get('format')!r}, "
+                                    f"version {state.get('format_version')!r})")
+    for key in ("epoch", "step"):
+        value = state.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise saving.ModelFileError(f"{where}: {key!r} must be an integer >= 0, got "
+                                        f"{value!r}")
+    for key in ("history", "rng", "positions"):
+        if not isinstance(state.get(key), dict):
+            raise saving.ModelFileError(f"{where}: {key!r} must be an object, got "
+                                        f"{state.get(key)!r}")
+    history = state["history"]
+    if not (isinstance(history.get("history"), dict) and isinstance(history.get("epoch"), list)
+            and all(isinstance(v, list) for v in history["history"].values())):
+        raise saving.ModelFileError(f"{where}: 'history' must be {{'history': {{name: [...]}}, "
+                                    f"'epoch': [...]}}")
+    metrics = state.get("metrics")
+    if metrics is not None and not (isinstance(metrics, list) and all(
+            isinstance(m, dict) and isinstance(m.get("scalars"), dict)
+            and isinstance(m.get("arrays"), list) for m in metrics)):
+        raise saving.ModelFileError(f"{where}: 'metrics' must be null or a list of "
+                                    "{'name', 'scalars': {...}, 'arrays': [...]}")
+
+
+# ----- restoring ----------------------------------------------------------------------------
+def restore_training_state(model, progress: FitProgress, contents: dict[str, Any]) -> None:
+    """Load a backup into the model, its optimizer, the generators and `progress`."""
+    state, arrays, where = contents["state"], contents["arrays"], contents["where"]
+    _check_compatible(state, progress, arrays, where)
+    generators = layer_generators(model)
+    if len(state["rng"].get("layers", [])) != len(generators):
+        raise ValueError(f"{where}: the backup holds {len(state['rng']['layers'])} layer "
+                         f"random generators, the model has {len(generators)}: a different "
+                         "model (delete the backup folder to start over)")
+    saving._set_weights(model, contents["weights"], f"{where}: {WEIGHTS}")
+    try:
+        model.optimizer.set_state(contents["optimizer"], model.parameters(trainable_only=True))
+    except (ValueError, TypeError) as error:
+        raise saving.ModelFileError(f"{where}: {OPTIMIZER}: {error}") from error
+    _restore_rng(state["rng"], generators, arrays, where)
+    for name, source in (("train", progress.train), ("validation", progress.validation)):
+        position = state["positions"].get(name)
+        if position and hasattr(source, "skip"):
+            source.skip(position)
+    progress.epoch, progress.step = state["epoch"], state["step"]
+    progress.order = arrays.get("order")
+    targets = state.get("targets")
+    progress.targets = None if targets is None else (tuple(targets["shape"]), targets["dtype"])
+    metrics = state.get("metrics")
+    progress.metric_state = None if metrics is None else (metrics, arrays)
+    progress.history = (state["history"].get("history", {}), state["history"].get("epoch", []))
+
+
+def _check_compatible(state, progress: FitProgress, arrays, where: str) -> None:
+    hint = "; this fit differs from the one that wrote it (delete the backup folder to start over)"
+    if state.get("num_batches") != progress.num_batches:
+        raise ValueError(f"{where}: the backup was written by a fit with "
+                         f"{state.get('num_batches')} batches per epoch, this fit has "
+                         f"{progress.num_batches}{hint}")
+    order = arrays.get("order")
+    size = getattr(progress.train, "order_size", None)
+    if order is not None and (order.shape != (size,)
+                              or not np.array_equal(np.sort(order), np.arange(size))):
+        raise ValueError(f"{where}: {ARRAYS}: 'order' is not a permutation of the {size} "
+                         f"samples or batches of this fit (shape {order.shape}){hint}")
+    for name, position in state["positions"].items():
+        if position is not None and (isinstance(position, bool) or not isinstance(position, int)
+                                     or position < 0):
+            raise saving.ModelFileError(f"{where}: {STATE}: positions.{name} must be null or "
+                                        f"an integer >= 0, got {position!r}")
+
+
+def _restore_rng(rng: dict[str, Any], generators, arrays: dict[str, np.ndarray],
+                 where: str) -> None:
+    """Set every generator's state; NumPy checks each (a forged one is a ModelFileError)."""
+    try:
+        global_generator().bit_generator.state = rng["global"]
+        for generator, saved in zip(generators, rng["layers"]):
+            generator.bit_generator.state = saved
+        legacy = rng.get("legacy")
+        if legacy is not None and "legacy_rng_keys" in arrays:
+            np.random.set_state((legacy["name"], arrays["legacy_rng_keys"],  # noqa: NPY002
+                                 legacy["pos"], legacy["has_gauss"], legacy["cached_gaussian"]))
+    except (ValueError, TypeError, KeyError, OverflowError) as error:
+        raise saving.ModelFileError(f"{where}: {STATE}: invalid generator state: {error}") \
+            from error
+
+
+def load_metric_state(model, saved: tuple[list, dict[str, np.ndarray]]) -> None:
+    """Set each metric's running numbers from a backup (the metrics must be built)."""
+    states, arrays = saved
+    metrics = model.metrics
+    if [s.get("name") for s in states] != [m.name for m in metrics]:
+        raise ValueError(f"the backup holds metrics {[s.get('name') for s in states]}, the "
+                         f"model has {[m.name for m in metrics]}: compile it as before")
+    for index, (metric, metric_state) in enumerate(zip(metrics, states)):
+        # Only numbers the metric already has, of the same kind: never a method or new name.
+        for name, value in metric_state["scalars"].items():
+            current = getattr(metric, name, None)
+            if (isinstance(value, bool) or not isinstance(value, (int, float))
+                    or isinstance(current, bool) or not isinstance(current, (int, float))):
+                raise ValueError(f"the backup sets metric {metric.name!r} attribute {name!r} "
+                                 f"to {value!r}; expected a number it already has")
+            setattr(metric, name, value)
+        for name in metric_state["arrays"]:
+            current, value = getattr(metric, name, None), arrays.get(f"metric{index}_{name}")
+            if not isinstance(current, np.ndarray) or value is None \
+                    or value.shape != current.shape:
+                raise ValueError(f"the backup's array for metric {metric.name!r} attribute "
+                                 f"{name!r} does not match it")
+            setattr(metric, name, np.array(value, dtype=current.dtype))
+
+
+# ----- signals ------------------------------------------------------------------------------
+@contextlib.contextmanager
+def deferred_interrupts(progress: FitProgress) -> Iterator[None]:
+    """SIGINT and SIGTERM only set `progress.interrupted` (fit stops after the current step).
+
+    Installed in the main thread only (Python delivers signals there); the previous
+    handlers are put back on exit. A second SIGINT raises KeyboardInterrupt at once.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        if progress.interrupted is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        progress.interrupted = signal.Signals(signum).name
+
+    previous = {}
+    try:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            previous[number] = signal.signal(number, handler)
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, signal.SIG_DFL if old is None else old)
+
+
+__all__ = ["BackupAndRestore", "FitProgress", "capture_training_state", "deferred_interrupts",
+           "layer_generators", "load_metric_state", "read_checkpoint",
+           "restore_training_state", "write_checkpoint"]
