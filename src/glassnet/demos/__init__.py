@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from glassnet.datasets import DatasetError
-from glassnet.demos import bmi, digits, mnist, regression, tiny
+from glassnet.demos import bmi, cnn, digits, mnist, regression, sequence, tiny
 from glassnet.demos._common import DemoContext
 from glassnet.demos.report import write_report
 
@@ -34,6 +34,8 @@ DEMOS = {demo.name: demo for demo in (
     Demo("mnist", "mnist: an MLP on MNIST", mnist.run_mnist, needs="mnist/*.gz"),
     Demo("fashion", "fashion: an MLP on Fashion-MNIST", mnist.run_fashion,
          needs="fashion-mnist/*.gz"),
+    Demo("mnist-cnn", cnn.TITLE, cnn.run, needs="mnist/*.gz"),
+    Demo("sequence", sequence.TITLE, sequence.run, needs="mnist/*.gz"),
 )}
 
 
