@@ -34,8 +34,9 @@ from glassnet import (  # noqa: E402  (the version is set before submodules impo
     utils,
 )
 from glassnet.layers import Input  # noqa: E402
-from glassnet.model import Model, Sequential  # noqa: E402
+from glassnet.model import Model  # noqa: E402
 from glassnet.saving import load_model  # noqa: E402
+from glassnet.sequential import Sequential  # noqa: E402
 
 __all__ = [
     "Input", "Model", "Sequential", "activations", "callbacks", "config", "datasets",

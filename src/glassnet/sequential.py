@@ -1,0 +1,135 @@
+"""Sequential: a plain stack of layers, each one's output the next one's input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassnet.layers.base import Layer
+from glassnet.layers.core import InputLayer, SymbolicTensor
+from glassnet.model import Model
+from glassnet.registry import deserialize, register, serialize
+
+
+@register("layer")
+class Sequential(Model):
+    """A plain stack: each layer's output is the next layer's input.
+
+    Example:
+        >>> model = Sequential([Input(shape=(256,)), Dense(30, activation="sigmoid"),
+        ...                     Dense(10, activation="softmax")])
+    """
+
+    def __init__(self, layers=None, name: str | None = None, dtype=None, **kwargs):
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        self._layers: list[Layer] = []
+        for layer in layers or []:
+            self.add(layer)
+
+    @property
+    def layers(self) -> list[Layer]:
+        return [layer for layer in self._layers if not isinstance(layer, InputLayer)]
+
+    def add(self, layer) -> None:
+        """Append a layer (or an `Input(...)` placeholder, which fixes the input shape)."""
+        if isinstance(layer, SymbolicTensor):
+            if self._layers:
+                raise ValueError("Sequential: an Input can only be the first element")
+            layer = layer.layer
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add: expected a Layer, got {type(layer).__name__}")
+        if isinstance(layer, InputLayer) and self._layers:
+            raise ValueError("Sequential: an InputLayer can only be the first layer")
+        if self._dtype is not None and layer._dtype is None and not layer.built:
+            layer._dtype = self._dtype
+        self._layers.append(layer)
+        self.built = False
+        first = self._layers[0]
+        if isinstance(first, InputLayer):
+            self.maybe_build(first.batch_shape)
+        elif first._input_shape_arg is not None:
+            self.maybe_build((None,) + first._input_shape_arg)
+
+    def pop(self) -> Layer:
+        if not self.layers:
+            raise ValueError("Sequential.pop: the model has no layers")
+        layer = self._layers.pop()
+        self.built = False
+        if self._layers and self.input_shape is not None:
+            self.maybe_build(self.input_shape)
+        return layer
+
+    def build(self, input_shape) -> None:
+        if not self.layers:
+            raise ValueError(f"Sequential {self.name!r} has no layers to build")
+        shape = tuple(input_shape)
+        for layer in self.layers:
+            try:
+                layer.maybe_build(shape)
+            except ValueError as error:
+                raise ValueError(f"building layer {layer.name!r} for input shape {shape}: "
+                                 f"{error}") from error
+            shape = layer.output_shape
+
+    def compute_output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for layer in self.layers:
+            shape = layer.compute_output_shape(shape)
+        return shape
+
+    def maybe_build(self, input_shape) -> None:
+        if not self.built and self.layers:
+            super().maybe_build(input_shape)
+
+    def forward(self, x, training: bool = False):
+        """Each layer's output is the next one's input. A padding mask (Embedding with
+        mask_zero=True) travels along to the layers that support masking, as in Keras."""
+        mask = None
+        for layer in self.layers:
+            if mask is not None and getattr(layer, "supports_masking", False):
+                y = layer.forward(x, training=training, mask=mask)
+            else:
+                y = layer.forward(x, training=training)
+            compute_mask = getattr(layer, "compute_mask", None)
+            mask = compute_mask(x, mask) if compute_mask is not None else None
+            x = y
+        return x
+
+    def backward(self, dy, from_preactivation: bool = False):
+        """Backpropagate dL/dy through the layers in reverse; return dL/dx.
+
+        With `from_preactivation`, dy is dL/dlogits of the last layer (fused output path).
+        A layer whose input is not differentiable (Embedding's integer ids) returns None,
+        which ends the pass.
+        """
+        layers = self.layers
+        if from_preactivation:
+            dy = layers[-1].backward_preactivation(dy)
+            layers = layers[:-1]
+        for layer in reversed(layers):
+            if dy is None:
+                break
+            dy = layer.backward(dy)
+        return dy
+
+    def get_config(self) -> dict[str, Any]:
+        config_ = {"name": self.name, "trainable": self.trainable,
+                   "layers": [serialize(layer) for layer in self.layers]}
+        if self._dtype is not None:
+            config_["dtype"] = self._dtype
+        if self.input_shape is not None:
+            config_["build_input_shape"] = list(self.input_shape)
+        return config_
+
+    @classmethod
+    def from_config(cls, config_: dict[str, Any], custom_objects=None) -> Sequential:
+        layer_specs = config_.get("layers")
+        if not isinstance(layer_specs, list):
+            raise ValueError("Sequential config: 'layers' must be a list")
+        model = cls(name=config_.get("name"), dtype=config_.get("dtype"),
+                    trainable=config_.get("trainable", True))
+        for spec in layer_specs:
+            model.add(deserialize("layer", spec, custom_objects))
+        shape = config_.get("build_input_shape")
+        if shape is not None:
+            model.maybe_build(tuple(shape))
+        return model
