@@ -36,8 +36,8 @@ def test_wrong_backward_fails(rng):
 
 def test_wrong_weight_gradient_is_caught(rng):
     class BrokenDense(Dense):
-        def backward_preactivation(self, dz):
-            dx = super().backward_preactivation(dz)
+        def backward_preactivation(self, dz, input_gradient=True):
+            dx = super().backward_preactivation(dz, input_gradient)
             self.W.grad *= 1.01  # off by 1%: must be detected
             return dx
 

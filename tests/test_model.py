@@ -344,3 +344,27 @@ def test_predict_checks_feature_count():
     model = mlp(hidden=(4,), n_in=3)
     with pytest.raises(ValueError, match=r"expected shape \(n, 3\)"):
         model.predict(np.zeros((2, 4)), verbose=0)
+
+
+def test_training_skips_only_the_unused_input_gradient(rng):
+    """compute_gradients stops at the first layer with weights; the gradients are those of
+    the full backward pass."""
+    model = gn.Sequential([layers.Input(shape=(2, 3)), layers.Flatten(),
+                           layers.Dense(4, activation="relu"), layers.Dense(2, "softmax")],
+                          dtype="float64")
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    x, y = rng.standard_normal((5, 2, 3)), np.eye(2)[rng.integers(0, 2, 5)]
+    calls = []
+    flatten = model.layers[0]
+    original = flatten.backward
+    flatten.backward = lambda dy: calls.append(dy) or original(dy)
+    model.compute_gradients(x, y)
+    assert calls == []                       # nothing below the first Dense runs
+    fast = [p.grad.copy() for p in model.parameters()]
+    for p in model.parameters():
+        p.zero_grad()
+    y_pred = model.forward(x, training=True)
+    dx = model.backward(model.loss.gradient(y, y_pred))
+    assert dx.shape == x.shape and len(calls) == 1
+    for a, p in zip(fast, model.parameters()):
+        np.testing.assert_allclose(a, p.grad, rtol=1e-10, atol=1e-12)

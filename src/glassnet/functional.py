@@ -166,8 +166,11 @@ class Functional(Model):
                 self._saved_caches[id(node)] = [(obj, dict(vars(obj))) for obj in holders]
         return values[id(self._outputs[0])]
 
-    def backward(self, dy, from_preactivation: bool = False):
+    def backward(self, dy, from_preactivation: bool = False, input_gradient: bool = True):
         """Backpropagate dL/dy through the nodes in reverse order; return dL/dx.
+
+        `input_gradient=False` is accepted for the training step's sake (Sequential uses it
+        to skip its first layer's dL/dx); here every input gradient is still computed.
 
         With `from_preactivation`, dy is dL/dlogits of the output layer (the fused softmax
         or sigmoid cross-entropy path), as in Sequential. Returns one array for a single-input

@@ -183,10 +183,11 @@ class Model(Layer):
         if fused is not None:
             value, dz = self.loss.fused_value_and_gradient(y, fused.logits, y_pred,
                                                            sample_weight)
-            self.backward(dz, from_preactivation=True)
+            self.backward(dz, from_preactivation=True, input_gradient=False)
         else:
             value = self.loss(y, y_pred, sample_weight=sample_weight)
-            self.backward(self.loss.gradient(y, y_pred, sample_weight=sample_weight))
+            self.backward(self.loss.gradient(y, y_pred, sample_weight=sample_weight),
+                          input_gradient=False)
         return float(value) + self._regularize(params), y_pred
 
     def _train_step(self, x, y, sample_weight) -> None:

@@ -94,22 +94,32 @@ class Sequential(Model):
             x = y
         return x
 
-    def backward(self, dy, from_preactivation: bool = False):
+    def backward(self, dy, from_preactivation: bool = False, input_gradient: bool = True):
         """Backpropagate dL/dy through the layers in reverse; return dL/dx.
 
         With `from_preactivation`, dy is dL/dlogits of the last layer (fused output path).
-        A layer whose input is not differentiable (Embedding's integer ids) returns None,
-        which ends the pass.
+        With `input_gradient=False` (training), the pass stops at the first layer with
+        weights and that layer skips dL/dx: nobody reads the gradient of the data, and for a
+        first Dense layer it is a product as large as the biggest one of the forward pass.
+        A layer whose input is not differentiable (Embedding's ids) returns None, which
+        ends the pass.
         """
         layers = self.layers
-        if from_preactivation:
-            dy = layers[-1].backward_preactivation(dy)
-            layers = layers[:-1]
-        for layer in reversed(layers):
+        first = 0 if input_gradient else next(
+            (i for i, layer in enumerate(layers) if layer.parameters(trainable_only=True)),
+            len(layers) - 1)
+        for i in range(len(layers) - 1, first - 1, -1):
+            layer = layers[i]
+            skip = i == first and not input_gradient and getattr(layer, "skips_input_gradient",
+                                                                 False)
+            kwargs = {"input_gradient": False} if skip else {}
+            if from_preactivation and i == len(layers) - 1:
+                dy = layer.backward_preactivation(dy, **kwargs)
+            else:
+                dy = layer.backward(dy, **kwargs)
             if dy is None:
                 break
-            dy = layer.backward(dy)
-        return dy
+        return dy if input_gradient else None
 
     def get_config(self) -> dict[str, Any]:
         config_ = {"name": self.name, "trainable": self.trainable,

@@ -137,3 +137,30 @@ def test_dropout_seed_reproducible_and_noise_shape():
 def test_dropout_rejects_bad_rate(rate):
     with pytest.raises(ValueError, match="rate"):
         layers.Dropout(rate)
+
+
+def test_dense_can_skip_the_input_gradient(rng):
+    """The training step's first layer: same weight gradients, no dL/dx computed."""
+    x, dy = rng.standard_normal((5, 4)), rng.standard_normal((5, 3))
+    layer = layers.Dense(3, activation="tanh", dtype="float64")
+    layer(x)
+    layer.zero_grad()
+    dx = layer.backward(dy)
+    full = [p.grad.copy() for p in layer.parameters()]
+    layer.zero_grad()
+    assert layer.backward(dy, input_gradient=False) is None
+    for a, p in zip(full, layer.parameters()):
+        np.testing.assert_array_equal(a, p.grad)
+    assert dx.shape == x.shape
+
+
+def test_add_matmul_writes_after_zero_grad_and_accumulates_after(rng):
+    param = layers.Parameter(np.ones((2, 3)))
+    a, b = rng.standard_normal((2, 4)), rng.standard_normal((4, 3))
+    param.grad += 5.0
+    param.add_matmul(a, b)                   # not just zeroed: accumulates
+    np.testing.assert_allclose(param.grad, 5.0 + a @ b)
+    param.zero_grad()
+    param.add_matmul(a, b)                   # just zeroed: written in place
+    param.add_matmul(a, b)                   # then accumulates
+    np.testing.assert_allclose(param.grad, 2 * (a @ b))

@@ -85,6 +85,16 @@ class Parameter:
 
     def zero_grad(self) -> None:
         self.grad.fill(0)
+        self._grad_is_zero = True
+
+    def add_matmul(self, a, b) -> None:
+        """grad += a @ b. Right after `zero_grad` the product is written straight into grad:
+        the same result without a temporary array or a second pass over memory."""
+        if getattr(self, "_grad_is_zero", False):
+            namespace(a).matmul(a, b, out=self.grad)
+        else:
+            self.grad += a @ b
+        self._grad_is_zero = False
 
     def assign(self, value) -> None:
         """Overwrite the weight in place, checking shape (and casting to its dtype)."""

@@ -169,18 +169,26 @@ class Dense(Layer):
             z += self.b.value                         # in place: no second (N, units) array
         return self.activation.forward(z, training=training)
 
-    def backward(self, dy):
-        """dL/dy (N, units) -> dL/dx (N, n_in); accumulates dL/dW and dL/db."""
-        return self.backward_preactivation(self.activation.backward(dy))
+    skips_input_gradient = True  # see backward_preactivation's `input_gradient`
 
-    def backward_preactivation(self, dz):
-        """dL/dz for z = x @ W + b (the model's fused softmax/cross-entropy path starts here)."""
+    def backward(self, dy, input_gradient: bool = True):
+        """dL/dy (N, units) -> dL/dx (N, n_in); accumulates dL/dW and dL/db."""
+        return self.backward_preactivation(self.activation.backward(dy), input_gradient)
+
+    def backward_preactivation(self, dz, input_gradient: bool = True):
+        """dL/dz for z = x @ W + b (the model's fused softmax/cross-entropy path starts here).
+
+        With input_gradient=False (the first layer of a model in training, whose dL/dx
+        nobody reads) the weight gradients are accumulated and dL/dx is not computed.
+        """
         x2 = self._x.reshape(-1, self._x.shape[-1])   # (N·..., n_in)
         dz2 = dz.reshape(-1, self.units)              # (N·..., units)
         if self.trainable:
-            self.W.grad += x2.T @ dz2                 # (n_in, N) @ (N, units)
+            self.W.add_matmul(x2.T, dz2)              # dL/dW += xᵀ dz: (n_in, N) @ (N, units)
             if self.b is not None:
                 self.b.grad += dz2.sum(axis=0)        # b was broadcast over the batch
+        if not input_gradient:
+            return None
         return dz @ self.W.value.T                    # (N, units) @ (units, n_in)
 
     def get_config(self):
