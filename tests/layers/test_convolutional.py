@@ -7,6 +7,7 @@ import pytest
 
 from glassnet import registry
 from glassnet.gradcheck import check_layer
+from glassnet.layers import _windows
 from glassnet.layers.convolutional import Conv1D, Conv2D
 
 # (input shape, filters, kernel_size, strides, padding, dilation, activation)
@@ -176,6 +177,53 @@ def test_gradients_accumulate_and_frozen_layer_leaves_them(rng):
     frozen(x.astype("float32"))
     frozen.backward(dy.astype("float32"))
     assert not frozen.W.grad.any() and not frozen.b.grad.any()
+
+
+@pytest.mark.parametrize("kernel, strides, dilation", [
+    ((3, 3), (1, 1), (1, 1)), ((2, 3), (2, 1), (1, 1)), ((3, 2), (1, 1), (2, 3)),
+    ((3,), (2,), (1,)),
+])
+def test_single_channel_rows_match_the_window_view(kernel, strides, dilation, rng):
+    # the one-channel im2col is built offset by offset (fast path); the general path reshapes
+    # the window view: the same (N·out, k) rows
+    x = rng.standard_normal((3, 9, 8, 1)[:len(kernel) + 1] + (1,))
+    out = _windows.output_spatial(Conv2D(1, 1), x.shape[1:-1], kernel, strides, dilation,
+                                  "valid")
+    fast = _windows.window_rows(x, kernel, strides, dilation, out)
+    general = _windows.windows(x, kernel, strides, dilation).reshape(-1, np.prod(kernel))
+    np.testing.assert_array_equal(fast, general)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_skipping_the_input_gradient_keeps_the_weight_gradients(channels, rng):
+    layer = Conv2D(4, 3, activation="relu", dtype="float64")
+    x = rng.standard_normal((2, 7, 6, channels))
+    dy = rng.standard_normal((2, 5, 4, 4))
+    layer(x, training=True)
+    dx = layer.backward(dy)
+    full = [w.grad.copy() for w in layer.weights]
+    layer.zero_grad()
+    assert Conv2D.skips_input_gradient and Conv1D.skips_input_gradient
+    assert layer.backward(dy, input_gradient=False) is None
+    for weight, expected in zip(layer.weights, full):
+        np.testing.assert_array_equal(weight.grad, expected)
+    assert dx.shape == x.shape
+
+
+def test_inference_forward_keeps_no_rows_and_backward_still_works(rng):
+    # training keeps the im2col rows for dW; inference keeps only the input and rebuilds them
+    x = rng.standard_normal((2, 7, 6, 2))
+    dy = rng.standard_normal((2, 5, 4, 3))
+    layer = Conv2D(3, 3, dtype="float64")
+    layer.maybe_build((None, 7, 6, 2))
+    grads = []
+    for training in (True, False):
+        layer.zero_grad()
+        y = layer.forward(x, training=training)
+        assert (layer._cols is None) == (not training)
+        grads.append((y, layer.backward(dy), layer.W.grad.copy(), layer.b.grad.copy()))
+    for trained, inferred in zip(*grads):
+        np.testing.assert_array_equal(trained, inferred)
 
 
 @pytest.mark.parametrize("layer, input_shape, expected", [

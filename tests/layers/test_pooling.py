@@ -85,6 +85,23 @@ def test_windowed_pooling_matches_torch(case, torch, rng):
     np.testing.assert_allclose(dx, tx.grad.numpy().transpose(last), **TOLERANCE)
 
 
+@pytest.mark.parametrize("case", WINDOWED_CASES[:4] + WINDOWED_CASES[8:10])
+def test_max_pooling_training_and_inference_forward_agree(case, rng):
+    # training records the argmax in forward; inference skips it (keeps only the input) and
+    # a backward after it finds the maxima again: the same y and dx either way
+    layer, shape = _make(case)
+    x = rng.standard_normal(shape)
+    x[x < 0] = 0                                    # ReLU-like input: many tied windows
+    dy = rng.standard_normal(layer.compute_output_shape(shape))
+    results = []
+    for training in (True, False):
+        y = layer.forward(x, training=training)
+        assert (layer._argmax is None) == (not training)
+        results.append((y, layer.backward(dy)))
+    for trained, inferred in zip(*results):
+        np.testing.assert_array_equal(trained, inferred)
+
+
 def test_same_average_pooling_excludes_padding():
     # 3x3 'same' average of ones is 1 everywhere, corners included: padding is not counted
     y = AveragePooling2D(3, strides=1, padding="same")(np.ones((1, 4, 5, 2)))

@@ -82,8 +82,33 @@ def test_gru_variants_gradients(kwargs, rng):
     assert report.passed, report
 
 
+@pytest.mark.parametrize("cls", [SimpleRNN, LSTM, GRU])
+def test_skipping_the_input_gradient_keeps_the_weight_gradients(cls, rng):
+    layer = cls(3, return_sequences=True, dtype="float64")
+    x = rng.standard_normal((2, 4, 3))
+    dy = rng.standard_normal((2, 4, 3))
+    layer(x, training=True)
+    assert layer.backward(dy).shape == x.shape
+    full = [w.grad.copy() for w in layer.weights]
+    layer.zero_grad()
+    assert cls.skips_input_gradient
+    assert layer.backward(dy, input_gradient=False) is None
+    for weight, expected in zip(layer.weights, full):
+        np.testing.assert_array_equal(weight.grad, expected)
+
+
+def test_lstm_softmax_gates_normalise_each_gate_on_its_own(rng):
+    # the whole-block gate activation is for elementwise functions; softmax keeps Keras'
+    # per-gate meaning: each of i, f, o sums to 1 over its own units
+    layer = LSTM(3, recurrent_activation="softmax", dtype="float64")
+    layer(rng.standard_normal((2, 4, 3)))
+    gates = layer._a[:, :, np.r_[0:6, 9:12]].reshape(4, 2, 3, 3)
+    np.testing.assert_allclose(gates.sum(axis=-1), 1.0)
+
+
 @pytest.mark.parametrize("kwargs", [{"use_bias": False}, {"activation": "softplus"},
                                     {"recurrent_activation": "silu"},
+                                    {"recurrent_activation": "softmax"},   # not elementwise
                                     {"activation": "linear", "unit_forget_bias": False}])
 def test_lstm_variants_gradients(kwargs, rng):
     layer = LSTM(3, return_sequences=True, **kwargs)
