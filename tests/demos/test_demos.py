@@ -51,7 +51,8 @@ def test_digits_seed_and_modern_recipes_at_full_length(tmp_path):
     result = run_demo("digits", tmp_path, verbose=0, data_dir=str(data_dir()),
                       echo=lines.append)
     metrics = _check_outputs(result, tmp_path, ["seed_recipe.png", "learning_curves.png",
-                                                "guesses.png", "confusion_matrix.png"])
+                                                "guesses.png", "confusion_matrix.png",
+                                                "diagnostics.png"])
     assert metrics["test_size"] == 319
     assert metrics["seed_recipe_test_accuracy"] >= 0.88
     assert metrics["modern_recipe_test_accuracy_mean"] >= 0.93
