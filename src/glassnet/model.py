@@ -485,9 +485,6 @@ class Model(Layer):
                              "pass validation_steps / steps, or use a PyDataset)")
         return self._logs()
 
-    def _evaluate_arrays(self, x, y, weights, batch_size, cbs=None) -> dict[str, float]:
-        return self._evaluate_batches(data.ArrayBatches((x, y, weights), batch_size), cbs)
-
     def evaluate(self, x=None, y=None, batch_size: int | None = 32, verbose="auto",
                  sample_weight=None, steps: int | None = None, callbacks=None,
                  return_dict: bool = False):
