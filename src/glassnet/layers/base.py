@@ -270,6 +270,18 @@ def deserialize_initializer(spec):
     return spec if isinstance(spec, str) else initializers.get(spec)
 
 
+def weight_config(layer, *prefixes: str) -> dict:
+    """The `<prefix>_initializer` and `<prefix>_regularizer` config entries of a layer, e.g.
+    `weight_config(self, "kernel", "bias")` for Dense and Conv2D."""
+    config_ = {}
+    for prefix in prefixes:
+        config_[f"{prefix}_initializer"] = serialize_initializer(
+            getattr(layer, f"{prefix}_initializer"))
+        config_[f"{prefix}_regularizer"] = serialize_optional(
+            getattr(layer, f"{prefix}_regularizer"))
+    return config_
+
+
 def serialize_optional(obj):
     """None (no regularizer) stays None; anything else is serialized."""
     from glassnet.registry import serialize

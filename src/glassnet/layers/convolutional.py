@@ -21,11 +21,7 @@ import numpy as np
 from glassnet import activations, regularizers
 from glassnet.backend import namespace
 from glassnet.layers import _windows
-from glassnet.layers.base import (
-    Layer,
-    serialize_initializer,
-    serialize_optional,
-)
+from glassnet.layers.base import Layer, weight_config
 from glassnet.registry import register
 
 
@@ -199,10 +195,7 @@ class _Conv(Layer):
             "dilation_rate": self.dilation_rate,
             "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": serialize_initializer(self.kernel_initializer),
-            "bias_initializer": serialize_initializer(self.bias_initializer),
-            "kernel_regularizer": serialize_optional(self.kernel_regularizer),
-            "bias_regularizer": serialize_optional(self.bias_regularizer),
+            **weight_config(self, "kernel", "bias"),
         }
 
 

@@ -7,11 +7,7 @@ import math
 import numpy as np
 
 from glassnet import activations, regularizers
-from glassnet.layers.base import (
-    Layer,
-    serialize_initializer,
-    serialize_optional,
-)
+from glassnet.layers.base import Layer, weight_config
 from glassnet.registry import register
 
 
@@ -197,10 +193,7 @@ class Dense(Layer):
             "units": self.units,
             "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": serialize_initializer(self.kernel_initializer),
-            "bias_initializer": serialize_initializer(self.bias_initializer),
-            "kernel_regularizer": serialize_optional(self.kernel_regularizer),
-            "bias_regularizer": serialize_optional(self.bias_regularizer),
+            **weight_config(self, "kernel", "bias"),
         }
 
 

@@ -27,11 +27,7 @@ import numpy as np
 
 from glassnet import activations, regularizers
 from glassnet.backend import namespace
-from glassnet.layers.base import (
-    Layer,
-    serialize_initializer,
-    serialize_optional,
-)
+from glassnet.layers.base import Layer, weight_config
 from glassnet.registry import register
 
 
@@ -346,12 +342,7 @@ class _RNN(Layer):
             "units": self.units,
             "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": serialize_initializer(self.kernel_initializer),
-            "recurrent_initializer": serialize_initializer(self.recurrent_initializer),
-            "bias_initializer": serialize_initializer(self.bias_initializer),
-            "kernel_regularizer": serialize_optional(self.kernel_regularizer),
-            "recurrent_regularizer": serialize_optional(self.recurrent_regularizer),
-            "bias_regularizer": serialize_optional(self.bias_regularizer),
+            **weight_config(self, "kernel", "recurrent", "bias"),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "return_sequences": self.return_sequences,
