@@ -334,20 +334,29 @@ def get(identifier, loss=None, y_true=None, y_pred=None) -> Metric | None:
 # --------------------------------------------------------------------------- confusion matrix
 
 
-def _as_labels(y, name: str) -> np.ndarray:
-    """Integer labels (N,) from labels (N,) / (N, 1), one-hot or probabilities (N, C) (argmax),
-    or one sigmoid probability per sample (N,) / (N, 1) with non-integer values (> 0.5)."""
+def as_labels(y, name: str) -> np.ndarray:
+    """Integer class labels (N,) from labels (N,), one-hot/probabilities (N, C) or p(1) (N, 1).
+
+    Rows of several columns are reduced with argmax; a single column or a 1-D float array
+    that is not all whole numbers is read as sigmoid probabilities and thresholded at 0.5.
+    """
     y = to_numpy(y)
     if y.ndim == 2 and y.shape[1] > 1:
-        return y.argmax(axis=1)
+        return np.argmax(y, axis=1)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
-        raise ValueError(f"{name}: expected labels (N,) or (N, 1), or scores (N, C), "
-                         f"got shape {y.shape}")
-    if np.issubdtype(y.dtype, np.floating) and np.any(y != np.round(y)):
+        raise ValueError(f"{name}: expected shape (N,), (N, 1) or (N, C), got {y.shape}")
+    if y.dtype.kind not in "biuf":
+        raise ValueError(f"{name}: expected numeric labels, got dtype {y.dtype}")
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        raise ValueError(f"{name}: contains NaN or infinite values")
+    if y.dtype.kind == "f" and np.any(y != np.round(y)):
         return (y > 0.5).astype(np.int64)
-    return y.astype(np.int64)
+    labels = y.astype(np.int64)
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"{name}: class labels must be >= 0, got {labels.min()}")
+    return labels
 
 
 def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarray:
@@ -357,7 +366,7 @@ def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarr
         y_true, y_pred: labels (N,) or (N, 1), or one-hot / probabilities (N, C) (argmax).
         num_classes: C; default the largest label seen + 1 (or the width of one-hot inputs).
     """
-    true_labels, pred_labels = _as_labels(y_true, "y_true"), _as_labels(y_pred, "y_pred")
+    true_labels, pred_labels = as_labels(y_true, "y_true"), as_labels(y_pred, "y_pred")
     if true_labels.shape != pred_labels.shape:
         raise ValueError(f"y_pred: expected {true_labels.shape[0]} samples like y_true, "
                          f"got {pred_labels.shape[0]}")

@@ -22,7 +22,6 @@ from __future__ import annotations
 import inspect
 import math
 import os
-import secrets
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,8 +31,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from glassnet import config
+from glassnet import config, metrics
 from glassnet.backend import to_numpy
+from glassnet.io import atomic_write
 
 __all__ = [
     "compare_learning_curves",
@@ -80,43 +80,9 @@ def save(figure: Figure, path: PathLike, dpi: int = 100) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     image_format = path.suffix.lstrip(".").lower() or "png"
-    # O_EXCL on a fresh random name instead of mkstemp: mkstemp makes the file private (0600),
-    # whereas os.open with 0o666 lets the umask give the file the usual permissions.
-    temp_path = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    handle = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            figure.savefig(file, format=image_format, dpi=dpi)
-        os.replace(temp_path, path)
-    except BaseException:
-        temp_path.unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as file:
+        figure.savefig(file, format=image_format, dpi=dpi)
     return path
-
-
-def _as_labels(y: Any, name: str) -> np.ndarray:
-    """Integer class labels (N,) from labels (N,), one-hot/probabilities (N, C) or p(1) (N, 1).
-
-    Rows of several columns are reduced with argmax; a single column or a 1-D float array
-    that is not all whole numbers is read as sigmoid probabilities and thresholded at 0.5.
-    """
-    y = to_numpy(y)
-    if y.ndim == 2 and y.shape[1] > 1:
-        return np.argmax(y, axis=1)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim != 1:
-        raise ValueError(f"{name}: expected shape (N,), (N, 1) or (N, C), got {y.shape}")
-    if y.dtype.kind not in "biuf":
-        raise ValueError(f"{name}: expected numeric labels, got dtype {y.dtype}")
-    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
-        raise ValueError(f"{name}: contains NaN or infinite values")
-    if y.dtype.kind == "f" and np.any(y != np.round(y)):
-        return (y > 0.5).astype(np.int64)
-    labels = y.astype(np.int64)
-    if labels.size and labels.min() < 0:
-        raise ValueError(f"{name}: class labels must be >= 0, got {labels.min()}")
-    return labels
 
 
 def _check_same_length(first: np.ndarray, second: np.ndarray, names: tuple[str, str]) -> None:
@@ -432,11 +398,11 @@ def image_grid(
         The figure, with one axes per image shown.
     """
     pictures = _as_images(images, shape)
-    actual = _as_labels(labels_true, "labels_true")
+    actual = metrics.as_labels(labels_true, "labels_true")
     _check_same_length(pictures, actual, ("images", "labels_true"))
     guessed = None
     if labels_pred is not None:
-        guessed = _as_labels(labels_pred, "labels_pred")
+        guessed = metrics.as_labels(labels_pred, "labels_pred")
         _check_same_length(pictures, guessed, ("images", "labels_pred"))
     if n is None:
         n = min(len(pictures), 25)
@@ -478,22 +444,6 @@ def image_grid(
 # ----------------------------------------------------------------------------------------------
 
 
-def _counts(actual: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
-    """Confusion counts C[i, j] = #{samples of true class i predicted as j}, shape (K, K)."""
-    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(counts, (actual, predicted), 1)
-    return counts
-
-
-def _confusion_counts(actual: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
-    """glassnet.metrics.confusion_matrix when that module provides it, else `_counts`."""
-    try:
-        from glassnet.metrics import confusion_matrix as metrics_confusion_matrix
-    except ImportError:
-        return _counts(actual, predicted, num_classes)
-    return to_numpy(metrics_confusion_matrix(actual, predicted, num_classes=num_classes))
-
-
 _NORMALIZE = {"true": 1, "pred": 0, "all": None}
 
 
@@ -525,8 +475,8 @@ def confusion_matrix(
     """
     if normalize not in (None, *_NORMALIZE):
         raise ValueError(f"normalize: expected one of {[None, *_NORMALIZE]}, got {normalize!r}")
-    actual = _as_labels(y_true, "y_true")
-    predicted = _as_labels(y_pred, "y_pred")
+    actual = metrics.as_labels(y_true, "y_true")
+    predicted = metrics.as_labels(y_pred, "y_pred")
     _check_same_length(actual, predicted, ("y_true", "y_pred"))
     if actual.size == 0:
         raise ValueError("y_true: expected at least one sample, got an empty array")
@@ -534,7 +484,7 @@ def confusion_matrix(
     if class_names is not None:
         num_classes = max(num_classes, len(class_names))
     names = _check_class_names(class_names, num_classes)
-    matrix = _confusion_counts(actual, predicted, num_classes)
+    matrix = to_numpy(metrics.confusion_matrix(actual, predicted, num_classes=num_classes))
     if normalize is not None:
         axis = _NORMALIZE[normalize]
         totals = matrix.sum() if axis is None else matrix.sum(axis=axis, keepdims=True)
@@ -619,7 +569,7 @@ def decision_boundary(
     points = to_numpy(x)
     if points.ndim != 2 or points.shape[1] != 2:
         raise ValueError(f"x: expected 2-D inputs of shape (N, 2), got {points.shape}")
-    labels = _as_labels(y, "y")
+    labels = metrics.as_labels(y, "y")
     _check_same_length(points, labels, ("x", "y"))
     if len(points) == 0:
         raise ValueError("x: expected at least one point, got an empty array")

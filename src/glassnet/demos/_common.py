@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from glassnet import plot
 from glassnet.io import atomic_write
 
 
@@ -34,9 +35,7 @@ class DemoContext:
 
     def figure(self, figure, filename: str) -> Path:
         """Save a matplotlib Figure as a PNG in the output folder."""
-        path = self.out / filename
-        with atomic_write(path) as file:
-            figure.savefig(file, format="png", dpi=100)
+        path = plot.save(figure, self.out / filename)
         self.figures.append(path)
         return path
 
