@@ -368,3 +368,14 @@ def test_training_skips_only_the_unused_input_gradient(rng):
     assert dx.shape == x.shape and len(calls) == 1
     for a, p in zip(fast, model.parameters()):
         np.testing.assert_allclose(a, p.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_target_checks_follow_the_loss_class_not_its_name():
+    class LabelLoss(gn.losses.SparseCategoricalCrossentropy):
+        """A user's subclass whose name says nothing about sparse labels."""
+
+    model = mlp(hidden=(4,), n_in=3, n_out=3)
+    model.compile(optimizer="sgd", loss=LabelLoss())
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 3\)"):
+        model.fit(X, np.array([0, 1, 3, 0, 1, 2]), verbose=0)
+    model.fit(X, Y, verbose=0)  # integer labels accepted, not compared with (n, 3)

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 
+from glassnet import losses
 from glassnet.pydataset import PyDataset
 
 _REJECTED_KINDS = {"O": "object", "U": "string", "S": "bytes", "c": "complex", "V": "void",
@@ -138,11 +139,18 @@ def class_weight_to_sample_weight(class_weight: Mapping, y: np.ndarray, dtype: s
     return table[labels]
 
 
+def takes_sparse_labels(loss) -> bool:
+    """Whether `loss` reads integer class labels (sparse categorical cross-entropy, or a
+    subclass of it) rather than targets shaped like the outputs."""
+    return isinstance(loss, losses.SparseCategoricalCrossentropy)
+
+
 def check_targets(y: np.ndarray, loss, output_shape: tuple | None, name: str = "y") -> None:
     """Loss-specific checks: sparse labels must be integers in range, one-hot widths match."""
     loss_name = type(loss).__name__
     classes = None if output_shape is None else output_shape[-1]
-    if "Sparse" in loss_name:
+    sparse = takes_sparse_labels(loss)
+    if sparse:
         if y.ndim >= 2 and y.shape[-1] != 1:
             raise ValueError(f"{name}: {loss_name} expects integer labels of shape (n,) or "
                              f"(n, 1), got shape {y.shape}; use categorical_crossentropy for "
@@ -156,13 +164,14 @@ def check_targets(y: np.ndarray, loss, output_shape: tuple | None, name: str = "
             bound = "" if classes is None else f" for a model with {classes} outputs"
             raise ValueError(f"{name}: labels must be in [0, {classes}){bound}; got values "
                              f"from {low} to {high}")
-    elif classes is not None and "Categorical" in loss_name and y.shape[-1] != classes:
+    elif (classes is not None and isinstance(loss, losses.CategoricalCrossentropy)
+          and y.shape[-1] != classes):
         raise ValueError(f"{name}: {loss_name} expects one-hot targets of shape (n, {classes}), "
                          f"got {y.shape}; use sparse_categorical_crossentropy for integer labels")
-    elif "Binary" in loss_name and ((y < 0) | (y > 1)).any():
+    elif isinstance(loss, losses.BinaryCrossentropy) and ((y < 0) | (y > 1)).any():
         raise ValueError(f"{name}: {loss_name} expects targets in [0, 1], got values from "
                          f"{y.min()} to {y.max()}")
-    if "Sparse" not in loss_name and output_shape is not None and not _same_target_shape(
+    if not sparse and output_shape is not None and not _same_target_shape(
             y.shape[1:], tuple(output_shape[1:])):
         # Else the loss itself refuses them, mid-training and naming "y_true".
         raise ValueError(f"{name}: expected targets of shape (n, "

@@ -236,7 +236,7 @@ class Model(Layer):
         return x
 
     def _prepare_y(self, y, name: str = "y") -> np.ndarray:
-        sparse = "Sparse" in type(self.loss).__name__
+        sparse = data.takes_sparse_labels(self.loss)
         # Float targets are cast before the finiteness check: 1e300 is inf in float32.
         y = data.as_array(y, name, None if sparse else self.dtype)
         data.check_targets(y, self.loss, self.output_shape, name)
