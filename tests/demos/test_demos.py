@@ -90,7 +90,10 @@ def test_tour_skips_missing_data_and_writes_one_report(tmp_path, monkeypatch):
                        echo=lines.append, names=["tiny", "digits"])
     assert [r.name for r in results] == ["tiny", "digits"]
     assert results[0].error is None and results[1].error is not None
-    assert any(line.startswith("digits: skipped") for line in lines)
+    skipped = [line for line in lines if line.startswith("digits: skipped")]
+    assert len(skipped) == 1 and "\n" not in skipped[0]
+    assert "semeion.data" in skipped[0] and "put it at" in skipped[0]   # how to get it
+    assert not (tmp_path / "digits").exists()
     page = (tmp_path / "report.html").read_text()
     assert "data:image/png;base64," in page and "glassnet demo tiny" in page
     assert "Skipped" in page

@@ -7,6 +7,7 @@ and writes report.html, one self-contained page with every figure, metric and co
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,8 +77,10 @@ def run_tour(out, seed: int = 0, epochs: int | None = None, data_dir=None, verbo
         try:
             results.append(run_demo(name, out / name, seed, epochs, data_dir, verbose, echo))
         except DatasetError as error:
-            first_line = str(error).splitlines()[0]
-            echo(f"{name}: skipped, its data cannot be had here: {first_line}")
+            # One line that also says where to get the file and where to put it.
+            echo(f"{name}: skipped, its data cannot be had here: {' '.join(str(error).split())}")
+            with contextlib.suppress(OSError):
+                (out / name).rmdir()  # only if the demo left nothing in it
             results.append(DemoResult(name, DEMOS[name].title, None, [], "", 0.0,
                                       error=str(error)))
     report = write_report(results, out / "report.html")
