@@ -360,6 +360,12 @@ class ActivationFunction:
         """dL/dy -> dL/dx for the last `forward`; same shape as x."""
         raise NotImplementedError(f"{type(self).__name__}.backward")
 
+    def forward_overwriting(self, x, training: bool = False):
+        """`forward` for a caller that owns x and will not read it again (Dense and Conv
+        pass their fresh pre-activation x @ W + b): an activation may write y over x
+        instead of allocating a second array. The default simply calls `forward`."""
+        return self.forward(x, training=training)
+
     def get_config(self) -> dict[str, Any]:
         return {}
 
@@ -466,6 +472,14 @@ class ReLU(ActivationFunction):
         # The plain ReLU's derivative [y > 0] needs only the output; the general one needs x.
         self._saved = y if self._plain else x
         return y
+
+    def forward_overwriting(self, x, training=False):
+        if not (self._plain and x.dtype.kind == "f"):
+            return self.forward(x, training=training)
+        # max(x, 0) written over x: one pass, no second activation-sized array. Safe because
+        # backward needs only y (which is x now), and the caller hands over x.
+        self._saved = namespace(x).maximum(x, 0.0, out=x)
+        return x
 
     def backward(self, dy):
         if self._plain:

@@ -13,8 +13,8 @@ import numpy as np
 def namespace(*arrays):
     """The array module (numpy, or cupy for CuPy arrays) of the first array-like argument."""
     for array in arrays:
-        module = type(array).__module__
-        if module.startswith("cupy"):
+        kind = type(array)
+        if kind is not np.ndarray and kind.__module__.startswith("cupy"):
             import cupy  # only reachable when the caller already uses CuPy
 
             return cupy

@@ -46,7 +46,7 @@ def _as_prediction(y_pred):
     """y_pred as a float array (integers are cast to floatx), at least (N,)."""
     xp = namespace(y_pred)
     y_pred = xp.asarray(y_pred)
-    if not np.issubdtype(y_pred.dtype, xp.floating):
+    if y_pred.dtype.kind != "f":
         y_pred = y_pred.astype(config.floatx())
     if y_pred.ndim == 0:
         raise ValueError("y_pred: expected a batch of shape (N, ...), got a scalar")
@@ -71,6 +71,8 @@ def _as_targets(y_true, y_pred):
 
 def _per_sample_mean(values):
     """(N, ...) -> (N,): the mean over every non-batch axis."""
+    if values.ndim == 1:
+        return values  # one entry per sample already (the common case: skip the reduction)
     return values.reshape(values.shape[0], -1).mean(axis=1)
 
 
@@ -287,15 +289,16 @@ def _sparse_labels(y_true, y_pred, ignore_class=None):
     if labels.shape != batch_shape:
         raise ValueError(f"y_true: expected integer labels of shape {batch_shape} or "
                          f"{batch_shape + (1,)} for y_pred {y_pred.shape}, got {labels.shape}")
-    if not np.issubdtype(labels.dtype, xp.integer):
-        if not np.issubdtype(labels.dtype, xp.floating) or bool(xp.any(labels != xp.round(labels))):
+    if labels.dtype.kind not in "iu":
+        if labels.dtype.kind != "f" or bool(xp.any(labels != xp.round(labels))):
             raise ValueError(f"y_true: expected integer class labels, got dtype {labels.dtype} "
                              "with non-integer values")
-    labels = labels.astype(np.int64)
+    labels = labels.astype(np.int64, copy=False)
     valid = None if ignore_class is None else labels != ignore_class
     checked = labels if valid is None else labels[valid]
-    bad = (checked < 0) | (checked >= num_classes)
-    if bool(xp.any(bad)):
+    # Two reductions instead of a boolean array the size of the labels (most batches pass).
+    if checked.size and (int(checked.min()) < 0 or int(checked.max()) >= num_classes):
+        bad = (checked < 0) | (checked >= num_classes)
         raise ValueError(f"y_true: label {int(checked[bad][0])} is outside the range of classes "
                          f"[0, {num_classes}) of y_pred {y_pred.shape}")
     if valid is not None:
@@ -305,7 +308,10 @@ def _sparse_labels(y_true, y_pred, ignore_class=None):
 
 def _at_labels(array, labels):
     """array[..., labels]: the entry of each sample's label along the last axis."""
-    return namespace(array).take_along_axis(array, labels[..., None], axis=-1)[..., 0]
+    xp = namespace(array)
+    if array.ndim == 2:  # (N, C): plain fancy indexing, cheaper than take_along_axis
+        return array[xp.arange(array.shape[0]), labels]
+    return xp.take_along_axis(array, labels[..., None], axis=-1)[..., 0]
 
 
 def _add_at_labels(array, labels, values) -> None:

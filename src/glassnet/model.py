@@ -175,7 +175,10 @@ class Model(Layer):
 
         Afterwards every trainable Parameter's `.grad` holds dL/dW of the regularized loss.
         """
-        params = self.parameters(trainable_only=True)
+        return self._compute_gradients(x, y, sample_weight, training,
+                                       self.parameters(trainable_only=True))
+
+    def _compute_gradients(self, x, y, sample_weight, training: bool, params):
         for param in params:
             param.zero_grad()
         y_pred = self.forward(x, training=training)
@@ -197,7 +200,7 @@ class Model(Layer):
         layer and operation where the first NaN/inf appeared (see glassnet.diagnostics)."""
         params = self.parameters(trainable_only=True)
         moving = self._non_trainable_copies()
-        loss, y_pred = self.compute_gradients(x, y, sample_weight, training=True)
+        loss, y_pred = self._compute_gradients(x, y, sample_weight, True, params)
         if not diagnostics.step_is_finite(loss, params):   # one dot a parameter
             self._raise_divergence(x, y, sample_weight, loss, moving)
         self.optimizer.apply(params)

@@ -70,7 +70,8 @@ class Parameter:
 
     def __init__(self, value, name: str = "", trainable: bool = True, regularizer=None):
         self.value = value
-        self.grad = namespace(value).zeros_like(value)
+        self._grad = namespace(value).zeros_like(value)
+        self._zero_pending = False     # zero_grad was called and the zeros are not written yet
         self.name = name
         self.trainable = trainable
         self.regularizer = regularizer
@@ -83,18 +84,38 @@ class Parameter:
     def dtype(self):
         return self.value.dtype
 
+    @property
+    def grad(self):
+        """dL/dvalue (see `zero_grad` for when its zeros are written)."""
+        if self._zero_pending:
+            self._grad.fill(0)
+            self._zero_pending = False
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        self._grad = value
+        self._zero_pending = False
+
     def zero_grad(self) -> None:
-        self.grad.fill(0)
-        self._grad_is_zero = True
+        """Make the gradient zero, lazily: the zeros are written when `grad` is next read.
+
+        Why lazily: Dense's and Conv's weight gradients are one matrix product each, which
+        `add_matmul` writes straight into the zeroed gradient; writing zeros first would be
+        a pass over the whole array that the product then overwrites. Reading `grad` (to
+        add to it with `+=`, or to look at it) writes the zeros first, so every other use
+        sees exactly a zeroed array.
+        """
+        self._zero_pending = True
 
     def add_matmul(self, a, b) -> None:
         """grad += a @ b. Right after `zero_grad` the product is written straight into grad:
-        the same result without a temporary array or a second pass over memory."""
-        if getattr(self, "_grad_is_zero", False):
-            namespace(a).matmul(a, b, out=self.grad)
+        the same result without zeros written first, a temporary array or a second pass."""
+        if self._zero_pending:
+            namespace(a).matmul(a, b, out=self._grad)
+            self._zero_pending = False
         else:
-            self.grad += a @ b
-        self._grad_is_zero = False
+            self._grad += a @ b
 
     def assign(self, value) -> None:
         """Overwrite the weight in place, checking shape (and casting to its dtype)."""

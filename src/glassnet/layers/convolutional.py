@@ -124,7 +124,7 @@ class _Conv(Layer):
         self._x_pad = None if training else x_pad
         self._geometry = (x.shape, x_pad.shape, pads, out)
         z = z.reshape(x.shape[0], *out, self.filters)              # (N, *out, F)
-        return self.activation.forward(z, training=training)
+        return self.activation.forward_overwriting(z, training=training)  # z is ours
 
     def backward(self, dy, input_gradient: bool = True):
         """dL/dy (N, *out, F) -> dL/dx (N, *spatial, C); accumulates dL/dW and dL/db.

@@ -163,7 +163,7 @@ class Dense(Layer):
         z = x @ self.W.value                          # (N, n_in) @ (n_in, units)
         if self.b is not None:
             z += self.b.value                         # in place: no second (N, units) array
-        return self.activation.forward(z, training=training)
+        return self.activation.forward_overwriting(z, training=training)  # z is ours
 
     skips_input_gradient = True  # see backward_preactivation's `input_gradient`
 
