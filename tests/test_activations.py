@@ -315,3 +315,25 @@ def test_custom_subclass_works_in_get_and_gradcheck(rng):
 def test_leaky_relu_rejects_a_negative_slope():
     with pytest.raises(ValueError, match="negative_slope"):
         activations.LeakyReLU(negative_slope=-0.1)
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "elu", "gelu", "tanh"])
+def test_forward_overwriting_equals_forward(name, rng):
+    """forward_overwriting may write y over its input (plain ReLU does); the result and the
+    backward that follows are those of forward."""
+    x, dy = rng.standard_normal((6, 5)), rng.standard_normal((6, 5))
+    plain, overwriting = activations.get(name), activations.get(name)
+    y = plain.forward(x.copy(), training=True)
+    y2 = overwriting.forward_overwriting(x.copy(), training=True)
+    np.testing.assert_array_equal(y, y2)
+    np.testing.assert_array_equal(plain.backward(dy), overwriting.backward(dy))
+
+
+def test_plain_relu_overwrites_and_a_capped_one_does_not(rng):
+    x = rng.standard_normal((4, 3))
+    given = x.copy()
+    assert activations.get("relu").forward_overwriting(given) is given        # written over
+    capped = x.copy()
+    y = activations.ReLU(max_value=0.5).forward_overwriting(capped)
+    np.testing.assert_array_equal(capped, x)                                # left alone
+    np.testing.assert_array_equal(y, np.clip(x, 0, 0.5))

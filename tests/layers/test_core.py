@@ -164,3 +164,42 @@ def test_add_matmul_writes_after_zero_grad_and_accumulates_after(rng):
     param.add_matmul(a, b)                   # just zeroed: written in place
     param.add_matmul(a, b)                   # then accumulates
     np.testing.assert_allclose(param.grad, 2 * (a @ b))
+
+
+def test_zero_grad_is_lazy_but_every_read_sees_zeros(rng):
+    """zero_grad only marks the gradient; reading it (to look, or to add with +=) writes the
+    zeros first, so an add_matmul after a += accumulates instead of overwriting."""
+    param = layers.Parameter(np.ones((2, 3)))
+    a, b = rng.standard_normal((2, 4)), rng.standard_normal((4, 3))
+    param.grad += 7.0
+    param.zero_grad()
+    np.testing.assert_array_equal(param.grad, np.zeros((2, 3)))   # a read sees zeros
+    param.grad += 1.0
+    param.zero_grad()
+    param.grad += 2.0                         # += after zero_grad: starts from zeros
+    param.add_matmul(a, b)                    # ... and the product is added, not written over
+    np.testing.assert_allclose(param.grad, 2.0 + a @ b)
+    param.zero_grad()
+    param.grad = np.full((2, 3), 3.0)         # assigning a gradient cancels the pending zeros
+    np.testing.assert_array_equal(param.grad, np.full((2, 3), 3.0))
+
+
+@pytest.mark.parametrize("activation", ["relu", "linear", "sigmoid"])
+def test_dense_activation_written_over_its_preactivation_equals_the_textbook(activation, rng):
+    """Dense hands its fresh z = x @ W + b to forward_overwriting (ReLU writes max(z, 0) over
+    z): outputs and gradients equal activation(x @ W + b) computed the plain way."""
+    from glassnet import activations
+
+    x, dy = rng.standard_normal((5, 4)), rng.standard_normal((5, 3))
+    layer = layers.Dense(3, activation=activation, bias_initializer="random_normal",
+                         dtype="float64")
+    y = layer(x)
+    z = x @ layer.W.value + layer.b.value
+    reference = activations.get(activation)
+    np.testing.assert_array_equal(y, reference.forward(z.copy()))
+    layer.zero_grad()
+    dx = layer.backward(dy)
+    dz = reference.backward(dy)
+    np.testing.assert_allclose(dx, dz @ layer.W.value.T, rtol=1e-12)
+    np.testing.assert_allclose(layer.W.grad, x.T @ dz, rtol=1e-12)
+    assert not np.shares_memory(y, x)
