@@ -61,10 +61,23 @@ def check_header(array: np.ndarray, name: str) -> None:
 
 
 def check_finite(array: np.ndarray, name: str) -> None:
-    # NaN and ±inf reach the min or the max, so two reductions find them without the
-    # full-size boolean array np.isfinite(array) would allocate (45 MiB for MNIST's x).
+    """Raise a ValueError naming the first NaN/inf of `array` (a float array), if any.
+
+    Every `fit` reads all of x once for this, so it is kept to one fast pass: the row sums
+    x @ 1, one multi-threaded BLAS product (a third of the time of a min and a max on
+    MNIST's x, and no full-size boolean array as np.isfinite(x) would make). NaN and ±inf
+    reach the sums, so finite sums prove every entry finite; a non-finite sum may also be
+    an overflow of large finite entries, and then the exact test decides: NaN and ±inf
+    reach the min or the max.
+    """
     if array.dtype.kind != "f" or array.size == 0:
         return
+    if array.dtype in (np.float32, np.float64) and array.flags.c_contiguous:
+        rows = array.reshape(len(array) if array.ndim > 1 else 1, -1)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is handled below
+            sums = rows @ np.ones(rows.shape[1], dtype=array.dtype)
+        if np.isfinite(sums).all():
+            return
     if not (np.isfinite(array.min()) and np.isfinite(array.max())):
         bad = np.argwhere(~np.isfinite(array))[0]
         value = array[tuple(bad)]
