@@ -274,6 +274,7 @@ def system_info() -> dict:
     info = {"cpu": _cpu_model(), "logical_cpus": os.cpu_count(), "threads": THREADS,
             "python": platform.python_version(), "platform": platform.platform(),
             "numpy": np.__version__, "numpy_blas": _numpy_blas(),
+            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
             "load_average_at_start": list(os.getloadavg())}
     for module in ("glassnet", "torch", "sklearn"):
         try:
@@ -462,6 +463,10 @@ def main(argv=None) -> int:
     print(f"{info['cpu']}, {info['logical_cpus']} logical CPUs, {THREADS} threads | "
           f"Python {info['python']} | load average {info['load_average_at_start'][0]:.2f} "
           f"-> {info['load_average_at_end'][0]:.2f}")
+    if info["openblas_coretype"]:
+        print(f"OPENBLAS_CORETYPE={info['openblas_coretype']} is set in the environment: "
+              f"NumPy's OpenBLAS runs the kernels it names instead of those it would pick for "
+              f"this CPU (unset it to compare each BLAS at its best: benchmarks/README.md)")
     print(f"{args.rounds} rounds, scale {args.scale}, seed {args.seed}; times are medians, "
           f"ratios the median of per-round ratios\n")
     print(table(cases, results))
