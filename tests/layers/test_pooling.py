@@ -123,6 +123,22 @@ def test_max_pooling_ties_route_to_the_first_maximum(torch):
     np.testing.assert_array_equal(dx[0, :, :, 0], tx.grad.numpy()[0, 0])
 
 
+@pytest.mark.parametrize("pool,strides", [(2, 2), (3, 2), (3, 1), ((2, 3), (1, 2))])
+def test_max_pooling_with_many_ties_matches_pytorch(pool, strides, torch, rng):
+    # small integers: most windows hold their maximum twice or more, anywhere in the window;
+    # overlapping windows share cells. dx must be PyTorch's exactly (first maximum only).
+    layer = MaxPooling2D(pool, strides=strides)
+    x = rng.integers(0, 3, size=(2, 7, 8, 3)).astype(np.float64)
+    y = layer.forward(x, training=True)
+    dy = rng.standard_normal(y.shape)
+    dx = layer.backward(dy)
+    tx = torch.tensor(x.transpose(0, 3, 1, 2), requires_grad=True)
+    ty = torch.nn.functional.max_pool2d(tx, layer.pool_size, layer.strides)
+    ty.backward(torch.tensor(dy.transpose(0, 3, 1, 2)))
+    np.testing.assert_array_equal(y, ty.detach().numpy().transpose(0, 2, 3, 1))
+    np.testing.assert_allclose(dx, tx.grad.numpy().transpose(0, 2, 3, 1), rtol=1e-12, atol=0)
+
+
 GLOBAL_CASES = [
     (GlobalAveragePooling2D, (2, 5, 4, 3)), (GlobalMaxPooling2D, (2, 5, 4, 3)),
     (GlobalAveragePooling1D, (2, 7, 3)), (GlobalMaxPooling1D, (2, 7, 3)),
