@@ -203,3 +203,25 @@ def test_dense_activation_written_over_its_preactivation_equals_the_textbook(act
     np.testing.assert_allclose(dx, dz @ layer.W.value.T, rtol=1e-12)
     np.testing.assert_allclose(layer.W.grad, x.T @ dz, rtol=1e-12)
     assert not np.shares_memory(y, x)
+
+
+def test_gradients_are_allocated_only_when_needed(rng):
+    """A model that only predicts holds no gradient arrays (as PyTorch's grad None); the
+    first training step allocates them, with the same values as always."""
+    import glassnet as gn
+
+    x, y = rng.standard_normal((16, 5)).astype("float32"), rng.integers(0, 3, 16)
+    model = gn.Sequential([layers.Input(shape=(5,)), layers.Dense(4, activation="relu"),
+                           layers.Dense(3, activation="softmax")])
+    model.predict(x, verbose=0)
+    assert all(p._grad is None for p in model.parameters())
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    before = model.get_weights()
+    loss, _ = model.compute_gradients(x, y)
+    grads = [p.grad.copy() for p in model.parameters()]
+    assert all(g.dtype == np.float32 and g.shape == w.shape for g, w in zip(grads, before))
+    model.compute_gradients(x, y)                        # allocated now: zeroed, then filled
+    for g, p in zip(grads, model.parameters()):
+        np.testing.assert_array_equal(g, p.grad)
+    fresh = layers.Parameter(np.ones(3, "float32"))
+    np.testing.assert_array_equal(fresh.grad, np.zeros(3, "float32"))   # a read: zeros

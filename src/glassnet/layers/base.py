@@ -64,14 +64,15 @@ class Parameter:
 
     Attributes:
         value: the weight itself, shape `shape`.
-        grad: dL/dvalue, same shape and dtype, accumulated by `backward`.
+        grad: dL/dvalue, same shape and dtype, accumulated by `backward` (allocated the
+            first time a gradient is computed or read: inference holds none).
         regularizer: optional penalty added to the loss (kernels only, by convention).
     """
 
     def __init__(self, value, name: str = "", trainable: bool = True, regularizer=None):
         self.value = value
-        self._grad = namespace(value).zeros_like(value)
-        self._zero_pending = False     # zero_grad was called and the zeros are not written yet
+        self._grad = None              # allocated when first needed: a model that only
+        self._zero_pending = False     # predicts never holds gradients (as PyTorch's None)
         self.name = name
         self.trainable = trainable
         self.regularizer = regularizer
@@ -87,7 +88,10 @@ class Parameter:
     @property
     def grad(self):
         """dL/dvalue (see `zero_grad` for when its zeros are written)."""
-        if self._zero_pending:
+        if self._grad is None:
+            self._grad = namespace(self.value).zeros_like(self.value)
+            self._zero_pending = False
+        elif self._zero_pending:
             self._grad.fill(0)
             self._zero_pending = False
         return self._grad
@@ -111,11 +115,13 @@ class Parameter:
     def add_matmul(self, a, b) -> None:
         """grad += a @ b. Right after `zero_grad` the product is written straight into grad:
         the same result without zeros written first, a temporary array or a second pass."""
-        if self._zero_pending:
+        if self._grad is None:
+            self._grad = namespace(a).matmul(a, b).astype(self.value.dtype, copy=False)
+        elif self._zero_pending:
             namespace(a).matmul(a, b, out=self._grad)
-            self._zero_pending = False
         else:
             self._grad += a @ b
+        self._zero_pending = False
 
     def assign(self, value) -> None:
         """Overwrite the weight in place, checking shape (and casting to its dtype)."""
