@@ -213,3 +213,20 @@ def test_bad_shapes_and_dtypes():
         initializers.Zeros()((3, -1))
     with pytest.raises(TypeError, match="dtype"):
         initializers.Zeros()((3,), dtype="int32")
+
+
+@pytest.mark.parametrize("name", ["random_uniform", "random_normal", "truncated_normal",
+                                  "glorot_uniform", "glorot_normal", "he_uniform", "he_normal",
+                                  "lecun_uniform", "lecun_normal", "orthogonal"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_values_drawn_in_blocks_equal_one_draw(name, dtype):
+    """`__call__` fills uniform/normal weights block by block (no float64 copy of the whole
+    weight): the values are exactly generate(shape, rng) cast, also across block borders."""
+    shape = (300, 450)                          # 135,000 values: three blocks
+    assert math.prod(shape) > 2 * initializers._DRAW_BLOCK
+    initializer = initializers.get({"class_name": name, "config": {"seed": 7}})
+    expected = initializer.generate(shape, np.random.default_rng(7)).astype(dtype)
+    np.testing.assert_array_equal(initializer(shape, dtype=dtype), expected)
+    blocked = initializer.sequential(shape, np.random.default_rng(7)) is not None
+    assert blocked == (name in ("random_uniform", "random_normal", "glorot_uniform",
+                                "he_uniform", "lecun_uniform"))

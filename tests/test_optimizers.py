@@ -502,3 +502,48 @@ def test_learning_rate_property_and_setter(rng):
     assert plain.learning_rate == 0.05 and plain.get_config()["learning_rate"] == 0.05
     with pytest.raises(ValueError, match="learning_rate"):
         plain.learning_rate = -1.0
+
+
+@pytest.mark.parametrize("make", [
+    lambda: optimizers.SGD(0.1), lambda: optimizers.SGD(0.1, momentum=0.9),
+    lambda: optimizers.SGD(0.1, momentum=0.9, nesterov=True),
+    lambda: optimizers.RMSprop(0.01, momentum=0.5, centered=True),
+    lambda: optimizers.Adagrad(0.1), lambda: optimizers.Adam(0.01),
+    lambda: optimizers.Adam(0.01, amsgrad=True), lambda: optimizers.AdamW(0.01),
+])
+def test_block_by_block_update_equals_the_whole_array_update(make, rng):
+    """A parameter larger than UPDATE_BLOCK is updated in flat blocks with a shared scratch:
+    bit for bit what the same update on whole arrays gives (elementwise=False)."""
+    shape = (3, optimizers.UPDATE_BLOCK // 2 + 5)        # 1.5 blocks and a bit
+    values = rng.standard_normal(shape).astype("float32")
+    blocked, whole = make(), make()
+    whole.elementwise = False
+    params = {name: [Parameter(values.copy()), Parameter(values[0, :7].copy())]
+              for name in ("blocked", "whole")}
+    for _ in range(3):
+        grads = [rng.standard_normal(shape).astype("float32"),
+                 rng.standard_normal(7).astype("float32")]
+        for name, optimizer in (("blocked", blocked), ("whole", whole)):
+            for param, grad in zip(params[name], grads):
+                param.grad = grad.copy()
+            optimizer.apply(params[name])
+    for a, b in zip(params["blocked"], params["whole"]):
+        np.testing.assert_array_equal(a.value, b.value)
+    for key, value in blocked.get_state().items():
+        np.testing.assert_array_equal(value, whole.get_state()[key])
+
+
+def test_a_non_elementwise_optimizer_gets_whole_parameters(rng):
+    seen = []
+
+    class LayerwiseSGD(optimizers.SGD):
+        elementwise = False                      # e.g. LARS: a norm over the whole weight
+
+        def update_step(self, index, w, g, learning_rate):
+            seen.append(w.shape)
+            super().update_step(index, w, g, learning_rate)
+
+    param = Parameter(rng.standard_normal((4, optimizers.UPDATE_BLOCK)))
+    param.grad = np.ones_like(param.value)
+    LayerwiseSGD(0.1).apply([param])
+    assert seen == [(4, optimizers.UPDATE_BLOCK)]

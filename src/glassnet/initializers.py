@@ -58,6 +58,9 @@ def _check_seed(seed) -> int | None:
     return None if seed is None else int(seed)
 
 
+_DRAW_BLOCK = 65536          # values drawn at a time by `Initializer.sequential` (512 KiB)
+
+
 def _check_shape(shape) -> tuple[int, ...]:
     try:
         shape = tuple(int(d) for d in shape)
@@ -78,7 +81,8 @@ class Initializer:
     """Base class: `__call__(shape, dtype=None)` returns a new array of `shape`.
 
     Subclasses implement `generate(shape, rng)` (float64 values, or `rng` unused) and keep
-    their constructor arguments in `get_config`.
+    their constructor arguments in `get_config`. Those whose values are independent draws
+    may also give `sequential(shape, rng)` (see there) to save memory while building.
     """
 
     seed: int | None = None
@@ -88,10 +92,28 @@ class Initializer:
         dtype = config.standardize_dtype(dtype)
         shape = _check_shape(shape)
         rng = global_generator() if self.seed is None else np.random.default_rng(self.seed)
-        return np.asarray(self.generate(shape, rng)).astype(dtype, copy=False)
+        draw = self.sequential(shape, rng)
+        if draw is None:
+            return np.asarray(self.generate(shape, rng)).astype(dtype, copy=False)
+        # Block by block into the result: the generator reads its stream in the same order,
+        # so the values equal generate(shape, rng).astype(dtype), without a float64 copy of
+        # the whole weight beside it (for float32 weights, 3x the weight's memory at once).
+        out = np.empty(shape, dtype=dtype)
+        flat = out.reshape(-1)
+        for start in range(0, flat.size, _DRAW_BLOCK):
+            flat[start:start + _DRAW_BLOCK] = draw(min(_DRAW_BLOCK, flat.size - start))
+        return out
 
     def generate(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__}.generate")
+
+    def sequential(self, shape: tuple[int, ...], rng: np.random.Generator):
+        """n -> the next n values of `generate(shape, rng)` in C order, or None.
+
+        Only for values drawn one after another from `rng` (uniform, normal), where drawing
+        in blocks reads the same stream as drawing all at once.
+        """
+        return None
 
     def get_config(self) -> dict[str, Any]:
         return {}
@@ -194,6 +216,9 @@ class RandomUniform(Initializer):
     def generate(self, shape, rng):
         return rng.uniform(self.minval, self.maxval, shape)
 
+    def sequential(self, shape, rng):
+        return lambda n: rng.uniform(self.minval, self.maxval, n)
+
     def get_config(self):
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
 
@@ -215,6 +240,9 @@ class RandomNormal(Initializer):
     def generate(self, shape, rng):
         return rng.normal(self.mean, self.stddev, shape)
 
+    def sequential(self, shape, rng):
+        return lambda n: rng.normal(self.mean, self.stddev, n)
+
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
@@ -228,6 +256,9 @@ class TruncatedNormal(RandomNormal):
 
     def generate(self, shape, rng):
         return _truncated_normal(shape, self.mean, self.stddev, rng)
+
+    def sequential(self, shape, rng):
+        return None                     # redraws would read the stream differently
 
 
 # ----- variance scaling ---------------------------------------------------------------------
@@ -283,6 +314,15 @@ class VarianceScaling(Initializer):
         if self.distribution == "untruncated_normal":
             return rng.normal(0.0, math.sqrt(variance), shape)
         return _truncated_normal(shape, 0.0, math.sqrt(variance) / _TRUNCATED_STDDEV, rng)
+
+    def sequential(self, shape, rng):
+        variance = self.variance(shape)
+        if self.distribution == "uniform":
+            limit = math.sqrt(3.0 * variance)
+            return lambda n: rng.uniform(-limit, limit, n)
+        if self.distribution == "untruncated_normal":
+            return lambda n: rng.normal(0.0, math.sqrt(variance), n)
+        return None                     # truncated: redraws would read the stream differently
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,

@@ -36,6 +36,10 @@ from glassnet.backend import namespace, to_numpy
 Schedule = schedules.LearningRateSchedule
 
 
+# Elementwise updates run over blocks of at most this many numbers of a parameter (see apply).
+UPDATE_BLOCK = 65536
+
+
 class Optimizer:
     """Base class: subclasses declare `slot_initial_values()` and implement `update_step`.
 
@@ -72,7 +76,8 @@ class Optimizer:
         self._excluded_ids: set[int] = set()
         self._excluded_names: tuple[str, ...] = ()
         self._slots: dict[str, list] = {}     # slot name -> one array per parameter
-        self._scratch: list = []              # one work buffer per parameter, never saved
+        self._work_buffers: dict = {}         # dtype -> the shared scratch of `work`, never saved
+        self._block: slice | None = None      # the block of the parameter `apply` is updating
         self._checked_values: list = []       # the weight arrays `_check_params` last passed
         self.built = False
 
@@ -110,7 +115,6 @@ class Optimizer:
             name: [_full_like(p.value, initial) for p in params]
             for name, initial in self.slot_initial_values().items()
         }
-        self._scratch = [namespace(p.value).empty_like(p.value) for p in params]
         self._built_shapes = [(tuple(p.value.shape), p.value.dtype) for p in params]
         self._checked_values = []
         self.built = True
@@ -142,11 +146,23 @@ class Optimizer:
         self._excluded_names += tuple(var_names or ())
 
     # ----- one step --------------------------------------------------------------------
+    # An optimizer whose update_step treats every number on its own (all the built-in ones)
+    # is updated block by block; one that needs a whole parameter at once (a layer-wise norm,
+    # as LARS or LAMB) sets this to False and gets whole arrays.
+    elementwise = True
+
     def apply(self, params) -> None:
         """One update of every Parameter in `params` from its `.grad`, in place.
 
         `params` must be the same list (same order, shapes) at every call: slots are
         matched to parameters by position. Clipping rewrites `p.grad` in place.
+
+        Blocks: for an `elementwise` optimizer, a parameter larger than UPDATE_BLOCK numbers
+        is updated one flat block at a time (update_step gets 1-D views of w and g, and
+        `slot`/`work` give the matching views). Same numbers, same order of operations per
+        element; but the update's temporary is one block (256 KiB in float32) shared by all
+        parameters instead of a copy of every parameter, and each block's arrays stay in
+        cache through the update's several passes.
         """
         params = list(params)
         if not self.built:
@@ -157,11 +173,27 @@ class Optimizer:
         learning_rate = self.learning_rate
         self._apply_weight_decay(params, learning_rate)
         for index, (param, grad) in enumerate(zip(params, grads)):
-            self.update_step(index, param.value, grad, learning_rate)
+            w = param.value
+            if not (self.elementwise and w.size > UPDATE_BLOCK and w.flags.c_contiguous
+                    and grad.flags.c_contiguous):
+                self.update_step(index, w, grad, learning_rate)
+                continue
+            w_flat, g_flat = w.reshape(-1), grad.reshape(-1)           # views: contiguous
+            try:
+                for start in range(0, w.size, UPDATE_BLOCK):
+                    self._block = slice(start, start + UPDATE_BLOCK)
+                    self.update_step(index, w_flat[self._block], g_flat[self._block],
+                                     learning_rate)
+            finally:
+                self._block = None
         self.iterations += 1
 
     def update_step(self, index: int, w, g, learning_rate: float) -> None:
-        """Update weight `w` (the `index`-th parameter) in place from its gradient `g`."""
+        """Update weight `w` (the `index`-th parameter) in place from its gradient `g`.
+
+        w and g may be a flat block of the parameter (see `apply`); `self.slot(name, index)`
+        and `self.work(w)` return arrays matching them.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement update_step")
 
     def _clip_gradients(self, grads: list) -> None:
@@ -237,7 +269,7 @@ class Optimizer:
             learning_rate = _non_negative("learning_rate", float(state["learning_rate"]))
 
         if never_stepped:
-            self._slots, self._scratch, self.built = {}, [], False
+            self._slots, self.built = {}, False
         else:
             self.build(params)
             for name, arrays in self._slots.items():
@@ -266,8 +298,21 @@ class Optimizer:
         return cls(**config)
 
     def slot(self, name: str, index: int):
-        """The `name` buffer of the `index`-th parameter."""
-        return self._slots[name][index]
+        """The `name` buffer of the `index`-th parameter (its current block, in `apply`)."""
+        array = self._slots[name][index]
+        return array if self._block is None else array.reshape(-1)[self._block]
+
+    def work(self, like):
+        """A scratch array shaped like `like`, for an update's temporary values.
+
+        Views of one buffer per dtype, shared by every parameter (overwritten by the next
+        call): the update of a block needs one temporary, not one per parameter.
+        """
+        xp = namespace(like)
+        buffer = self._work_buffers.get(like.dtype)
+        if buffer is None or buffer.size < like.size or namespace(buffer) is not xp:
+            buffer = self._work_buffers[like.dtype] = xp.empty(like.size, dtype=like.dtype)
+        return buffer[:like.size].reshape(like.shape)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(learning_rate={self._learning_rate!r})"
@@ -304,7 +349,7 @@ class SGD(Optimizer):
 
     def update_step(self, index, w, g, learning_rate):
         xp, scalar = namespace(w), w.dtype.type
-        step = self._scratch[index]
+        step = self.work(w)
         xp.multiply(g, scalar(learning_rate), out=step)        # lr * g
         if self.momentum == 0:
             w -= step
@@ -367,7 +412,7 @@ class RMSprop(Optimizer):
 
     def update_step(self, index, w, g, learning_rate):
         xp, scalar = namespace(w), w.dtype.type
-        rho, step = scalar(self.rho), self._scratch[index]
+        rho, step = scalar(self.rho), self.work(w)
         v = self.slot("velocity", index)
         v *= rho
         xp.square(g, out=step)
@@ -431,7 +476,7 @@ class Adagrad(Optimizer):
 
     def update_step(self, index, w, g, learning_rate):
         xp, scalar = namespace(w), w.dtype.type
-        s, step = self.slot("accumulator", index), self._scratch[index]
+        s, step = self.slot("accumulator", index), self.work(w)
         xp.square(g, out=step)
         s += step                                               # s = s + g^2
         xp.add(s, scalar(self.epsilon), out=step)
@@ -495,7 +540,7 @@ class Adam(Optimizer):
         t = self.iterations + 1
         alpha = learning_rate * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
         m, v = self.slot("momentum", index), self.slot("velocity", index)
-        step = self._scratch[index]
+        step = self.work(w)
         xp.subtract(g, m, out=step)
         step *= scalar(1 - self.beta_1)
         m += step                                               # m += (1 - b1)(g - m)
