@@ -379,3 +379,27 @@ def test_target_checks_follow_the_loss_class_not_its_name():
     with pytest.raises(ValueError, match=r"labels must be in \[0, 3\)"):
         model.fit(X, np.array([0, 1, 3, 0, 1, 2]), verbose=0)
     model.fit(X, Y, verbose=0)  # integer labels accepted, not compared with (n, 3)
+
+
+def test_predict_keeps_nothing_for_backward_and_says_so(rng):
+    """predict runs under layers.inference_only(): no layer keeps its input or output (the
+    batch's arrays are freed as soon as they are read); a backward after it is refused with
+    a clear error, and a new forward makes backward work again."""
+    from glassnet.layers.base import inference_only
+
+    model = gn.Sequential([layers.Input(shape=(8, 8, 1)),
+                           layers.Conv2D(4, 3, activation="relu"), layers.MaxPooling2D(2),
+                           layers.Flatten(), layers.Dense(5, activation="relu"),
+                           layers.Dense(3, activation="softmax")])
+    x = rng.standard_normal((6, 8, 8, 1)).astype("float32")
+    expected = model.forward(x, training=False)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), expected)
+    conv, pool, _, dense = model.layers[:4]
+    assert conv._x_pad is None and pool._x_pad is None and dense._x is None
+    assert all(getattr(layer.activation, "_saved", None) is None for layer in (conv, dense))
+    with pytest.raises(RuntimeError, match="inference_only"):
+        model.backward(np.ones_like(expected))
+    with inference_only():                          # the context manager itself, nested use
+        model.forward(x, training=False)
+    model.forward(x, training=False)
+    assert model.backward(np.ones_like(expected)).shape == x.shape

@@ -360,6 +360,12 @@ class ActivationFunction:
         """dL/dy -> dL/dx for the last `forward`; same shape as x."""
         raise NotImplementedError(f"{type(self).__name__}.backward")
 
+    def forget(self) -> None:
+        """Drop the arrays `forward` kept for `backward` (after an inference-only forward)."""
+        for name, value in list(vars(self).items()):
+            if hasattr(value, "shape") and hasattr(value, "dtype"):
+                setattr(self, name, None)
+
     def forward_overwriting(self, x, training: bool = False):
         """`forward` for a caller that owns x and will not read it again (Dense and Conv
         pass their fresh pre-activation x @ W + b): an activation may write y over x

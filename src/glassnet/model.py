@@ -23,7 +23,7 @@ from glassnet import diagnostics
 from glassnet import losses as losses_module
 from glassnet import metrics as metrics_module
 from glassnet import optimizers as optimizers_module
-from glassnet.layers.base import Layer, Parameter
+from glassnet.layers.base import Layer, Parameter, inference_only
 from glassnet.layers.core import InputLayer
 from glassnet.random import global_generator
 from glassnet.registry import deserialize, serialize
@@ -532,7 +532,8 @@ class Model(Layer):
         source.on_epoch_begin()
         for step, (x_batch, _, _) in enumerate(source.batches(None)):
             cbs.on_predict_batch_begin(step)
-            y_batch = self.forward(x_batch, training=False)
+            with inference_only():        # layers keep nothing for a backward pass
+                y_batch = self.forward(x_batch, training=False)
             if total is None:
                 pieces.append(np.array(y_batch))  # a copy: a layer may reuse its buffer
             else:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from glassnet import activations, regularizers
-from glassnet.layers.base import Layer, weight_config
+from glassnet.layers.base import Layer, keeps_for_backward, require_forward_state, weight_config
 from glassnet.registry import register
 
 
@@ -159,16 +159,22 @@ class Dense(Layer):
 
     def forward(self, x, training=False):
         _check_last_axis(self, x, self.W.shape[0])
-        self._x = x                                   # kept for dL/dW
         z = x @ self.W.value                          # (N, n_in) @ (n_in, units)
         if self.b is not None:
             z += self.b.value                         # in place: no second (N, units) array
-        return self.activation.forward_overwriting(z, training=training)  # z is ours
+        y = self.activation.forward_overwriting(z, training=training)  # z is ours
+        if keeps_for_backward():
+            self._x = x                               # kept for dL/dW
+        else:                                         # predict: keep nothing
+            self._x = None
+            self.activation.forget()
+        return y
 
     skips_input_gradient = True  # see backward_preactivation's `input_gradient`
 
     def backward(self, dy, input_gradient: bool = True):
         """dL/dy (N, units) -> dL/dx (N, n_in); accumulates dL/dW and dL/db."""
+        require_forward_state(self, getattr(self, "_x", None))
         return self.backward_preactivation(self.activation.backward(dy), input_gradient)
 
     def backward_preactivation(self, dz, input_gradient: bool = True):
@@ -177,6 +183,7 @@ class Dense(Layer):
         With input_gradient=False (the first layer of a model in training, whose dL/dx
         nobody reads) the weight gradients are accumulated and dL/dx is not computed.
         """
+        require_forward_state(self, getattr(self, "_x", None))
         x2 = self._x.reshape(-1, self._x.shape[-1])   # (N·..., n_in)
         dz2 = dz.reshape(-1, self.units)              # (N·..., units)
         if self.trainable:

@@ -16,7 +16,7 @@ import numpy as np
 
 from glassnet.backend import namespace
 from glassnet.layers import _windows
-from glassnet.layers.base import Layer
+from glassnet.layers.base import Layer, keeps_for_backward, require_forward_state
 from glassnet.registry import register
 
 
@@ -98,7 +98,7 @@ class _MaxPooling(_Pooling):
         # The argmax costs as much as the max; inference skips it and keeps only a reference
         # to the input (as Dense keeps x), so a backward after it can still find the maxima.
         y, self._argmax = self._max(x_pad, out, with_argmax=training)
-        self._x_pad = None if training else x_pad
+        self._x_pad = x_pad if not training and keeps_for_backward() else None
         return y
 
     def _max(self, x_pad, out, with_argmax: bool):
@@ -121,6 +121,7 @@ class _MaxPooling(_Pooling):
 
     def _unpool(self, dy, dx, out):
         if self._argmax is None:                                   # forward ran for inference
+            require_forward_state(self, self._x_pad)
             _, self._argmax = self._max(self._x_pad, out, with_argmax=True)
         xp = namespace(dy)
         for position, (_, region) in enumerate(self._offsets(out)):
