@@ -441,3 +441,16 @@ def test_output_shapes():
                                                                           (2, 4)]
     rnn = SimpleRNN(5, return_sequences=True)
     assert rnn(np.ones((2, 7, 3), dtype="float32")).shape == rnn.compute_output_shape((2, 7, 3))
+
+
+@pytest.mark.parametrize("layer_class", [SimpleRNN, LSTM, GRU])
+def test_pre_activations_are_kept_per_step_only_when_backward_needs_them(layer_class, rng):
+    # tanh/sigmoid derivatives come from the outputs: one reused (N, k·U) buffer, no
+    # (T, N, k·U) array; another activation (softplus) needs z: every step's is kept.
+    x = rng.standard_normal((3, 5, 4))
+    default = layer_class(6)
+    default(x)
+    assert default._z is None and default._z_step.shape[0] == 3
+    other = layer_class(6, activation="softplus")
+    other(x)
+    assert other._z is not None and other._z.shape[:2] == (5, 3)

@@ -77,6 +77,16 @@ def _elementwise(activation) -> bool:
     return not isinstance(activation, activations.Softmax)
 
 
+def _from_output(activation) -> bool:
+    """Whether `_derivative` needs only the output y = f(z) (tanh, sigmoid, linear)."""
+    return isinstance(activation, (activations.Tanh, activations.Sigmoid, activations.Linear))
+
+
+def _part(z, columns):
+    """z[:, columns], or None where the pre-activations were not kept (see `_gate_inputs`)."""
+    return None if z is None else z[:, columns]
+
+
 def _column_sums(rows):
     """Σ over the rows of a (T·N, k) array as ones @ rows: NumPy's sum(axis=0) over a tall
     array walks it with short strided loops, a matrix-vector product does not (~1.5x faster)."""
@@ -329,6 +339,28 @@ class _RNN(Layer):
             return d_hs * self._mask                   # a new array: the caller's dy is kept
         return np.ascontiguousarray(d_hs)
 
+    def _gate_inputs(self, steps, batch, width, dtype, activations_used) -> None:
+        """Room for the pre-activations z of the gates, read back by `_z_for_step(t)`.
+
+        Backward needs z itself only for activations whose derivative is not read off their
+        output: tanh' = 1 - y², σ' = y (1 - y). When every activation used is of that kind
+        (the defaults), one (N, width) buffer serves every step instead of a (T, N, width)
+        array: for an LSTM(128) over 28 steps of 64 samples, 3.7 MB less, and a buffer that
+        stays in cache.
+        """
+        if all(_from_output(activation) for activation in activations_used):
+            self._z, self._z_step = None, np.empty((batch, width), dtype=dtype)
+        else:
+            self._z, self._z_step = np.empty((steps, batch, width), dtype=dtype), None
+
+    def _z_for_step(self, t):
+        """Where step t writes its pre-activations (forward)."""
+        return self._z_step if self._z is None else self._z[t]
+
+    def _kept_z(self, t):
+        """Step t's pre-activations for backward, or None if not kept (not needed)."""
+        return None if self._z is None else self._z[t]
+
     def _accumulate_recurrent_gradients(self, h_prev, dxz):
         """dU = Σ_t h_{t-1}ᵀ dz_t and db = Σ_t dz_t, one GEMM over all steps (T·N rows)."""
         self.recurrent_kernel.grad += h_prev.T @ dxz                      # (U, T·N) @ (T·N, k·U)
@@ -381,17 +413,17 @@ class SimpleRNN(_RNN):
     """
 
     def _allocate(self, steps, batch, dtype):
-        self._z = np.empty((steps, batch, self.units), dtype=dtype)   # pre-activations
+        self._gate_inputs(steps, batch, self.units, dtype, [self.activation])
 
     def _step(self, t, xz_t, states, new_states):
-        z = self._z[t]
+        z = self._z_for_step(t)
         np.matmul(states[0], self.recurrent_kernel.value, out=z)      # (N, U) @ (U, U)
         z += xz_t
         _activate(self.activation, z, new_states[0])                  # h_t = f(z)
 
     def _step_backward(self, t, d_states, dz):
         # h_t as stored (a masked sample's is h_{t-1}, but its gradient is zero)
-        _backprop(self.activation, d_states[0], self._states[0, t + 1], self._z[t], dz)
+        _backprop(self.activation, d_states[0], self._states[0, t + 1], self._kept_z(t), dz)
         return [dz @ self.recurrent_kernel.value.T]                     # dL/dh_{t-1}
 
 
@@ -434,7 +466,8 @@ class LSTM(_RNN):
 
     def _allocate(self, steps, batch, dtype):
         u4 = (steps, batch, 4 * self.units)
-        self._z = np.empty(u4, dtype=dtype)                              # gate pre-activations
+        self._gate_inputs(steps, batch, 4 * self.units, dtype,
+                          [self.activation, self.recurrent_activation])
         self._a = np.empty(u4, dtype=dtype)                              # i, f, g, o
         self._tanh_c = np.empty((steps, batch, self.units), dtype=dtype)  # activation(c_t)
         self._derivatives = np.empty(u4[1:], dtype=dtype)                # backward's scratch
@@ -443,7 +476,7 @@ class LSTM(_RNN):
         h_prev, c_prev = states
         h, c = new_states
         u = self.units
-        z, a = self._z[t], self._a[t]
+        z, a = self._z_for_step(t), self._a[t]
         np.matmul(h_prev, self.recurrent_kernel.value, out=z)           # (N, U) @ (U, 4U)
         z += xz_t
         if _elementwise(self.recurrent_activation):
@@ -464,7 +497,7 @@ class LSTM(_RNN):
     def _step_backward(self, t, d_states, dz):
         dh, dc = d_states
         u = self.units
-        z, a, tanh_c = self._z[t], self._a[t], self._tanh_c[t]
+        z, a, tanh_c = self._kept_z(t), self._a[t], self._tanh_c[t]
         i, f, g, o = a[:, :u], a[:, u:2 * u], a[:, 2 * u:3 * u], a[:, 3 * u:]
         c_prev, c = self._states[1, t], self._states[1, t + 1]
         dc_total = np.empty_like(dc)                 # dL/dc_t: through h = o tanh(c), plus dc
@@ -481,11 +514,12 @@ class LSTM(_RNN):
         if _elementwise(self.recurrent_activation):
             derivatives = self._derivatives
             _derivative(self.recurrent_activation, a, z, derivatives)
-            _derivative(self.activation, g, z[:, 2 * u:3 * u], derivatives[:, 2 * u:3 * u])
+            _derivative(self.activation, g, _part(z, slice(2 * u, 3 * u)),
+                        derivatives[:, 2 * u:3 * u])
             dz *= derivatives                                           # dL/dz
         else:
             for columns, activation in self._gate_activations():
-                _backprop(activation, dz[:, columns].copy(), a[:, columns], z[:, columns],
+                _backprop(activation, dz[:, columns].copy(), a[:, columns], _part(z, columns),
                           dz[:, columns])                       # dy copied: out is dy
         dh_prev = dz @ self.recurrent_kernel.value.T                    # (N, 4U) @ (4U, U)
         dc_total *= f                                                   # dL/dc_{t-1}
@@ -542,7 +576,8 @@ class GRU(_RNN):
 
     def _allocate(self, steps, batch, dtype):
         u3 = (steps, batch, 3 * self.units)
-        self._z = np.empty(u3, dtype=dtype)          # pre-activations of z, r, h̃
+        self._gate_inputs(steps, batch, 3 * self.units, dtype,   # pre-activations of z, r, h̃
+                          [self.activation, self.recurrent_activation])
         self._a = np.empty(u3, dtype=dtype)          # z, r, h̃
         # reset_after: u = h U + b[1] (N, 3U); else r ⊙ h_{t-1} (N, U), the input of U_h
         self._recurrent = np.empty(u3 if self.reset_after else (steps, batch, self.units),
@@ -552,7 +587,7 @@ class GRU(_RNN):
     def _step(self, t, xz_t, states, new_states):
         h_prev, h = states[0], new_states[0]
         u, U = self.units, self.recurrent_kernel.value
-        z, a, rec = self._z[t], self._a[t], self._recurrent[t]
+        z, a, rec = self._z_for_step(t), self._a[t], self._recurrent[t]
         if self.reset_after:
             np.matmul(h_prev, U, out=rec)                                # (N, U) @ (U, 3U)
             if self.use_bias:
@@ -575,24 +610,25 @@ class GRU(_RNN):
     def _step_backward(self, t, d_states, dz):
         dh = d_states[0]
         u, U = self.units, self.recurrent_kernel.value
-        z, a, rec = self._z[t], self._a[t], self._recurrent[t]
+        z, a, rec = self._kept_z(t), self._a[t], self._recurrent[t]
         update, reset, candidate = a[:, :u], a[:, u:2 * u], a[:, 2 * u:]
         h_prev = self._states[0, t]
-        _backprop(self.recurrent_activation, dh * (h_prev - candidate), update, z[:, :u],
-                  dz[:, :u])
-        _backprop(self.activation, dh * (1 - update), candidate, z[:, 2 * u:], dz[:, 2 * u:])
+        _backprop(self.recurrent_activation, dh * (h_prev - candidate), update,
+                  _part(z, slice(0, u)), dz[:, :u])
+        _backprop(self.activation, dh * (1 - update), candidate, _part(z, slice(2 * u, None)),
+                  dz[:, 2 * u:])
         dh_prev = dh * update
         if self.reset_after:
             _backprop(self.recurrent_activation, dz[:, 2 * u:] * rec[:, 2 * u:], reset,
-                      z[:, u:2 * u], dz[:, u:2 * u])
+                      _part(z, slice(u, 2 * u)), dz[:, u:2 * u])
             dzr = self._dz_recurrent[t]                   # dL/du, u = h_{t-1} U + b[1]
             dzr[:, :2 * u] = dz[:, :2 * u]
             np.multiply(dz[:, 2 * u:], reset, out=dzr[:, 2 * u:])
             dh_prev += dzr @ U.T                          # (N, 3U) @ (3U, U)
         else:
             d_rh = dz[:, 2 * u:] @ U[:, 2 * u:].T         # dL/d(r ⊙ h_{t-1})
-            _backprop(self.recurrent_activation, d_rh * h_prev, reset, z[:, u:2 * u],
-                      dz[:, u:2 * u])
+            _backprop(self.recurrent_activation, d_rh * h_prev, reset,
+                      _part(z, slice(u, 2 * u)), dz[:, u:2 * u])
             dh_prev += d_rh * reset
             dh_prev += dz[:, :2 * u] @ U[:, :2 * u].T
         return [dh_prev]
