@@ -35,7 +35,8 @@ def test_spiral_three_classes_above_95_percent():
     set_random_seed(1)
     x, y = spiral()
     model = mlp(hidden=(64,))
-    model.compile(optimizer=gn.optimizers.Adam(learning_rate=0.02),
+    rate = gn.schedules.CosineDecay(0.02, decay_steps=200 * 10, alpha=0.05)  # no late spikes
+    model.compile(optimizer=gn.optimizers.Adam(learning_rate=rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=200, batch_size=32, verbose=0)
     loss, accuracy = model.evaluate(x, y, verbose=0)
