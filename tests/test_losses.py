@@ -280,6 +280,30 @@ def test_fused_softmax_crossentropy_equals_the_chain_rule(rng, weighted):
         np.testing.assert_allclose(dz, chain, rtol=1e-10, atol=1e-15)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum", "none",
+                                       "mean_with_sample_weight"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sparse_crossentropy_fast_fused_path_equals_the_general_one(rng, dtype, reduction,
+                                                                     weighted):
+    """SparseCategoricalCrossentropy's own fused path (2-D logits, one label check) gives
+    exactly the numbers of the general Loss path, for (N,) and (N, 1) labels."""
+    loss = losses.SparseCategoricalCrossentropy(reduction=reduction)
+    logits = (rng.standard_normal((7, 5)) * 30).astype(dtype)   # large: log-sum-exp matters
+    probs = _softmax(logits.astype(np.float64)).astype(dtype)
+    w = rng.uniform(0.5, 2.0, 7).astype(dtype) if weighted else None
+    for labels in (rng.integers(0, 5, 7), rng.integers(0, 5, (7, 1))):
+        fast = loss.fused_value_and_gradient(labels, logits, probs, w)
+        general = losses.Loss.fused_value_and_gradient(loss, labels, logits, probs, w)
+        for a, b in zip(fast, general):
+            assert np.asarray(a).dtype == np.asarray(b).dtype
+            np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="label 5 is outside"):
+        loss.fused_value_and_gradient(np.full(7, 5), logits, probs)
+    with pytest.raises(ValueError, match="probs: expected the shape"):
+        loss.fused_value_and_gradient(labels, logits, probs[:, :4])
+
+
 def test_fused_sigmoid_binary_crossentropy_equals_the_chain_rule(rng):
     loss = losses.BinaryCrossentropy(label_smoothing=0.05)
     assert loss.fused_activation == "sigmoid"
