@@ -139,6 +139,22 @@ def test_max_pooling_with_many_ties_matches_pytorch(pool, strides, torch, rng):
     np.testing.assert_allclose(dx, tx.grad.numpy().transpose(0, 2, 3, 1), rtol=1e-12, atol=0)
 
 
+@pytest.mark.parametrize("cls,shape,padding", [
+    (MaxPooling2D, (2, 6, 8, 3), "valid"), (MaxPooling2D, (2, 7, 9, 3), "valid"),
+    (MaxPooling2D, (2, 7, 5, 2), "same"), (MaxPooling1D, (2, 9, 3), "valid"),
+    (MaxPooling1D, (2, 9, 3), "same"),
+])
+def test_pairwise_max_pooling_matches_the_running_max(cls, shape, padding, rng):
+    # pool 2, stride 2 in inference takes the max pairwise, one axis at a time; the running
+    # max over the window cells (training's, with the argmax) must give exactly the same y,
+    # odd sizes (a row no window reads) and -inf 'same' padding included
+    layer = cls(2, padding=padding)
+    assert layer._pairwise
+    x = rng.standard_normal(shape)
+    y_training = layer.forward(x, training=True)
+    np.testing.assert_array_equal(layer.forward(x, training=False), y_training)
+
+
 GLOBAL_CASES = [
     (GlobalAveragePooling2D, (2, 5, 4, 3)), (GlobalMaxPooling2D, (2, 5, 4, 3)),
     (GlobalAveragePooling1D, (2, 7, 3)), (GlobalMaxPooling1D, (2, 7, 3)),

