@@ -286,16 +286,22 @@ def test_input_validation():
         Conv1D(2, 3)(np.zeros((2, 8, 8, 3), dtype="float32"))
 
 
-def test_inference_works_through_the_batch_in_slices_with_the_same_result(monkeypatch, rng):
+@pytest.mark.parametrize("activation", ["relu", "tanh", "softmax", None])
+def test_inference_works_through_the_batch_in_slices_with_the_same_result(activation,
+                                                                          monkeypatch, rng):
     """In inference a Conv makes its im2col rows a slice of the batch at a time (bounded
-    memory); the output equals the training path's whole-batch product."""
+    memory), and in predict (inference_only) also applies bias and activation slice by
+    slice; the output equals the training path's whole-batch product."""
     from glassnet.layers import convolutional
+    from glassnet.layers.base import inference_only
 
-    layer = Conv2D(5, 3, strides=2, padding="same", activation="relu", dtype="float64",
+    layer = Conv2D(5, 3, strides=2, padding="same", activation=activation, dtype="float64",
                    bias_initializer="random_normal")
     x = rng.standard_normal((7, 9, 8, 3))
     layer(x)                                         # builds
     whole = layer.forward(x, training=True)
     per_sample = 5 * 4 * 27 * 8                      # output positions x k·C x 8 bytes
     monkeypatch.setattr(convolutional, "INFERENCE_ROWS_BYTES", 2 * per_sample)  # 2 at a time
+    with inference_only():
+        np.testing.assert_allclose(layer.forward(x, training=False), whole, rtol=1e-12, atol=0)
     np.testing.assert_allclose(layer.forward(x, training=False), whole, rtol=1e-12, atol=0)
