@@ -247,12 +247,18 @@ class _RNN(Layer):
         x = self._check_input(x)
         batch, steps, features = x.shape
         mask = self._check_mask(mask, batch, steps)
+        xp = namespace(x)
         x_steps = x[:, ::-1] if self.go_backwards else x
-        x_tm = np.ascontiguousarray(x_steps.transpose(1, 0, 2))      # (T, N, D)
-        xz = x_tm.reshape(steps * batch, features) @ self.kernel.value   # one GEMM for all steps
-        xz = xz.reshape(steps, batch, -1)                              # (T, N, k·U)
+        # x_t W + b for all steps in one GEMM, time-major. The bias rides along as a column of
+        # ones: [x_t, 1] @ [W; b] = x_t W + b (adding b to the (T, N, k·U) product afterwards
+        # would be one more pass over it, ~0.15 ms of an LSTM(128) batch of 64 x 28 steps)
+        x_tm = xp.empty((steps, batch, features + int(self.use_bias)), dtype=x.dtype)
+        x_tm[..., :features] = x_steps.transpose(1, 0, 2)
+        kernel = self.kernel.value                                     # (D, k·U)
         if self.use_bias:
-            xz += self._input_bias()
+            x_tm[..., features] = 1
+            kernel = xp.concatenate([kernel, self._input_bias()[None]])  # (D + 1, k·U)
+        xz = (x_tm.reshape(steps * batch, -1) @ kernel).reshape(steps, batch, -1)  # (T, N, k·U)
         dtype = xz.dtype
         # states[k][t] is state k entering step t; states[k][t + 1] is what step t carries on
         states = np.empty((len(self.state_names), steps + 1, batch, self.units), dtype=dtype)
@@ -299,6 +305,9 @@ class _RNN(Layer):
                 last = last * mask[-1]
             d_states[0] += last
         dxz = np.empty((steps, batch, self.gates * self.units), dtype=dtype)
+        # Uᵀ as a C-contiguous copy for the per-step dz @ Uᵀ: OpenBLAS multiplies (64, 512) by
+        # a contiguous (512, 128) ~15% faster than by the transposed view of U (128, 512)
+        self._recurrent_kernel_t = np.ascontiguousarray(self.recurrent_kernel.value.T)
         for t in reversed(range(steps)):
             if d_hs is not None:
                 d_states[0] += d_hs[t]
@@ -309,10 +318,12 @@ class _RNN(Layer):
                 d_prev = self._step_backward(t, d_new, dxz[t])
                 d_states = [dp + d * ~mask[t] for dp, d in zip(d_prev, d_states)]
         self.initial_state_gradients = d_states
-        x_2d = self._x_tm.reshape(steps * batch, -1)                     # (T·N, D)
+        features = self.kernel.shape[0]
+        x_2d = self._x_tm.reshape(steps * batch, -1)[:, :features]     # (T·N, D), no ones column
         dxz_2d = dxz.reshape(steps * batch, -1)                          # (T·N, k·U)
+        self._recurrent_kernel_t = None
         if self.trainable:
-            self.kernel.grad += x_2d.T @ dxz_2d                          # (D, T·N) @ (T·N, k·U)
+            self.kernel.add_matmul(x_2d.T, dxz_2d)                       # (D, T·N) @ (T·N, k·U)
             self._accumulate_recurrent_gradients(states[0, :-1].reshape(steps * batch, -1),
                                                  dxz_2d)
         if not input_gradient:
@@ -363,7 +374,7 @@ class _RNN(Layer):
 
     def _accumulate_recurrent_gradients(self, h_prev, dxz):
         """dU = Σ_t h_{t-1}ᵀ dz_t and db = Σ_t dz_t, one GEMM over all steps (T·N rows)."""
-        self.recurrent_kernel.grad += h_prev.T @ dxz                      # (U, T·N) @ (T·N, k·U)
+        self.recurrent_kernel.add_matmul(h_prev.T, dxz)                   # (U, T·N) @ (T·N, k·U)
         if self.use_bias:
             self.bias.grad += _column_sums(dxz)
 
@@ -424,7 +435,7 @@ class SimpleRNN(_RNN):
     def _step_backward(self, t, d_states, dz):
         # h_t as stored (a masked sample's is h_{t-1}, but its gradient is zero)
         _backprop(self.activation, d_states[0], self._states[0, t + 1], self._kept_z(t), dz)
-        return [dz @ self.recurrent_kernel.value.T]                     # dL/dh_{t-1}
+        return [dz @ self._recurrent_kernel_t]                          # dL/dh_{t-1}
 
 
 @register("layer")
@@ -521,7 +532,7 @@ class LSTM(_RNN):
             for columns, activation in self._gate_activations():
                 _backprop(activation, dz[:, columns].copy(), a[:, columns], _part(z, columns),
                           dz[:, columns])                       # dy copied: out is dy
-        dh_prev = dz @ self.recurrent_kernel.value.T                    # (N, 4U) @ (4U, U)
+        dh_prev = dz @ self._recurrent_kernel_t                         # (N, 4U) @ (4U, U)
         dc_total *= f                                                   # dL/dc_{t-1}
         return [dh_prev, dc_total]
 
@@ -609,7 +620,7 @@ class GRU(_RNN):
 
     def _step_backward(self, t, d_states, dz):
         dh = d_states[0]
-        u, U = self.units, self.recurrent_kernel.value
+        u, U_t = self.units, self._recurrent_kernel_t                   # Uᵀ (3U, U)
         z, a, rec = self._kept_z(t), self._a[t], self._recurrent[t]
         update, reset, candidate = a[:, :u], a[:, u:2 * u], a[:, 2 * u:]
         h_prev = self._states[0, t]
@@ -624,20 +635,20 @@ class GRU(_RNN):
             dzr = self._dz_recurrent[t]                   # dL/du, u = h_{t-1} U + b[1]
             dzr[:, :2 * u] = dz[:, :2 * u]
             np.multiply(dz[:, 2 * u:], reset, out=dzr[:, 2 * u:])
-            dh_prev += dzr @ U.T                          # (N, 3U) @ (3U, U)
+            dh_prev += dzr @ U_t                            # (N, 3U) @ (3U, U)
         else:
-            d_rh = dz[:, 2 * u:] @ U[:, 2 * u:].T         # dL/d(r ⊙ h_{t-1})
+            d_rh = dz[:, 2 * u:] @ U_t[2 * u:]             # dL/d(r ⊙ h_{t-1})
             _backprop(self.recurrent_activation, d_rh * h_prev, reset,
                       _part(z, slice(u, 2 * u)), dz[:, u:2 * u])
             dh_prev += d_rh * reset
-            dh_prev += dz[:, :2 * u] @ U[:, :2 * u].T
+            dh_prev += dz[:, :2 * u] @ U_t[:2 * u]
         return [dh_prev]
 
     def _accumulate_recurrent_gradients(self, h_prev, dxz):
         u = self.units
         if self.reset_after:
             dzr = self._dz_recurrent.reshape(dxz.shape)
-            self.recurrent_kernel.grad += h_prev.T @ dzr
+            self.recurrent_kernel.add_matmul(h_prev.T, dzr)
             if self.use_bias:
                 self.bias.grad[0] += _column_sums(dxz)
                 self.bias.grad[1] += _column_sums(dzr)
