@@ -87,6 +87,11 @@ def _part(z, columns):
     return None if z is None else z[:, columns]
 
 
+def _gate_major(z):
+    """(N, 4U) -> (4, N, U) view whose [k] is the column block z[:, kU:(k+1)U] of LSTM gate k."""
+    return z.reshape(z.shape[0], 4, -1).transpose(1, 0, 2)
+
+
 def _column_sums(rows):
     """Σ over the rows of a (T·N, k) array as ones @ rows: NumPy's sum(axis=0) over a tall
     array walks it with short strided loops, a matrix-vector product does not (~1.5x faster)."""
@@ -476,71 +481,74 @@ class LSTM(_RNN):
             self.bias.value[self.units:2 * self.units] = 1
 
     def _allocate(self, steps, batch, dtype):
-        u4 = (steps, batch, 4 * self.units)
-        self._gate_inputs(steps, batch, 4 * self.units, dtype,
-                          [self.activation, self.recurrent_activation])
-        self._a = np.empty(u4, dtype=dtype)                              # i, f, g, o
-        self._tanh_c = np.empty((steps, batch, self.units), dtype=dtype)  # activation(c_t)
-        self._derivatives = np.empty(u4[1:], dtype=dtype)                # backward's scratch
+        u = self.units
+        self._gate_inputs(steps, batch, 4 * u, dtype, [self.activation, self.recurrent_activation])
+        # Gate outputs gate-major, a[t, k] = gate k (i, f, g, o) at step t as a contiguous
+        # (N, U) block: the cell update and backward work on whole gates, and NumPy is ~3x
+        # slower on a (64, 128) column slice of a (64, 512) row-major array than on a
+        # contiguous (64, 128) array. z (and dz) stay (N, 4U), the layout of the GEMMs.
+        self._a = np.empty((steps, 4, batch, u), dtype=dtype)            # i, f, g, o
+        self._tanh_c = np.empty((steps, batch, u), dtype=dtype)          # activation(c_t)
+        self._d_gates = np.empty((4, batch, u), dtype=dtype)             # backward's scratch:
+        self._derivatives = np.empty((4, batch, u), dtype=dtype)         # dL/da, da/dz
 
     def _step(self, t, xz_t, states, new_states):
         h_prev, c_prev = states
         h, c = new_states
-        u = self.units
         z, a = self._z_for_step(t), self._a[t]
         np.matmul(h_prev, self.recurrent_kernel.value, out=z)           # (N, U) @ (U, 4U)
         z += xz_t
+        z_gates = _gate_major(z)                                        # (4, N, U) view of z
         if _elementwise(self.recurrent_activation):
-            # σ over the whole (N, 4U) block, then g's quarter overwritten with tanh: ~2x
-            # faster than three calls on column slices (i, f | g | o), at (64, 512)
-            _activate(self.recurrent_activation, z, a)                  # i, f, (g), o
-            _activate(self.activation, z[:, 2 * u:3 * u], a[:, 2 * u:3 * u])   # g
+            # σ over all four gates in one go (the first pass reads z's column blocks into
+            # a's contiguous gate blocks), then g's block overwritten with tanh
+            _activate(self.recurrent_activation, z_gates, a)            # i, f, (g), o
+            _activate(self.activation, z_gates[2], a[2])                # g
         else:                                        # e.g. softmax: each gate on its own
-            for columns, activation in self._gate_activations():
-                _activate(activation, z[:, columns], a[:, columns])
-        i, f, g, o = a[:, :u], a[:, u:2 * u], a[:, 2 * u:3 * u], a[:, 3 * u:]
+            for k, activation in enumerate(self._gate_activations()):
+                _activate(activation, z_gates[k], a[k])
+        i, f, g, o = a                                                  # each (N, U)
         np.multiply(f, c_prev, out=c)
         np.multiply(i, g, out=h)                                        # h as scratch for i g
         c += h                                                          # c_t = f c_{t-1} + i g
-        _activate(self.activation, c, self._tanh_c[t])
-        np.multiply(o, self._tanh_c[t], out=h)                          # h_t = o tanh(c_t)
+        tanh_c = self._tanh_c[t]
+        _activate(self.activation, c, tanh_c)
+        np.multiply(o, tanh_c, out=h)                                   # h_t = o tanh(c_t)
 
     def _step_backward(self, t, d_states, dz):
         dh, dc = d_states
-        u = self.units
         z, a, tanh_c = self._kept_z(t), self._a[t], self._tanh_c[t]
-        i, f, g, o = a[:, :u], a[:, u:2 * u], a[:, 2 * u:3 * u], a[:, 3 * u:]
+        z_gates = None if z is None else _gate_major(z)          # (4, N, U), where kept
+        z_gate = [None] * 4 if z is None else z_gates            # gate k's block, or None
+        i, f, g, o = a
         c_prev, c = self._states[1, t], self._states[1, t + 1]
         dc_total = np.empty_like(dc)                 # dL/dc_t: through h = o tanh(c), plus dc
         _derivative(self.activation, tanh_c, c, dc_total)
         dc_total *= o
         dc_total *= dh
         dc_total += dc
-        # dL/d(gate outputs) into dz, then times each gate's derivative, as in forward: σ' on
-        # the whole block, g's quarter redone with tanh'
-        np.multiply(dc_total, g, out=dz[:, :u])                         # dL/di
-        np.multiply(dc_total, c_prev, out=dz[:, u:2 * u])               # dL/df
-        np.multiply(dc_total, i, out=dz[:, 2 * u:3 * u])                # dL/dg
-        np.multiply(dh, tanh_c, out=dz[:, 3 * u:])                      # dL/do
+        d_gates = self._d_gates                      # dL/d(gate outputs), gate-major
+        np.multiply(dc_total, g, out=d_gates[0])                        # dL/di
+        np.multiply(dc_total, c_prev, out=d_gates[1])                   # dL/df
+        np.multiply(dc_total, i, out=d_gates[2])                        # dL/dg
+        np.multiply(dh, tanh_c, out=d_gates[3])                         # dL/do
+        dz_gates = _gate_major(dz)                   # dz's column blocks, written gate by gate
         if _elementwise(self.recurrent_activation):
+            # each gate's derivative, as in forward: σ' on all four, g's block redone with tanh'
             derivatives = self._derivatives
-            _derivative(self.recurrent_activation, a, z, derivatives)
-            _derivative(self.activation, g, _part(z, slice(2 * u, 3 * u)),
-                        derivatives[:, 2 * u:3 * u])
-            dz *= derivatives                                           # dL/dz
+            _derivative(self.recurrent_activation, a, z_gates, derivatives)
+            _derivative(self.activation, g, z_gate[2], derivatives[2])
+            np.multiply(d_gates, derivatives, out=dz_gates)             # dL/dz
         else:
-            for columns, activation in self._gate_activations():
-                _backprop(activation, dz[:, columns].copy(), a[:, columns], _part(z, columns),
-                          dz[:, columns])                       # dy copied: out is dy
+            for k, activation in enumerate(self._gate_activations()):
+                _backprop(activation, d_gates[k], a[k], z_gate[k], dz_gates[k])
         dh_prev = dz @ self._recurrent_kernel_t                         # (N, 4U) @ (4U, U)
         dc_total *= f                                                   # dL/dc_{t-1}
         return [dh_prev, dc_total]
 
     def _gate_activations(self):
-        """(columns, activation) of the four gates i, f, g, o in z and a."""
-        u = self.units
-        return [(slice(k * u, (k + 1) * u), self.activation if k == 2
-                 else self.recurrent_activation) for k in range(4)]
+        """The activations of the four gates i, f, g, o."""
+        return [self.activation if k == 2 else self.recurrent_activation for k in range(4)]
 
     def get_config(self):
         return {**super().get_config(),
