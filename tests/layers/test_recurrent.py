@@ -106,6 +106,31 @@ def test_lstm_softmax_gates_normalise_each_gate_on_its_own(rng):
     np.testing.assert_allclose(gates.sum(axis=-1), 1.0)
 
 
+@pytest.mark.parametrize("kwargs", [{}, {"activation": "relu"}, {"use_bias": False}])
+def test_lstm_matches_a_textbook_step_loop(kwargs, rng):
+    # the layer computes σ(z) as (1 + tanh(z/2)) / 2 with z/2 from halved weight columns and
+    # keeps gates gate-major; a plain per-step loop with σ = 1 / (1 + e^-z) must agree
+    layer = LSTM(5, return_sequences=True, return_state=True, dtype="float64", **kwargs)
+    layer.maybe_build((None, 6, 3))
+    _randomize(layer, rng)
+    x = rng.standard_normal((4, 6, 3))
+    sequence, h_last, c_last = layer(x)
+    weights = layer.get_weights()
+    kernel, recurrent = weights[0], weights[1]
+    bias = weights[2] if len(weights) == 3 else 0.0
+    g_activation = {"relu": lambda v: np.maximum(v, 0)}.get(kwargs.get("activation"), np.tanh)
+    h, c, expected = np.zeros((4, 5)), np.zeros((4, 5)), []
+    for t in range(6):
+        z_i, z_f, z_g, z_o = np.split(x[:, t] @ kernel + h @ recurrent + bias, 4, axis=1)
+        i, f, o = (1 / (1 + np.exp(-v)) for v in (z_i, z_f, z_o))
+        c = f * c + i * g_activation(z_g)
+        h = o * g_activation(c)
+        expected.append(h)
+    np.testing.assert_allclose(sequence, np.stack(expected, axis=1), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(h_last, h, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(c_last, c, rtol=1e-12, atol=1e-14)
+
+
 @pytest.mark.parametrize("kwargs", [{"use_bias": False}, {"activation": "softplus"},
                                     {"recurrent_activation": "silu"},
                                     {"recurrent_activation": "softmax"},   # not elementwise

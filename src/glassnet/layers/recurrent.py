@@ -178,6 +178,11 @@ class _RNN(Layer):
         """The bias added to x_t W (all of it, except GRU's recurrent row)."""
         return self.bias.value
 
+    def _scale_columns(self, weights):
+        """The weights (.., k·U) the forward steps multiply by: as they are, except where a
+        subclass wants a multiple of some gate's pre-activation (LSTM's z/2, see its _step)."""
+        return weights
+
     def compute_output_shape(self, input_shape):
         batch, steps = input_shape[0], input_shape[1]
         output = (batch, steps, self.units) if self.return_sequences else (batch, self.units)
@@ -263,6 +268,7 @@ class _RNN(Layer):
         if self.use_bias:
             x_tm[..., features] = 1
             kernel = xp.concatenate([kernel, self._input_bias()[None]])  # (D + 1, k·U)
+        kernel = self._scale_columns(kernel)
         xz = (x_tm.reshape(steps * batch, -1) @ kernel).reshape(steps, batch, -1)  # (T, N, k·U)
         dtype = xz.dtype
         # states[k][t] is state k entering step t; states[k][t + 1] is what step t carries on
@@ -491,19 +497,39 @@ class LSTM(_RNN):
         self._tanh_c = np.empty((steps, batch, u), dtype=dtype)          # activation(c_t)
         self._d_gates = np.empty((4, batch, u), dtype=dtype)             # backward's scratch:
         self._derivatives = np.empty((4, batch, u), dtype=dtype)         # dL/da, da/dz
+        self._recurrent_kernel_s = self._scale_columns(self.recurrent_kernel.value)
+
+    def _halves_sigmoid_gates(self) -> bool:
+        return isinstance(self.recurrent_activation, activations.Sigmoid)
+
+    def _scale_columns(self, weights):
+        """With sigmoid gates, W, U and b with their i, f, o columns halved: the products are
+        then z/2 for those gates and z for g (exactly: halving is exact in floating point)."""
+        if not self._halves_sigmoid_gates():
+            return weights
+        u = self.units
+        scale = np.full(4 * u, 0.5, dtype=weights.dtype)
+        scale[2 * u:3 * u] = 1                                          # g: z itself
+        return weights * scale
 
     def _step(self, t, xz_t, states, new_states):
         h_prev, c_prev = states
         h, c = new_states
         z, a = self._z_for_step(t), self._a[t]
-        np.matmul(h_prev, self.recurrent_kernel.value, out=z)           # (N, U) @ (U, 4U)
-        z += xz_t
+        np.matmul(h_prev, self._recurrent_kernel_s, out=z)              # (N, U) @ (U, 4U)
+        z += xz_t                                    # z, or [z_i/2, z_f/2, z_g, z_o/2] (below)
         z_gates = _gate_major(z)                                        # (4, N, U) view of z
-        if _elementwise(self.recurrent_activation):
-            # σ over all four gates in one go (the first pass reads z's column blocks into
-            # a's contiguous gate blocks), then g's block overwritten with tanh
-            _activate(self.recurrent_activation, z_gates, a)            # i, f, (g), o
-            _activate(self.activation, z_gates[2], a[2])                # g
+        if self._halves_sigmoid_gates():
+            # σ(z) = (1 + tanh(z/2)) / 2, with z/2 straight from the GEMMs (the i, f, o
+            # columns of W, U and b are halved, see _scale_columns): one tanh over all four
+            # gates (reading z's column blocks into a's contiguous gate blocks) is g = tanh(z_g)
+            # too, and only i, f, o get the (1 + .) / 2
+            np.tanh(z_gates, out=a)
+            for sigmoid_gates in (a[:2], a[3]):                         # i, f and o
+                sigmoid_gates += 1
+                sigmoid_gates *= 0.5
+            if not isinstance(self.activation, activations.Tanh):
+                _activate(self.activation, z_gates[2], a[2])            # g = activation(z_g)
         else:                                        # e.g. softmax: each gate on its own
             for k, activation in enumerate(self._gate_activations()):
                 _activate(activation, z_gates[k], a[k])
