@@ -14,7 +14,9 @@ Speed: x_t W does not depend on the state, so it is one GEMM (N·T, D) @ (D, k·
 loop; each step is one (N, U) @ (U, k·U) GEMM plus elementwise gate math. Backward through
 time keeps only the per-step dL/dz in a (T, N, k·U) array and turns it into dW, dU and db
 with one GEMM each after the loop. Arrays inside are time-major (T, N, ...), so that every
-step reads and writes contiguous (N, ...) slices.
+step reads and writes contiguous (N, ...) slices; the LSTM also keeps its gates gate-major,
+(T, 4, N, U), so that the cell math runs on contiguous (N, U) blocks, and gets σ through
+tanh(z/2) with the halving folded into its weights (see LSTM._step).
 
 Masking (Keras semantics): where mask[n, t] is False the step is skipped for that sample,
 its states are carried over unchanged and its output is the previous output (h_{t-1}), or
@@ -517,7 +519,8 @@ class LSTM(_RNN):
         h, c = new_states
         z, a = self._z_for_step(t), self._a[t]
         np.matmul(h_prev, self._recurrent_kernel_s, out=z)              # (N, U) @ (U, 4U)
-        z += xz_t                                    # z, or [z_i/2, z_f/2, z_g, z_o/2] (below)
+        z += xz_t                    # z, or [z_i/2, z_f/2, z_g, z_o/2] with sigmoid gates (below;
+        #                              where z is kept for backward, only g's block is read back)
         z_gates = _gate_major(z)                                        # (4, N, U) view of z
         if self._halves_sigmoid_gates():
             # σ(z) = (1 + tanh(z/2)) / 2, with z/2 straight from the GEMMs (the i, f, o
