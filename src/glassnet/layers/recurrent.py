@@ -259,6 +259,9 @@ class _RNN(Layer):
         x = self._check_input(x)
         batch, steps, features = x.shape
         mask = self._check_mask(mask, batch, steps)
+        # the previous call's caches go now, not when this call's replace them at the end:
+        # the old states would sit beside all of this call's arrays (LSTM(128), 64 x 28: 1.9 MB)
+        self._x_tm = self._mask = self._states = None
         xp = namespace(x)
         x_steps = x[:, ::-1] if self.go_backwards else x
         # x_t W + b for all steps in one GEMM, time-major. The bias rides along as a column of
@@ -277,6 +280,7 @@ class _RNN(Layer):
         states = np.empty((len(self.state_names), steps + 1, batch, self.units), dtype=dtype)
         states[:, 0] = self._initial_states(initial_state, batch, dtype)
         self._allocate(steps, batch, dtype)
+        self._step_kernel = self._scale_columns(self.recurrent_kernel.value)   # U, per step
         for t in range(steps):
             self._step(t, xz[t], states[:, t], states[:, t + 1])     # straight into `states`
             if mask is not None:                                     # masked samples keep theirs
@@ -320,6 +324,7 @@ class _RNN(Layer):
         dxz = np.empty((steps, batch, self.gates * self.units), dtype=dtype)
         # Uᵀ as a C-contiguous copy for the per-step dz @ Uᵀ: OpenBLAS multiplies (64, 512) by
         # a contiguous (512, 128) ~15% faster than by the transposed view of U (128, 512)
+        self._step_kernel = None                     # forward's (scaled) U: not needed now
         self._recurrent_kernel_t = np.ascontiguousarray(self.recurrent_kernel.value.T)
         for t in reversed(range(steps)):
             if d_hs is not None:
@@ -441,7 +446,7 @@ class SimpleRNN(_RNN):
 
     def _step(self, t, xz_t, states, new_states):
         z = self._z_for_step(t)
-        np.matmul(states[0], self.recurrent_kernel.value, out=z)      # (N, U) @ (U, U)
+        np.matmul(states[0], self._step_kernel, out=z)                # (N, U) @ (U, U)
         z += xz_t
         _activate(self.activation, z, new_states[0])                  # h_t = f(z)
 
@@ -499,7 +504,6 @@ class LSTM(_RNN):
         self._tanh_c = np.empty((steps, batch, u), dtype=dtype)          # activation(c_t)
         self._d_gates = np.empty((4, batch, u), dtype=dtype)             # backward's scratch:
         self._derivatives = np.empty((4, batch, u), dtype=dtype)         # dL/da, da/dz
-        self._recurrent_kernel_s = self._scale_columns(self.recurrent_kernel.value)
 
     def _halves_sigmoid_gates(self) -> bool:
         return isinstance(self.recurrent_activation, activations.Sigmoid)
@@ -518,7 +522,7 @@ class LSTM(_RNN):
         h_prev, c_prev = states
         h, c = new_states
         z, a = self._z_for_step(t), self._a[t]
-        np.matmul(h_prev, self._recurrent_kernel_s, out=z)              # (N, U) @ (U, 4U)
+        np.matmul(h_prev, self._step_kernel, out=z)                     # (N, U) @ (U, 4U)
         z += xz_t                    # z, or [z_i/2, z_f/2, z_g, z_o/2] with sigmoid gates (below;
         #                              where z is kept for backward, only g's block is read back)
         z_gates = _gate_major(z)                                        # (4, N, U) view of z
@@ -634,7 +638,7 @@ class GRU(_RNN):
 
     def _step(self, t, xz_t, states, new_states):
         h_prev, h = states[0], new_states[0]
-        u, U = self.units, self.recurrent_kernel.value
+        u, U = self.units, self._step_kernel
         z, a, rec = self._z_for_step(t), self._a[t], self._recurrent[t]
         if self.reset_after:
             np.matmul(h_prev, U, out=rec)                                # (N, U) @ (U, 3U)
