@@ -325,7 +325,8 @@ class _RNN(Layer):
         # Uᵀ as a C-contiguous copy for the per-step dz @ Uᵀ: OpenBLAS multiplies (64, 512) by
         # a contiguous (512, 128) ~15% faster than by the transposed view of U (128, 512)
         self._step_kernel = None                     # forward's (scaled) U: not needed now
-        self._recurrent_kernel_t = np.ascontiguousarray(self.recurrent_kernel.value.T)
+        recurrent_kernel = self.recurrent_kernel.value
+        self._recurrent_kernel_t = namespace(recurrent_kernel).ascontiguousarray(recurrent_kernel.T)
         for t in reversed(range(steps)):
             if d_hs is not None:
                 d_states[0] += d_hs[t]
@@ -514,7 +515,7 @@ class LSTM(_RNN):
         if not self._halves_sigmoid_gates():
             return weights
         u = self.units
-        scale = np.full(4 * u, 0.5, dtype=weights.dtype)
+        scale = namespace(weights).full(4 * u, 0.5, dtype=weights.dtype)
         scale[2 * u:3 * u] = 1                                          # g: z itself
         return weights * scale
 
