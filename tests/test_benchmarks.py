@@ -57,6 +57,12 @@ def test_quick_mlp_prints_table_and_json(tmp_path):
     if glassnet["times"]:                                     # same network, same outputs
         assert torch_side["max_abs_dp"] is not None and torch_side["max_abs_dp"] < 1e-4
         assert case["results"]["sklearn"]["max_abs_dp"] < 1e-4
+        # the noise-robust figure beside each target: fastest round over fastest round
+        check = next(c for c in report["targets"]
+                     if c["target"] == "mlp-sgd-b128: glassnet / torch")
+        best = min(glassnet["times"]) / min(torch_side["times"])
+        assert check["best_over_best"] == pytest.approx(best, abs=1e-3)
+        assert "best/best" in done.stdout
 
 
 def test_memory_probe_reports_a_peak():
