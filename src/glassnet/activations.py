@@ -32,6 +32,7 @@ import numpy as np
 
 from glassnet import config, registry
 from glassnet.backend import namespace
+from glassnet.buffers import step_buffer
 
 
 def _as_float(x):
@@ -489,7 +490,9 @@ class ReLU(ActivationFunction):
 
     def backward(self, dy):
         if self._plain:
-            return dy * (self._saved > 0)
+            xp = namespace(dy)
+            dx = step_buffer(self, "dx", dy.shape, xp.result_type(dy, self._saved), xp)
+            return xp.multiply(dy, self._saved > 0, out=dx)
         x = self._saved
         passes = x > self.threshold                      # the identity part, slope 1
         if self.max_value is not None:

@@ -23,6 +23,7 @@ from glassnet import diagnostics
 from glassnet import losses as losses_module
 from glassnet import metrics as metrics_module
 from glassnet import optimizers as optimizers_module
+from glassnet.buffers import StepBuffers
 from glassnet.layers.base import Layer, Parameter, inference_only
 from glassnet.layers.core import InputLayer
 from glassnet.random import global_generator
@@ -385,6 +386,7 @@ class Model(Layer):
         progress = backup_module.FitProgress(epoch=initial_epoch, num_batches=train.num_batches,
                                              train=train, validation=val)
         self._fit_progress = progress  # read and restored by BackupAndRestore
+        self._step_buffers = StepBuffers()
         self.stop_training = False
         epoch_logs: dict[str, float] = {}
         try:
@@ -405,6 +407,7 @@ class Model(Layer):
                 cbs.on_train_end(epoch_logs)
         finally:
             self._fit_progress = None
+            self._step_buffers.clear()    # the last step's arrays are not needed any more
         return self.history
 
     def _fit_epochs(self, train, val, cbs, progress, epochs: int, shuffle: bool,
@@ -433,12 +436,14 @@ class Model(Layer):
 
     def _fit_batches(self, train, cbs, progress) -> None:
         """The epoch's batches from `progress.step` on; `progress.step` counts those done."""
+        buffers = self._step_buffers
         for x, y, weights in train.batches(progress.order, progress.step):
             step = progress.step
             cbs.on_train_batch_begin(step)
             progress.safe = False  # weights and optimizer state are half-updated in a step
             try:
-                self._train_step(x, y, weights)
+                with buffers.reusing():  # layers write into last step's arrays (see buffers)
+                    self._train_step(x, y, weights)
             except diagnostics.DivergenceError as error:  # fit adds where in the epochs
                 raise error.at(epoch=progress.epoch + 1, batch=step + 1) from None
             progress.step, progress.safe = step + 1, True

@@ -7,6 +7,8 @@ import math
 import numpy as np
 
 from glassnet import activations, regularizers
+from glassnet.backend import namespace
+from glassnet.buffers import step_buffer
 from glassnet.layers.base import Layer, keeps_for_backward, require_forward_state, weight_config
 from glassnet.registry import register
 
@@ -159,7 +161,10 @@ class Dense(Layer):
 
     def forward(self, x, training=False):
         _check_last_axis(self, x, self.W.shape[0])
-        z = x @ self.W.value                          # (N, n_in) @ (n_in, units)
+        xp, W = namespace(x), self.W.value
+        # z: an empty (N, units) array; in fit, the one of the last step (glassnet.buffers)
+        z = step_buffer(self, "z", x.shape[:-1] + (self.units,), xp.result_type(x, W), xp)
+        xp.matmul(x, W, out=z)                        # (N, n_in) @ (n_in, units)
         if self.b is not None:
             z += self.b.value                         # in place: no second (N, units) array
         y = self.activation.forward_overwriting(z, training=training)  # z is ours
@@ -192,7 +197,9 @@ class Dense(Layer):
                 self.b.grad += dz2.sum(axis=0)        # b was broadcast over the batch
         if not input_gradient:
             return None
-        return dz @ self.W.value.T                    # (N, units) @ (units, n_in)
+        W, xp = self.W.value, namespace(dz)
+        dx = step_buffer(self, "dx", dz.shape[:-1] + W.shape[:1], xp.result_type(dz, W), xp)
+        return xp.matmul(dz, W.T, out=dx)             # (N, units) @ (units, n_in)
 
     def get_config(self):
         return {
