@@ -525,6 +525,15 @@ class Loss:
     def _logit_gradient(self, y_true, logits, probs):
         raise NotImplementedError
 
+    def _fused_inputs(self, y_true, logits, probs):
+        """(y_true, logits, probs) converted as for `__call__`, probs checked against logits."""
+        y_true, logits = self._convert(y_true, logits)
+        probs = namespace(logits).asarray(probs).astype(logits.dtype, copy=False)
+        if probs.shape != logits.shape:
+            raise ValueError(f"probs: expected the shape of logits {logits.shape}, "
+                             f"got {probs.shape}")
+        return y_true, logits, probs
+
     def fused_value_and_gradient(self, y_true, logits, probs, sample_weight=None):
         """(L, dL/dlogits) for this loss after `fused_activation`, computed from the logits.
 
@@ -541,11 +550,7 @@ class Loss:
         """
         if self.fused_activation is None:
             raise NotImplementedError(f"{type(self).__name__} has no fused output gradient")
-        y_true, logits = self._convert(y_true, logits)
-        probs = namespace(logits).asarray(probs).astype(logits.dtype, copy=False)
-        if probs.shape != logits.shape:
-            raise ValueError(f"probs: expected the shape of logits {logits.shape}, "
-                             f"got {probs.shape}")
+        y_true, logits, probs = self._fused_inputs(y_true, logits, probs)
         scale = self._sample_scale(y_true, logits, sample_weight)
         value = self._reduce(self._logit_losses(y_true, logits), scale)
         return value, self._logit_gradient(y_true, logits, probs) * self._expand(scale, logits)
@@ -740,11 +745,7 @@ class SparseCategoricalCrossentropy(Loss):
         xp = namespace(logits)
         if self.ignore_class is not None or xp.ndim(logits) != 2:
             return super().fused_value_and_gradient(y_true, logits, probs, sample_weight)
-        y_true, logits = self._convert(y_true, logits)
-        probs = xp.asarray(probs).astype(logits.dtype, copy=False)
-        if probs.shape != logits.shape:
-            raise ValueError(f"probs: expected the shape of logits {logits.shape}, "
-                             f"got {probs.shape}")
+        y_true, logits, probs = self._fused_inputs(y_true, logits, probs)
         labels, _ = _sparse_labels(y_true, logits)
         rows = xp.arange(logits.shape[0])
         shifted = logits - logits.max(axis=1, keepdims=True)              # (N, C), <= 0
