@@ -351,6 +351,17 @@ class Layer:
                    for key, value in config_.items()}
         return cls(**config_)
 
+    # ----- the contract every registered layer passes (tests/layers/test_contract.py) ----
+    differentiable_input = True          # False where the input is not differentiated (ids)
+
+    @classmethod
+    def contract_sample(cls, rng: np.random.Generator) -> tuple[dict[str, Any], Any]:
+        """Constructor arguments and an input batch on which the layer contract is checked
+        (gradients, config and saving round trips, build, dtype). Default: no arguments and
+        x (N, F) = (3, 4) standard normal; a layer that needs arguments or another input
+        (ids, sequences, images, a list of arrays) declares its own."""
+        return {}, rng.standard_normal((3, 4))
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
 
