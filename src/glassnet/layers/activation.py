@@ -45,6 +45,10 @@ class Activation(_ActivationLayer):
             ActivationFunction (copied); None means linear.
     """
 
+    @classmethod
+    def contract_sample(cls, rng):
+        return {"activation": "tanh"}, rng.standard_normal((3, 4))
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import itertools
 import math
 import re
@@ -93,6 +94,30 @@ def unique_name(prefix: str) -> str:
     counter = _name_counters.setdefault(prefix, itertools.count())
     index = next(counter)
     return prefix if index == 0 else f"{prefix}_{index}"
+
+
+def _marks_built(build):
+    """Wrap a `build(input_shape)` so that it records the shapes and sets `built`, as Keras'
+    build wrapper does: an explicit `layer.build(shape)` leaves the layer as its first call
+    would, and the call then builds nothing more. Only the outermost call records: a
+    subclass' build that calls `super().build(...)` runs the parent's inside its own."""
+
+    @functools.wraps(build)
+    def build_and_mark(self, input_shape) -> None:
+        input_shape = tuple(input_shape)
+        if getattr(self, "_building", False):      # super().build inside a subclass' build
+            build(self, input_shape)
+            return
+        self._building = True
+        try:
+            build(self, input_shape)
+        finally:
+            self._building = False
+        self.input_shape = input_shape
+        self.output_shape = tuple(self.compute_output_shape(input_shape))
+        self.built = True
+
+    return build_and_mark
 
 
 class Parameter:
@@ -193,6 +218,12 @@ class Layer:
         self.input_shape: tuple | None = None
         self.output_shape: tuple | None = None
 
+    def __init_subclass__(cls, **kwargs):
+        """A subclass' own `build` is wrapped by `_marks_built` (see there)."""
+        super().__init_subclass__(**kwargs)
+        if "build" in vars(cls):
+            cls.build = _marks_built(vars(cls)["build"])
+
     # ----- weights ---------------------------------------------------------------------
     @property
     def dtype(self) -> str:
@@ -203,6 +234,9 @@ class Layer:
         """Create, initialise and track a Parameter of `shape` in this layer's dtype."""
         from glassnet import initializers
 
+        if self.built:      # as Keras locks a built layer's state: no second set of weights
+            raise ValueError(f"layer {self.name!r} is already built: it cannot add weight "
+                             f"{name!r}; weights are created once, by the first build")
         budget = _weight_budget.get()
         if budget is not None:
             size = math.prod(int(d) for d in shape)
@@ -261,20 +295,22 @@ class Layer:
             param.zero_grad()
 
     # ----- building -------------------------------------------------------------------
+    @_marks_built
     def build(self, input_shape: tuple) -> None:
-        """Create the weights for inputs of `input_shape` (batch axis first, may be None)."""
+        """Create the weights for inputs of `input_shape` (batch axis first, may be None).
+
+        Called by the layer's first call, or explicitly as in Keras; either way the layer
+        is then built (`built`, `input_shape`, `output_shape` set) and is not built again.
+        """
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         """Output shape for `input_shape` (batch axis included); default: unchanged."""
         return tuple(input_shape)
 
     def maybe_build(self, input_shape) -> None:
+        """Build for `input_shape` unless built already (by a call or an explicit build)."""
         if not self.built:
-            input_shape = tuple(input_shape)
             self.build(input_shape)
-            self.input_shape = input_shape
-            self.output_shape = tuple(self.compute_output_shape(input_shape))
-            self.built = True
 
     # ----- the math -------------------------------------------------------------------
     def forward(self, x, training: bool = False):
@@ -314,6 +350,17 @@ class Layer:
                    if key.endswith("_initializer") and isinstance(value, dict) else value
                    for key, value in config_.items()}
         return cls(**config_)
+
+    # ----- the contract every registered layer passes (tests/layers/test_contract.py) ----
+    differentiable_input = True          # False where the input is not differentiated (ids)
+
+    @classmethod
+    def contract_sample(cls, rng: np.random.Generator) -> tuple[dict[str, Any], Any]:
+        """Constructor arguments and an input batch on which the layer contract is checked
+        (gradients, config and saving round trips, build, dtype). Default: no arguments and
+        x (N, F) = (3, 4) standard normal; a layer that needs arguments or another input
+        (ids, sequences, images, a list of arrays) declares its own."""
+        return {}, rng.standard_normal((3, 4))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"

@@ -49,6 +49,11 @@ class _Conv(Layer):
     rank = 2
     skips_input_gradient = True          # backward(dy, input_gradient=False) is supported
 
+    @classmethod
+    def contract_sample(cls, rng):
+        return ({"filters": 2, "kernel_size": 2},
+                rng.standard_normal((2,) + (4,) * cls.rank + (2,)))        # (N, *spatial, C)
+
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
                  data_format: str | None = None, dilation_rate=1, activation=None,
                  use_bias: bool = True, kernel_initializer="glorot_uniform",

@@ -68,6 +68,10 @@ class SymbolicTensor:
 class InputLayer(Layer):
     """Declares the input shape (without the batch axis); forward is the identity."""
 
+    @classmethod
+    def contract_sample(cls, rng):
+        return {"shape": (4,)}, rng.standard_normal((3, 4))
+
     def __init__(self, shape=None, batch_size: int | None = None, dtype=None, name=None,
                  batch_shape=None, **kwargs):
         if batch_shape is not None:
@@ -131,6 +135,10 @@ class Dense(Layer):
         >>> layer(np.ones((2, 5), dtype="float32")).shape
         (2, 3)
     """
+
+    @classmethod
+    def contract_sample(cls, rng):
+        return {"units": 3, "activation": "tanh"}, rng.standard_normal((3, 4))
 
     def __init__(self, units: int, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
@@ -237,6 +245,10 @@ class Flatten(Layer):
 @register("layer")
 class Reshape(Layer):
     """(N, *input) -> (N, *target_shape); one entry of target_shape may be -1."""
+
+    @classmethod
+    def contract_sample(cls, rng):
+        return {"target_shape": (2, -1)}, rng.standard_normal((3, 2, 3))
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)

@@ -37,6 +37,12 @@ class Embedding(Layer):
         (1, 3, 4)
     """
 
+    differentiable_input = False         # ids: backward returns None
+
+    @classmethod
+    def contract_sample(cls, rng):
+        return {"input_dim": 5, "output_dim": 3}, rng.integers(0, 5, size=(3, 4))
+
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform",
                  embeddings_regularizer=None, mask_zero: bool = False, **kwargs):
         super().__init__(**kwargs)

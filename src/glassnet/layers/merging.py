@@ -32,6 +32,11 @@ class Merge(Layer):
     min_inputs = 2
     max_inputs: int | None = None
 
+    @classmethod
+    def contract_sample(cls, rng):
+        """Two inputs of the same shape (N, F)."""
+        return {}, [rng.standard_normal((3, 4)), rng.standard_normal((3, 4))]
+
     def __call__(self, inputs, training: bool = False):
         """`layer([a, b, ...])` on arrays (eager) or on symbolic tensors (a graph node)."""
         self._check_list(inputs)

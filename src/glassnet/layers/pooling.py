@@ -31,6 +31,10 @@ class _Pooling(Layer):
 
     rank = 2
 
+    @classmethod
+    def contract_sample(cls, rng):
+        return {}, rng.standard_normal((2,) + (4,) * cls.rank + (2,))   # (N, *spatial, C)
+
     def __init__(self, pool_size, strides=None, padding: str = "valid",
                  data_format: str | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -259,6 +263,10 @@ class _GlobalPooling(Layer):
     """Pool over all spatial axes: (N, *spatial, C) -> (N, C), or (N, 1, ..., 1, C)."""
 
     rank = 2
+
+    @classmethod
+    def contract_sample(cls, rng):
+        return {}, rng.standard_normal((2,) + (3,) * cls.rank + (2,))   # (N, *spatial, C)
 
     def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs):
         super().__init__(**kwargs)

@@ -123,6 +123,10 @@ class _RNN(Layer):
     state_names = ("h",)
     supports_masking = True
 
+    @classmethod
+    def contract_sample(cls, rng):
+        return {"units": 2}, rng.standard_normal((2, 3, 2))                  # (N, T, F)
+
     def __init__(self, units: int, activation="tanh", use_bias: bool = True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
                  bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,

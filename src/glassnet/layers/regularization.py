@@ -21,6 +21,10 @@ class Dropout(Layer):
         seed: seeds this layer's own generator (default: drawn from the global seed).
     """
 
+    @classmethod
+    def contract_sample(cls, rng):
+        return {"rate": 0.5, "seed": 0}, rng.standard_normal((3, 4))
+
     def __init__(self, rate: float, noise_shape=None, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         if not 0.0 <= float(rate) < 1.0:

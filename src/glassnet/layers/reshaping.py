@@ -46,6 +46,10 @@ class ZeroPadding2D(Layer):
         (1, 7, 5, 3)
     """
 
+    @classmethod
+    def contract_sample(cls, rng):
+        return {}, rng.standard_normal((2, 3, 3, 2))                     # (N, H, W, C)
+
     def __init__(self, padding=(1, 1), data_format: str | None = None, **kwargs):
         super().__init__(**kwargs)
         self.padding = _padding_pairs(padding)
@@ -85,6 +89,10 @@ class UpSampling2D(Layer):
         data_format: None or "channels_last".
         interpolation: "nearest" (the only one supported so far).
     """
+
+    @classmethod
+    def contract_sample(cls, rng):
+        return {}, rng.standard_normal((2, 3, 3, 2))                     # (N, H, W, C)
 
     def __init__(self, size=(2, 2), data_format: str | None = None,
                  interpolation: str = "nearest", **kwargs):

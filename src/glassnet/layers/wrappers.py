@@ -54,6 +54,12 @@ class Bidirectional(Layer):
         (2, 8)
     """
 
+    @classmethod
+    def contract_sample(cls, rng):
+        from glassnet.layers.recurrent import LSTM
+
+        return {"layer": LSTM(2)}, rng.standard_normal((2, 3, 2))           # (N, T, F)
+
     supports_masking = True
 
     def __init__(self, layer: Layer, merge_mode: str | None = "concat",
@@ -225,6 +231,12 @@ class TimeDistributed(Layer):
         >>> TimeDistributed(Dense(4))(np.ones((2, 5, 3), dtype="float32")).shape
         (2, 5, 4)
     """
+
+    @classmethod
+    def contract_sample(cls, rng):
+        from glassnet.layers.core import Dense
+
+        return {"layer": Dense(2)}, rng.standard_normal((2, 3, 4))          # (N, T, F)
 
     def __init__(self, layer: Layer, **kwargs):
         if not isinstance(layer, Layer):
