@@ -5,7 +5,7 @@ text format, `load_csv` and `load_npz`. The real files come from ../shared/data 
 slices: the t10k labels, the first images, the first Semeion rows); they are truncated and
 bit-flipped by deterministic loops, Hypothesis (derandomized, fixed example counts) writes
 IDX headers and CSV text, and hand-made cases cover gzip and zip bombs, forged shapes and
-pickle payloads. Each case runs through test_fuzz_model_files's `Fuzzer` (outcome, time,
+pickle payloads. Each case runs through tests/_fuzzing.py's `Fuzzer` (outcome, time,
 memory and canary checks, see there); each test prints its count and asserts MIN_CASES.
 """
 
@@ -22,11 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import require_data
-from glassnet import saving
-from glassnet.datasets import DatasetError, load_csv, load_npz, read_idx
-from glassnet.datasets.semeion import load_semeion_file
-from test_fuzz_model_files import (
+from _fuzzing import (
     HYPOTHESIS,
     Fuzzer,
     npy_bytes,
@@ -35,6 +31,10 @@ from test_fuzz_model_files import (
     pickle_payload,
     zip_bytes,
 )
+from conftest import require_data
+from glassnet import saving
+from glassnet.datasets import DatasetError, load_csv, load_npz, read_idx
+from glassnet.datasets.semeion import load_semeion_file
 
 # The module (the package's `mnist` attribute is the loader function of the same name).
 mnist_module = importlib.import_module("glassnet.datasets.mnist")

@@ -361,7 +361,7 @@ class Model(Layer):
         Ctrl-C (SIGINT) and SIGTERM end the current step, write a backup if a
         `callbacks.BackupAndRestore` is given, and return the History so far.
         """
-        from glassnet import backup as backup_module  # after callbacks, which exports it
+        from glassnet.saving import training_state as backup_module
 
         self._require_compiled("fit")
         batch_size = data.check_int(batch_size, "batch_size", 1, allow_none=True)
@@ -382,7 +382,7 @@ class Model(Layer):
                                             verbose=verbose, epochs=epochs,
                                             steps=train.num_batches)
         backup = next((c for c in cbs.callbacks
-                       if isinstance(c, backup_module.BackupAndRestore)), None)
+                       if isinstance(c, callbacks_module.BackupAndRestore)), None)
         progress = backup_module.FitProgress(epoch=initial_epoch, num_batches=train.num_batches,
                                              train=train, validation=val)
         self._fit_progress = progress  # read and restored by BackupAndRestore
@@ -467,7 +467,7 @@ class Model(Layer):
         return epoch_logs
 
     def _load_metric_state(self, progress) -> None:
-        from glassnet import backup as backup_module
+        from glassnet.saving import training_state as backup_module
 
         if self._metrics is None and progress.targets is not None:
             shape, dtype = progress.targets  # the metrics are chosen from shapes alone
@@ -620,17 +620,17 @@ class Model(Layer):
 
     def save(self, filepath, overwrite: bool = True) -> None:
         """One `.glassnet` file: architecture, weights, optimizer state and compile settings."""
-        from glassnet import saving
+        from glassnet.saving import model_file as saving  # not the package: a smaller cycle
 
         saving.save_model(self, filepath, overwrite=overwrite)
 
     def save_weights(self, filepath, overwrite: bool = True) -> None:
-        from glassnet import saving
+        from glassnet.saving import model_file as saving  # not the package: a smaller cycle
 
         saving.save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath) -> None:
-        from glassnet import saving
+        from glassnet.saving import model_file as saving  # not the package: a smaller cycle
 
         saving.load_weights(self, filepath)
 

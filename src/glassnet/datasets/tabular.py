@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from glassnet.datasets._files import DatasetError
-from glassnet.saving import ModelFileError, read_npz
+from glassnet.saving.archive import ModelFileError, read_npz
 
 
 class TableNames(NamedTuple):

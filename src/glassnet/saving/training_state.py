@@ -1,10 +1,7 @@
-"""BackupAndRestore: an interrupted `fit` resumes exactly where it stopped.
+"""A `fit` in progress as a file: what `callbacks.BackupAndRestore` writes and resumes from.
 
-Keras' `callbacks.BackupAndRestore(backup_dir)`: `fit` writes the training state to
-`backup_dir` every epoch (or every `save_freq` batches); when the same `fit` call is run again
-with the callback, it starts from the last backup instead of from scratch, and deletes the
-backup when training completes. Here the backup holds everything the remaining steps depend
-on, so the resumed run ends with weights bitwise-identical to a run that was never stopped:
+The training state holds everything the remaining steps depend on, so a resumed run ends with
+weights bitwise-identical to a run that was never stopped:
 
     weights.npz     every model parameter (trainable or not, e.g. BatchNorm statistics)
     optimizer.npz   `optimizer.get_state()`: iterations, learning rate, slots (Adam's m, v)
@@ -16,16 +13,17 @@ on, so the resumed run ends with weights bitwise-identical to a run that was nev
 in one zip file, `backup_dir/training_state.zip`, written atomically (a temporary file, then
 a rename): killed at any moment, even by SIGKILL, the folder holds the previous complete
 backup or the new one, never a half-written file. No pickle: JSON and plain numeric arrays,
-read back with the checks of `glassnet.saving`.
+read back with the checks of `archive.py`.
 
-Interruption: during `fit` (in the main thread) SIGINT (Ctrl-C) and SIGTERM do not stop the
-process at once: the current step finishes, a backup is written if the callback is present,
-and `fit` returns normally with the History so far (a second Ctrl-C stops at once). The
-previous handlers are restored when `fit` returns.
+`FitProgress` is where `fit` stands (what is captured and restored). Interruption: during
+`fit` (in the main thread) `deferred_interrupts` turns SIGINT (Ctrl-C) and SIGTERM into a
+flag: the current step finishes, a backup is written if the callback is present, and `fit`
+returns normally with the History so far (a second Ctrl-C stops at once). The previous
+handlers are restored when `fit` returns.
 
-    >>> backup = callbacks.BackupAndRestore("backup", save_freq=100)
-    >>> model.fit(x, y, epochs=20, callbacks=[backup])   # Ctrl-C, or the job is preempted
-    >>> model.fit(x, y, epochs=20, callbacks=[backup])   # later, same call: goes on from there
+    >>> state, members = capture_training_state(model, progress)
+    >>> write_checkpoint(Path("backup") / FILE_NAME, state, members)
+    >>> restore_training_state(model, progress, read_checkpoint(Path("backup") / FILE_NAME))
 """
 
 from __future__ import annotations
@@ -44,12 +42,28 @@ from typing import Any
 
 import numpy as np
 
-from glassnet import saving
-from glassnet.callbacks import Callback, History
-from glassnet.io import atomic_write
 from glassnet.layers.base import Layer
 from glassnet.random import global_generator
-from glassnet.registry import register
+from glassnet.saving.archive import (
+    ModelFileError,
+    check_members,
+    existing_file,
+    json_bytes,
+    npz_bytes,
+    open_zip,
+    read_json,
+    read_member,
+    read_npz_bytes,
+    write_zip,
+)
+from glassnet.saving.weights import (
+    STATE_KEY,
+    WEIGHT_KEY,
+    assign_optimizer_state,
+    assign_weights,
+    ordered_weights,
+    weight_arrays,
+)
 
 FORMAT_NAME = "glassnet-training-state"
 FORMAT_VERSION = 1
@@ -91,118 +105,12 @@ class FitProgress:
     targets: tuple | None = None
     history: tuple | None = None
 
-    def restore_history(self, history: History | None) -> None:
+    def restore_history(self, history) -> None:
+        """Give a resumed run's records to `history` (a `callbacks.History`, or None)."""
         if history is not None and self.history is not None:
             history.history = {name: list(values) for name, values in self.history[0].items()}
             history.epoch = list(self.history[1])
         self.history = None
-
-
-# ----- the callback -------------------------------------------------------------------------
-@register("callback")
-class BackupAndRestore(Callback):
-    """Back up the training state regularly; a re-run of the same `fit` resumes from it.
-
-    Args:
-        backup_dir: folder for the backup (created if needed). Use one folder per training
-            run: a backup only fits the `fit` call that wrote it.
-        save_freq: "epoch" (back up at each epoch end) or an int N (every N batches).
-            An interruption (Ctrl-C, SIGTERM) always writes a backup, mid-epoch included.
-        double_checkpoint: keep the previous backup too, and fall back on it if the latest
-            cannot be read (writes are atomic, so this guards against disk corruption only).
-        delete_checkpoint: delete the backup once training completes (not when interrupted).
-
-    Raises (at the start of fit): ValueError if the model is not built yet, or if the backup
-    was written by a fit with a different number of batches per epoch.
-    """
-
-    def __init__(self, backup_dir: str | os.PathLike, save_freq: str | int = "epoch",
-                 double_checkpoint: bool = False, delete_checkpoint: bool = True):
-        super().__init__()
-        if not isinstance(backup_dir, (str, os.PathLike)) or not os.fspath(backup_dir):
-            raise ValueError(f"BackupAndRestore: backup_dir must be a non-empty path, got "
-                             f"{backup_dir!r}")
-        is_count = (isinstance(save_freq, (int, np.integer)) and not isinstance(save_freq, bool)
-                    and save_freq > 0)
-        if save_freq != "epoch" and not is_count:
-            raise ValueError("BackupAndRestore: save_freq must be 'epoch' or a positive int, "
-                             f"got {save_freq!r}")
-        self.backup_dir = Path(backup_dir)
-        self.save_freq = save_freq if save_freq == "epoch" else int(save_freq)
-        self.double_checkpoint = bool(double_checkpoint)
-        self.delete_checkpoint = bool(delete_checkpoint)
-        self._batches_since_save = 0
-
-    @property
-    def checkpoint_path(self) -> Path:
-        return self.backup_dir / FILE_NAME
-
-    def _progress(self) -> FitProgress:
-        progress = getattr(self.model, "_fit_progress", None)
-        if progress is None:
-            raise RuntimeError("BackupAndRestore works inside glassnet's Model.fit only")
-        return progress
-
-    def on_train_begin(self, logs=None):
-        if not self.model.built:
-            raise ValueError("To use the BackupAndRestore callback, the model must be built "
-                             "before fit() is called (give it an Input shape)")
-        self._batches_since_save = 0
-        self._remove_stale_temporaries()
-        contents = self._read_latest()
-        if contents is not None:
-            restore_training_state(self.model, self._progress(), contents)
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.save_freq == "epoch":
-            return
-        self._batches_since_save += 1
-        if self._batches_since_save >= self.save_freq:
-            self.backup()
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.save_freq == "epoch":
-            self.backup(epoch_logs=(epoch, logs or {}))
-
-    def on_train_end(self, logs=None):
-        if self.delete_checkpoint and self._progress().interrupted is None:
-            for path in (self.checkpoint_path, self.backup_dir / PREVIOUS_FILE_NAME):
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-            with contextlib.suppress(OSError):
-                self.backup_dir.rmdir()  # only if empty: the folder may hold the user's files
-
-    def backup(self, epoch_logs: tuple[int, dict] | None = None) -> None:
-        """Write the training state now (fit calls this when interrupted).
-
-        `epoch_logs` (epoch, logs) is the epoch that just ended, which History may not
-        have recorded yet (callbacks run in list order; History runs last).
-        """
-        self._batches_since_save = 0
-        self.backup_dir.mkdir(parents=True, exist_ok=True)
-        if self.double_checkpoint and self.checkpoint_path.exists():
-            os.replace(self.checkpoint_path, self.backup_dir / PREVIOUS_FILE_NAME)
-        write_checkpoint(self.checkpoint_path,
-                         *capture_training_state(self.model, self._progress(), epoch_logs))
-
-    def _remove_stale_temporaries(self) -> None:
-        """Temporary files of writes cut short by SIGKILL (the backup itself is intact)."""
-        if self.backup_dir.is_dir():
-            for path in self.backup_dir.glob(".training_state*.zip.*.tmp"):
-                with contextlib.suppress(OSError):
-                    path.unlink()
-
-    def _read_latest(self) -> dict | None:
-        previous = self.backup_dir / PREVIOUS_FILE_NAME
-        if not self.checkpoint_path.exists():
-            return read_checkpoint(previous) if self.double_checkpoint and previous.exists() \
-                else None
-        try:
-            return read_checkpoint(self.checkpoint_path)
-        except saving.ModelFileError:
-            if self.double_checkpoint and previous.exists():
-                return read_checkpoint(previous)
-            raise
 
 
 # ----- what is saved ------------------------------------------------------------------------
@@ -226,8 +134,7 @@ def capture_training_state(model, progress: FitProgress,
     # Mid-epoch, the running means of loss and metrics are part of the epoch's logs.
     state["metrics"] = _metric_state(model, arrays) if progress.step > 0 else None
     members = {
-        WEIGHTS: {saving._weight_key(i): np.asarray(p.value)
-                  for i, p in enumerate(model.parameters())},
+        WEIGHTS: {key: np.asarray(value) for key, value in weight_arrays(model).items()},
         OPTIMIZER: model.optimizer.get_state(),
         ARRAYS: arrays,
     }
@@ -295,10 +202,9 @@ def _metric_state(model, arrays: dict[str, np.ndarray]) -> list[dict[str, Any]]:
 # ----- the file -----------------------------------------------------------------------------
 def write_checkpoint(path: Path, state: dict[str, Any], members: dict[str, dict]) -> None:
     """One zip (stored, not deflated: backups are frequent), written atomically."""
-    with atomic_write(path) as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED) as zf:
-        zf.writestr(STATE, saving._json_bytes(state))
-        for member, arrays in members.items():
-            zf.writestr(member, saving._npz_bytes(arrays))
+    write_zip(path, {STATE: json_bytes(state),
+                     **{member: npz_bytes(arrays) for member, arrays in members.items()}},
+              zipfile.ZIP_STORED)
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
@@ -306,21 +212,19 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 
     Raises ModelFileError (a ValueError) naming the file and the problem."""
     where = str(path)
-    path = saving._existing_file(path)
-    with saving._open_zip(path, where) as zf:
-        infos = saving._check_members(zf, where, required=(STATE, WEIGHTS, OPTIMIZER, ARRAYS))
-        state = saving._read_json(zf, infos[STATE], where)
-        npz = {name: saving._read_member(zf, infos[name], where)
-               for name in (WEIGHTS, OPTIMIZER, ARRAYS)}
+    path = existing_file(path)
+    with open_zip(path, where) as zf:
+        infos = check_members(zf, where, required=(STATE, WEIGHTS, OPTIMIZER, ARRAYS))
+        state = read_json(zf, infos[STATE], where)
+        npz = {name: read_member(zf, infos[name], where) for name in (WEIGHTS, OPTIMIZER, ARRAYS)}
     _check_state(state, where)
     return {
         "state": state,
-        "weights": saving._ordered_weights(
-            saving._read_npz(npz[WEIGHTS], f"{where}: {WEIGHTS}", saving._WEIGHT_KEY),
+        "weights": ordered_weights(
+            read_npz_bytes(npz[WEIGHTS], f"{where}: {WEIGHTS}", WEIGHT_KEY),
             f"{where}: {WEIGHTS}"),
-        "optimizer": saving._read_npz(npz[OPTIMIZER], f"{where}: {OPTIMIZER}",
-                                      saving._STATE_KEY),
-        "arrays": saving._read_npz(npz[ARRAYS], f"{where}: {ARRAYS}", _ARRAY_KEY),
+        "optimizer": read_npz_bytes(npz[OPTIMIZER], f"{where}: {OPTIMIZER}", STATE_KEY),
+        "arrays": read_npz_bytes(npz[ARRAYS], f"{where}: {ARRAYS}", _ARRAY_KEY),
         "where": where,
     }
 
@@ -328,29 +232,29 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 def _check_state(state: dict[str, Any], where: str) -> None:
     where = f"{where}: {STATE}"
     if state.get("format") != FORMAT_NAME or state.get("format_version") != FORMAT_VERSION:
-        raise saving.ModelFileError(f"{where}: not a glassnet training state of version "
-                                    f"{FORMAT_VERSION} (format {state.get('format')!r}, "
-                                    f"version {state.get('format_version')!r})")
+        raise ModelFileError(f"{where}: not a glassnet training state of version "
+                             f"{FORMAT_VERSION} (format {state.get('format')!r}, "
+                             f"version {state.get('format_version')!r})")
     for key in ("epoch", "step"):
         value = state.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise saving.ModelFileError(f"{where}: {key!r} must be an integer >= 0, got "
-                                        f"{value!r}")
+            raise ModelFileError(f"{where}: {key!r} must be an integer >= 0, got "
+                                 f"{value!r}")
     for key in ("history", "rng", "positions"):
         if not isinstance(state.get(key), dict):
-            raise saving.ModelFileError(f"{where}: {key!r} must be an object, got "
-                                        f"{state.get(key)!r}")
+            raise ModelFileError(f"{where}: {key!r} must be an object, got "
+                                 f"{state.get(key)!r}")
     history = state["history"]
     if not (isinstance(history.get("history"), dict) and isinstance(history.get("epoch"), list)
             and all(isinstance(v, list) for v in history["history"].values())):
-        raise saving.ModelFileError(f"{where}: 'history' must be {{'history': {{name: [...]}}, "
-                                    f"'epoch': [...]}}")
+        raise ModelFileError(f"{where}: 'history' must be {{'history': {{name: [...]}}, "
+                             f"'epoch': [...]}}")
     metrics = state.get("metrics")
     if metrics is not None and not (isinstance(metrics, list) and all(
             isinstance(m, dict) and isinstance(m.get("scalars"), dict)
             and isinstance(m.get("arrays"), list) for m in metrics)):
-        raise saving.ModelFileError(f"{where}: 'metrics' must be null or a list of "
-                                    "{'name', 'scalars': {...}, 'arrays': [...]}")
+        raise ModelFileError(f"{where}: 'metrics' must be null or a list of "
+                             "{'name', 'scalars': {...}, 'arrays': [...]}")
 
 
 # ----- restoring ----------------------------------------------------------------------------
@@ -363,11 +267,8 @@ def restore_training_state(model, progress: FitProgress, contents: dict[str, Any
         raise ValueError(f"{where}: the backup holds {len(state['rng']['layers'])} layer "
                          f"random generators, the model has {len(generators)}: a different "
                          "model (delete the backup folder to start over)")
-    saving._set_weights(model, contents["weights"], f"{where}: {WEIGHTS}")
-    try:
-        model.optimizer.set_state(contents["optimizer"], model.parameters(trainable_only=True))
-    except (ValueError, TypeError) as error:
-        raise saving.ModelFileError(f"{where}: {OPTIMIZER}: {error}") from error
+    assign_weights(model, contents["weights"], f"{where}: {WEIGHTS}")
+    assign_optimizer_state(model, contents["optimizer"], f"{where}: {OPTIMIZER}")
     _restore_rng(state["rng"], generators, arrays, where)
     for name, source in (("train", progress.train), ("validation", progress.validation)):
         position = state["positions"].get(name)
@@ -397,8 +298,8 @@ def _check_compatible(state, progress: FitProgress, arrays, where: str) -> None:
     for name, position in state["positions"].items():
         if position is not None and (isinstance(position, bool) or not isinstance(position, int)
                                      or position < 0):
-            raise saving.ModelFileError(f"{where}: {STATE}: positions.{name} must be null or "
-                                        f"an integer >= 0, got {position!r}")
+            raise ModelFileError(f"{where}: {STATE}: positions.{name} must be null or "
+                                 f"an integer >= 0, got {position!r}")
 
 
 def _restore_rng(rng: dict[str, Any], generators, arrays: dict[str, np.ndarray],
@@ -413,8 +314,7 @@ def _restore_rng(rng: dict[str, Any], generators, arrays: dict[str, np.ndarray],
             np.random.set_state((legacy["name"], arrays["legacy_rng_keys"],  # noqa: NPY002
                                  legacy["pos"], legacy["has_gauss"], legacy["cached_gaussian"]))
     except (ValueError, TypeError, KeyError, OverflowError) as error:
-        raise saving.ModelFileError(f"{where}: {STATE}: invalid generator state: {error}") \
-            from error
+        raise ModelFileError(f"{where}: {STATE}: invalid generator state: {error}") from error
 
 
 def load_metric_state(model, saved: tuple[list, dict[str, np.ndarray]]) -> None:
@@ -469,6 +369,7 @@ def deferred_interrupts(progress: FitProgress) -> Iterator[None]:
             signal.signal(number, signal.SIG_DFL if old is None else old)
 
 
-__all__ = ["BackupAndRestore", "FitProgress", "capture_training_state", "deferred_interrupts",
-           "layer_generators", "load_metric_state", "read_checkpoint",
+__all__ = ["ARRAYS", "FILE_NAME", "FORMAT_NAME", "FORMAT_VERSION", "OPTIMIZER",
+           "PREVIOUS_FILE_NAME", "STATE", "WEIGHTS", "FitProgress", "capture_training_state",
+           "deferred_interrupts", "layer_generators", "load_metric_state", "read_checkpoint",
            "restore_training_state", "write_checkpoint"]

@@ -22,7 +22,7 @@ import time
 import numpy as np
 import pytest
 
-from glassnet.backup import FILE_NAME, read_checkpoint
+from glassnet.saving.training_state import FILE_NAME, read_checkpoint
 
 EPOCHS, STEPS_PER_EPOCH = 12, 113  # 4000 samples, 10% validation, batch 32
 

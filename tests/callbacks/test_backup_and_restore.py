@@ -16,10 +16,10 @@ import pytest
 
 import glassnet as gn
 from glassnet import callbacks, layers
-from glassnet.backup import FILE_NAME, read_checkpoint, write_checkpoint
 from glassnet.pydataset import PyDataset
 from glassnet.random import set_random_seed
 from glassnet.saving import ModelFileError
+from glassnet.saving.training_state import FILE_NAME, read_checkpoint, write_checkpoint
 
 EPOCHS, BATCH = 4, 16
 

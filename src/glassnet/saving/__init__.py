@@ -1,0 +1,67 @@
+"""Saving and loading without pickle: models, weights and training state as JSON and arrays.
+
+    archive.py          untrusted zip/.npz/.npy/JSON read with every size capped; atomic zips
+    weights.py          the parameters as arrays "0000", "0001", ...; their checked assignment
+    model_file.py       the `.glassnet` format: save_model, load_model, save/load_weights
+    training_state.py   the backup of a `fit` in progress (callbacks.BackupAndRestore's file)
+
+    >>> model.save("mnist.glassnet")
+    >>> model = glassnet.saving.load_model("mnist.glassnet")
+
+The size limits (`MAX_TOTAL_BYTES`, `MAX_MEMBER_BYTES`, `MAX_JSON_BYTES`, `MAX_ARRAYS`,
+`MAX_COMPRESSION_RATIO`) are read and set here as attributes of this package; an assignment,
+`glassnet.saving.MAX_TOTAL_BYTES = 8 * 2**30`, reaches `archive.py`, whose checks use it.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+
+from glassnet.saving import archive
+from glassnet.saving.archive import ANY_KEY, ANY_KIND, ModelFileError, read_npz
+from glassnet.saving.model_file import (
+    CONFIG,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    METADATA,
+    MODEL_SUFFIX,
+    OPTIMIZER,
+    WEIGHTS,
+    WEIGHTS_SUFFIX,
+    ModelFile,
+    build_model,
+    load_model,
+    load_weights,
+    model_summary_lines,
+    read_metadata,
+    read_model_file,
+    save_model,
+    save_weights,
+)
+
+
+def _limit(name: str) -> property:
+    """archive.py's size limit `name`, read and set through this package."""
+    return property(lambda _: getattr(archive, name),
+                    lambda _, value: setattr(archive, name, value),
+                    doc=f"archive.{name}")
+
+
+class _SavingPackage(types.ModuleType):
+    """This package's module type: its size limits are archive.py's, for reading and setting."""
+
+    MAX_TOTAL_BYTES = _limit("MAX_TOTAL_BYTES")
+    MAX_MEMBER_BYTES = _limit("MAX_MEMBER_BYTES")
+    MAX_JSON_BYTES = _limit("MAX_JSON_BYTES")
+    MAX_ARRAYS = _limit("MAX_ARRAYS")
+    MAX_COMPRESSION_RATIO = _limit("MAX_COMPRESSION_RATIO")
+
+
+sys.modules[__name__].__class__ = _SavingPackage
+
+__all__ = ["ANY_KEY", "ANY_KIND", "CONFIG", "FORMAT_NAME", "FORMAT_VERSION", "METADATA",
+           "MODEL_SUFFIX", "OPTIMIZER", "WEIGHTS", "WEIGHTS_SUFFIX", "ModelFile",
+           "ModelFileError", "build_model", "load_model", "load_weights",
+           "model_summary_lines", "read_metadata", "read_model_file", "read_npz", "save_model",
+           "save_weights"]
