@@ -30,8 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from glassnet import registry, schedules
+from glassnet import registry
 from glassnet.backend import namespace, to_numpy
+from glassnet.optimizers import schedules
 
 Schedule = schedules.LearningRateSchedule
 
