@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import bisect
 import math
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any
 
-from glassnet import registry
+from glassnet import checks, registry
 
 KIND = "learning_rate_schedule"
 
@@ -74,7 +74,8 @@ class ExponentialDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
                  staircase: bool = False, name: str = "ExponentialDecay"):
-        self.initial_learning_rate = _non_negative("initial_learning_rate", initial_learning_rate)
+        self.initial_learning_rate = checks.non_negative("initial_learning_rate",
+                                                    initial_learning_rate)
         self.decay_steps = _positive("decay_steps", decay_steps)
         self.decay_rate = _positive("decay_rate", decay_rate)
         self.staircase = bool(staircase)
@@ -114,12 +115,12 @@ class PiecewiseConstantDecay(LearningRateSchedule):
                 f"boundaries={boundaries} (length {len(boundaries)}) and values={values} "
                 f"(length {len(values)})"
             )
-        self.boundaries = [_number("boundaries", b) for b in boundaries]
+        self.boundaries = [checks.number("boundaries", b) for b in boundaries]
         if any(low >= high for low, high in zip(self.boundaries, self.boundaries[1:])):
             raise ValueError(
                 f"PiecewiseConstantDecay: boundaries must increase strictly, got {boundaries}"
             )
-        self.values = [_non_negative("values", v) for v in values]
+        self.values = [checks.non_negative("values", v) for v in values]
         self.name = name
 
     def __call__(self, step: int) -> float:
@@ -158,14 +159,12 @@ class CosineDecay(LearningRateSchedule):
     def __init__(self, initial_learning_rate: float, decay_steps: int, alpha: float = 0.0,
                  warmup_target: float | None = None, warmup_steps: int = 0,
                  name: str = "CosineDecay"):
-        self.initial_learning_rate = _non_negative("initial_learning_rate", initial_learning_rate)
+        self.initial_learning_rate = checks.non_negative("initial_learning_rate",
+                                                    initial_learning_rate)
         self.decay_steps = _positive("decay_steps", decay_steps)
-        self.alpha = _number("alpha", alpha)
-        if not 0.0 <= self.alpha <= 1.0:
-            raise ValueError(f"CosineDecay: alpha must be in [0, 1], got {alpha!r}")
+        self.alpha = checks.in_range("CosineDecay: alpha", alpha, 0.0, 1.0, include_high=True)
         self.name = name
-        self.warmup_target = (None if warmup_target is None
-                              else _non_negative("warmup_target", warmup_target))
+        self.warmup_target = checks.optional(checks.non_negative, "warmup_target", warmup_target)
         self.warmup_steps = _step("warmup_steps", warmup_steps)
 
     def __call__(self, step: int) -> float:
@@ -201,27 +200,9 @@ def deserialize(config: dict[str, Any] | str,
 
 
 # ----- argument checks ------------------------------------------------------------------
-def _number(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name}: expected a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name}: expected a finite number, got {value!r}")
-    return value
-
-
-def _non_negative(name: str, value) -> float:
-    number = _number(name, value)
-    if number < 0:
-        raise ValueError(f"{name}: expected a number >= 0, got {value!r}")
-    return number
-
-
-def _positive(name: str, value) -> float:
-    number = _number(name, value)
-    if number <= 0:
-        raise ValueError(f"{name}: expected a number > 0, got {value!r}")
-    # keep integers as ints so that configs read as written
+def _positive(name: str, value) -> int | float:
+    """`checks.positive`, but an integer stays an int, so that configs read as written."""
+    number = checks.positive(name, value)
     return int(value) if isinstance(value, Integral) else number
 
 
@@ -229,5 +210,5 @@ def _step(name: str, value) -> int | float:
     """A step count (an int, or a NumPy integer / 0-d array such as `iterations`), >= 0."""
     if hasattr(value, "item") and getattr(value, "shape", None) == ():
         value = value.item()
-    number = _non_negative(name, value)
+    number = checks.non_negative(name, value)
     return int(value) if isinstance(value, Integral) else number
