@@ -1,7 +1,7 @@
 """Activation layers: y = f(x) elementwise (Softmax: along an axis), no weights.
 
 Each layer holds an `glassnet.activations.ActivationFunction` in `self.activation`; forward
-and backward are that object's, so the math lives in one place (`activations.py`) and a
+and backward are that object's, so the math lives in one place (`glassnet.activations`) and a
 `Dense(…, activation="relu")` and a `Dense(…)` followed by `ReLU()` compute the same thing.
 
     >>> import numpy as np
