@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from glassnet import checks, registry
 from glassnet.activations.functions import (
     _GELU_CUBIC,
@@ -373,9 +371,7 @@ class Softmax(ActivationFunction):
     name = "softmax"
 
     def __init__(self, axis: int = -1):
-        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-            raise TypeError(f"softmax: axis must be an int, got {axis!r}")
-        self.axis = int(axis)
+        self.axis = checks.integer("softmax: axis", axis)
 
     def __call__(self, x):
         return softmax(x, self.axis)
