@@ -16,17 +16,13 @@ batches does not lose precision.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
 
 from glassnet import config, losses, registry
 from glassnet.backend import namespace, to_numpy
-
-
-def _snake_case(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+from glassnet.naming import snake_case
 
 
 def _float_values(values, like=None):
@@ -109,7 +105,7 @@ class Metric:
     """
 
     def __init__(self, name: str | None = None, dtype=None):
-        self.name = name or _snake_case(type(self).__name__)
+        self.name = name or snake_case(type(self).__name__)
         self.dtype = None if dtype is None else config.standardize_dtype(dtype)
         self.reset_state()
 

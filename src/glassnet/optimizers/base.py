@@ -1,4 +1,4 @@
-"""Optimizers: SGD, RMSprop, Adagrad, Adam, AdamW, with the Keras 3 update formulas.
+"""The Optimizer base class: learning rate, slots, clipping, weight decay, blocked updates, state.
 
 An optimizer updates a list of `Parameter`s in place from their `.grad`:
 
@@ -25,13 +25,13 @@ Saving: `get_state()` returns every array needed to continue bitwise identically
 from __future__ import annotations
 
 import math
-from numbers import Real
 from typing import Any
 
 import numpy as np
 
-from glassnet import registry, schedules
+from glassnet import checks
 from glassnet.backend import namespace, to_numpy
+from glassnet.optimizers import schedules
 
 Schedule = schedules.LearningRateSchedule
 
@@ -65,10 +65,10 @@ class Optimizer:
             raise ValueError(
                 f"only one of clipnorm, clipvalue and global_clipnorm can be set, got {given}"
             )
-        self.clipnorm = _optional(_positive, "clipnorm", clipnorm)
-        self.clipvalue = _optional(_positive, "clipvalue", clipvalue)
-        self.global_clipnorm = _optional(_positive, "global_clipnorm", global_clipnorm)
-        self.weight_decay = _optional(_non_negative, "weight_decay", weight_decay)
+        self.clipnorm = checks.optional(checks.positive, "clipnorm", clipnorm)
+        self.clipvalue = checks.optional(checks.positive, "clipvalue", clipvalue)
+        self.global_clipnorm = checks.optional(checks.positive, "global_clipnorm", global_clipnorm)
+        self.weight_decay = checks.optional(checks.non_negative, "weight_decay", weight_decay)
         self.name = name or type(self).__name__.lower()
         self.iterations = 0
         self._learning_rate: float | Schedule = 0.0
@@ -101,7 +101,7 @@ class Optimizer:
                 f"learning rate cannot be set to a float ({value!r}); create it with a float "
                 "learning_rate to adjust it during training"
             )
-        self._learning_rate = _non_negative("learning_rate", value)
+        self._learning_rate = checks.non_negative("learning_rate", value)
 
     # ----- slots -----------------------------------------------------------------------
     def slot_initial_values(self) -> dict[str, float]:
@@ -266,7 +266,7 @@ class Optimizer:
                 )
         learning_rate = None
         if "learning_rate" in state:
-            learning_rate = _non_negative("learning_rate", float(state["learning_rate"]))
+            learning_rate = checks.non_negative("learning_rate", float(state["learning_rate"]))
 
         if never_stepped:
             self._slots, self.built = {}, False
@@ -318,304 +318,6 @@ class Optimizer:
         return f"{type(self).__name__}(learning_rate={self._learning_rate!r})"
 
 
-@registry.register("optimizer", "sgd")
-class SGD(Optimizer):
-    """Gradient descent, with optional (Nesterov) momentum (Keras formulas).
-
-        momentum == 0:   w <- w - lr * g
-        momentum > 0:    v <- momentum * v - lr * g;  w <- w + v
-        nesterov:        v <- momentum * v - lr * g;  w <- w + momentum * v - lr * g
-
-    With a constant lr this is torch.optim.SGD, whose buffer b = momentum * b + g equals
-    -v / lr; when lr changes between steps the two differ (Keras folds lr into v).
-
-    Args:
-        learning_rate: float or schedule, default 0.01.
-        momentum: in [0, 1].
-        nesterov: use Nesterov momentum.
-        weight_decay, clipnorm, clipvalue, global_clipnorm, name: see `Optimizer`.
-    """
-
-    def __init__(self, learning_rate: float | Schedule = 0.01, momentum: float = 0.0,
-                 nesterov: bool = False, weight_decay: float | None = None,
-                 clipnorm: float | None = None, clipvalue: float | None = None,
-                 global_clipnorm: float | None = None, name: str | None = "SGD"):
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
-        self.momentum = _in_range("momentum", momentum, 0.0, 1.0, include_high=True)
-        self.nesterov = bool(nesterov)
-
-    def slot_initial_values(self) -> dict[str, float]:
-        return {"momentum": 0.0} if self.momentum > 0 else {}
-
-    def update_step(self, index, w, g, learning_rate):
-        xp, scalar = namespace(w), w.dtype.type
-        step = self.work(w)
-        xp.multiply(g, scalar(learning_rate), out=step)        # lr * g
-        if self.momentum == 0:
-            w -= step
-            return
-        v = self.slot("momentum", index)
-        v *= scalar(self.momentum)
-        v -= step                                               # v = momentum * v - lr * g
-        if self.nesterov:
-            w -= step
-            xp.multiply(v, scalar(self.momentum), out=step)
-            w += step                                           # w += momentum * v - lr * g
-        else:
-            w += v
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
-
-
-@registry.register("optimizer", "rmsprop")
-class RMSprop(Optimizer):
-    """Divide the gradient by a running root mean square of recent gradients (Hinton, 2012).
-
-        v <- rho * v + (1 - rho) * g^2
-        centered:  a <- rho * a + (1 - rho) * g;  denominator = v - a^2 + epsilon
-        else:      denominator = v + epsilon
-        step = lr * g / sqrt(denominator)
-        momentum > 0:  m <- momentum * m + step;  w <- w - m
-        else:          w <- w - step
-
-    Keras adds epsilon *inside* the square root; torch.optim.RMSprop adds it outside
-    (sqrt(v) + eps). The two agree when epsilon is negligible next to v.
-
-    Args:
-        learning_rate: float or schedule, default 0.001.
-        rho: decay of the running averages, in [0, 1).
-        momentum: in [0, 1].
-        epsilon: > 0.
-        centered: normalise by the estimated variance instead of the second moment.
-        weight_decay, clipnorm, clipvalue, global_clipnorm, name: see `Optimizer`.
-    """
-
-    def __init__(self, learning_rate: float | Schedule = 0.001, rho: float = 0.9,
-                 momentum: float = 0.0, epsilon: float = 1e-7, centered: bool = False,
-                 weight_decay: float | None = None, clipnorm: float | None = None,
-                 clipvalue: float | None = None, global_clipnorm: float | None = None,
-                 name: str | None = "rmsprop"):
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
-        self.rho = _in_range("rho", rho, 0.0, 1.0)
-        self.momentum = _in_range("momentum", momentum, 0.0, 1.0, include_high=True)
-        self.epsilon = _positive("epsilon", epsilon)
-        self.centered = bool(centered)
-
-    def slot_initial_values(self) -> dict[str, float]:
-        slots = {"velocity": 0.0}
-        if self.momentum > 0:
-            slots["momentum"] = 0.0
-        if self.centered:
-            slots["average_gradient"] = 0.0
-        return slots
-
-    def update_step(self, index, w, g, learning_rate):
-        xp, scalar = namespace(w), w.dtype.type
-        rho, step = scalar(self.rho), self.work(w)
-        v = self.slot("velocity", index)
-        v *= rho
-        xp.square(g, out=step)
-        step *= scalar(1 - self.rho)
-        v += step                                               # v = rho v + (1 - rho) g^2
-        if self.centered:
-            a = self.slot("average_gradient", index)
-            a *= rho
-            xp.multiply(g, scalar(1 - self.rho), out=step)
-            a += step                                           # a = rho a + (1 - rho) g
-            xp.square(a, out=step)
-            xp.subtract(v, step, out=step)                      # v - a^2
-            step += scalar(self.epsilon)
-        else:
-            xp.add(v, scalar(self.epsilon), out=step)
-        xp.sqrt(step, out=step)
-        xp.divide(g, step, out=step)
-        step *= scalar(learning_rate)                           # lr g / sqrt(denominator)
-        if self.momentum > 0:
-            m = self.slot("momentum", index)
-            m *= scalar(self.momentum)
-            m += step
-            w -= m
-        else:
-            w -= step
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
-                "epsilon": self.epsilon, "centered": self.centered}
-
-
-@registry.register("optimizer", "adagrad")
-class Adagrad(Optimizer):
-    """Per-weight rates that shrink with the sum of squared gradients (Duchi et al., 2011).
-
-        s <- s + g^2                       (s starts at initial_accumulator_value)
-        w <- w - lr * g / sqrt(s + epsilon)
-
-    Keras adds epsilon inside the square root; torch.optim.Adagrad adds it outside
-    (sqrt(s) + eps). They agree when epsilon is negligible next to s.
-
-    Args:
-        learning_rate: float or schedule, default 0.001.
-        initial_accumulator_value: starting value of s, >= 0.
-        epsilon: > 0.
-        weight_decay, clipnorm, clipvalue, global_clipnorm, name: see `Optimizer`.
-    """
-
-    def __init__(self, learning_rate: float | Schedule = 0.001,
-                 initial_accumulator_value: float = 0.1, epsilon: float = 1e-7,
-                 weight_decay: float | None = None, clipnorm: float | None = None,
-                 clipvalue: float | None = None, global_clipnorm: float | None = None,
-                 name: str | None = None):
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
-        self.initial_accumulator_value = _non_negative("initial_accumulator_value",
-                                                       initial_accumulator_value)
-        self.epsilon = _positive("epsilon", epsilon)
-
-    def slot_initial_values(self) -> dict[str, float]:
-        return {"accumulator": self.initial_accumulator_value}
-
-    def update_step(self, index, w, g, learning_rate):
-        xp, scalar = namespace(w), w.dtype.type
-        s, step = self.slot("accumulator", index), self.work(w)
-        xp.square(g, out=step)
-        s += step                                               # s = s + g^2
-        xp.add(s, scalar(self.epsilon), out=step)
-        xp.sqrt(step, out=step)
-        xp.divide(g, step, out=step)
-        step *= scalar(learning_rate)
-        w -= step                                               # w -= lr g / sqrt(s + eps)
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(),
-                "initial_accumulator_value": self.initial_accumulator_value,
-                "epsilon": self.epsilon}
-
-
-@registry.register("optimizer", "adam")
-class Adam(Optimizer):
-    """Adam (Kingma & Ba, 2015), in the Keras 3 form, with optional AMSGrad.
-
-    At step t = iterations + 1:
-
-        m <- m + (1 - beta_1) * (g - m)
-        v <- v + (1 - beta_2) * (g^2 - v)
-        amsgrad:  v_max <- max(v_max, v), used in place of v below
-        alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
-        w <- w - alpha * m / (sqrt(v) + epsilon)
-
-    Epsilon convention: Keras adds epsilon to the *uncorrected* sqrt(v) ("epsilon hat" in
-    the formula just before Section 2.1 of the paper). PyTorch instead computes
-    lr / (1 - beta_1^t) * m / (sqrt(v / (1 - beta_2^t)) + eps), i.e. it adds eps to
-    sqrt(v_hat). So Keras epsilon = torch eps * sqrt(1 - beta_2^t), a factor that changes
-    with t: the two agree only when epsilon is negligible next to sqrt(v).
-
-    Args:
-        learning_rate: float or schedule, default 0.001.
-        beta_1: decay of the first moment, in [0, 1).
-        beta_2: decay of the second moment, in [0, 1).
-        epsilon: > 0, added to sqrt(v) (see above).
-        amsgrad: use the running maximum of v (Reddi et al., 2018).
-        weight_decay, clipnorm, clipvalue, global_clipnorm, name: see `Optimizer`.
-    """
-
-    def __init__(self, learning_rate: float | Schedule = 0.001, beta_1: float = 0.9,
-                 beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False,
-                 weight_decay: float | None = None, clipnorm: float | None = None,
-                 clipvalue: float | None = None, global_clipnorm: float | None = None,
-                 name: str | None = "adam"):
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
-        self.beta_1 = _in_range("beta_1", beta_1, 0.0, 1.0)
-        self.beta_2 = _in_range("beta_2", beta_2, 0.0, 1.0)
-        self.epsilon = _positive("epsilon", epsilon)
-        self.amsgrad = bool(amsgrad)
-
-    def slot_initial_values(self) -> dict[str, float]:
-        slots = {"momentum": 0.0, "velocity": 0.0}
-        if self.amsgrad:
-            slots["velocity_hat"] = 0.0
-        return slots
-
-    def update_step(self, index, w, g, learning_rate):
-        xp, scalar = namespace(w), w.dtype.type
-        t = self.iterations + 1
-        alpha = learning_rate * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
-        m, v = self.slot("momentum", index), self.slot("velocity", index)
-        step = self.work(w)
-        xp.subtract(g, m, out=step)
-        step *= scalar(1 - self.beta_1)
-        m += step                                               # m += (1 - b1)(g - m)
-        xp.square(g, out=step)
-        step -= v
-        step *= scalar(1 - self.beta_2)
-        v += step                                               # v += (1 - b2)(g^2 - v)
-        if self.amsgrad:
-            v_max = self.slot("velocity_hat", index)
-            xp.maximum(v_max, v, out=v_max)
-            v = v_max
-        xp.sqrt(v, out=step)
-        step += scalar(self.epsilon)
-        xp.divide(m, step, out=step)
-        step *= scalar(alpha)
-        w -= step                                               # w -= alpha m / (sqrt(v) + eps)
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
-
-
-@registry.register("optimizer", "adamw")
-class AdamW(Adam):
-    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019), as Keras:
-
-        w <- w * (1 - lr * weight_decay), then the `Adam` step (same epsilon convention).
-
-    This is torch.optim.AdamW's decay (torch's default weight_decay is 0.01, Keras' 0.004).
-
-    Args:
-        learning_rate: float or schedule, default 0.001.
-        weight_decay: >= 0, default 0.004.
-        beta_1, beta_2, epsilon, amsgrad: see `Adam`.
-        clipnorm, clipvalue, global_clipnorm, name: see `Optimizer`.
-    """
-
-    def __init__(self, learning_rate: float | Schedule = 0.001, weight_decay: float = 0.004,
-                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
-                 amsgrad: bool = False, clipnorm: float | None = None,
-                 clipvalue: float | None = None, global_clipnorm: float | None = None,
-                 name: str | None = "adamw"):
-        if weight_decay is None:
-            raise ValueError("AdamW: weight_decay must be a float >= 0, got None")
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay,
-                         clipnorm, clipvalue, global_clipnorm, name)
-
-
-def get(identifier) -> Optimizer:
-    """An optimizer from an instance (returned as is), a name ("adam", case-insensitive,
-    with default hyper-parameters) or a {'class_name', 'config'} dict."""
-    if isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, dict):
-        return registry.deserialize("optimizer", identifier)
-    if isinstance(identifier, str):
-        by_lower_name = {name.lower(): cls for name, cls in registry.table("optimizer").items()}
-        if identifier.lower() not in by_lower_name:
-            raise ValueError(
-                f"unknown optimizer {identifier!r}; valid names: {', '.join(sorted(by_lower_name))}"
-            )
-        return by_lower_name[identifier.lower()]()
-    raise TypeError(
-        f"optimizer: expected an Optimizer, a name or a config dict, got {identifier!r}"
-    )
-
-
-def serialize(optimizer: Optimizer) -> dict[str, Any]:
-    return registry.serialize(optimizer)
-
-
-def deserialize(config: dict[str, Any], custom_objects=None) -> Optimizer:
-    return registry.deserialize("optimizer", config, custom_objects)
-
-
 # ----- helpers ---------------------------------------------------------------------------
 def _norm(g) -> float:
     """L2 norm of an array as a Python float (a dot product: no temporary the size of g)."""
@@ -625,42 +327,6 @@ def _norm(g) -> float:
 
 def _full_like(value, fill: float):
     return namespace(value).full_like(value, value.dtype.type(fill))
-
-
-def _number(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name}: expected a number, got {value!r}")
-    value = float(value)
-    if math.isnan(value):
-        raise ValueError(f"{name}: expected a number, got nan")
-    return value
-
-
-def _non_negative(name: str, value) -> float:
-    number = _number(name, value)
-    if not 0 <= number < math.inf:
-        raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
-    return number
-
-
-def _positive(name: str, value) -> float:
-    number = _number(name, value)
-    if not 0 < number < math.inf:
-        raise ValueError(f"{name}: expected a finite number > 0, got {value!r}")
-    return number
-
-
-def _in_range(name: str, value, low: float, high: float, include_high: bool = False) -> float:
-    number = _number(name, value)
-    inside = low <= number <= high if include_high else low <= number < high
-    if not inside:
-        interval = f"[{low}, {high}]" if include_high else f"[{low}, {high})"
-        raise ValueError(f"{name}: expected a number in {interval}, got {value!r}")
-    return number
-
-
-def _optional(check, name: str, value):
-    return None if value is None else check(name, value)
 
 
 def _integer_state(name: str, value) -> int:
