@@ -32,7 +32,7 @@ import numpy as np
 
 from glassnet import config, registry
 from glassnet.backend import namespace
-from glassnet.buffers import step_buffer
+from glassnet.training.buffers import step_buffer
 
 
 def _as_float(x):

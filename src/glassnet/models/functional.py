@@ -32,12 +32,12 @@ from typing import Any
 
 import numpy as np
 
-from glassnet import data_adapter as data
 from glassnet.activations import ActivationFunction
 from glassnet.layers.base import Layer
 from glassnet.layers.core import InputLayer, SymbolicTensor
-from glassnet.model import Model
+from glassnet.models.model import Model
 from glassnet.registry import deserialize, register, serialize
+from glassnet.training.data import checks
 
 
 class MultiInputBatch:
@@ -125,7 +125,8 @@ class Functional(Model):
     def input_names(self) -> list[str]:
         return [tensor.layer.name for tensor in self._inputs]
 
-    def _output_layer(self) -> Layer:
+    @property
+    def output_layer(self) -> Layer:
         return self._outputs[0].layer
 
     def build(self, input_shape) -> None:
@@ -147,7 +148,7 @@ class Functional(Model):
         items = x if isinstance(x, (list, tuple)) else [x]
         if any(getattr(t, "_glassnet_symbolic", False) for t in items):
             return super().__call__(x, training=training)
-        return self.forward(x, training=training)
+        return self.apply(x, training=training)
 
     def forward(self, x, training: bool = False):
         """Run every node in topological order; return the output array.
@@ -159,14 +160,14 @@ class Functional(Model):
         self._saved_caches = {}     # a new dict: a model shared inside another keeps its own
         for node in self._nodes:
             args = [values[id(t)] for t in node.inputs]
-            values[id(node)] = node.layer.forward(args if node.list_input else args[0],
-                                                  training=training)
+            values[id(node)] = node.layer.apply(args if node.list_input else args[0],
+                                                training=training)
             holders = self._cache_holders.get(id(node.layer))
             if holders is not None:     # a shared layer: keep this call's cache
                 self._saved_caches[id(node)] = [(obj, dict(vars(obj))) for obj in holders]
         return values[id(self._outputs[0])]
 
-    def backward(self, dy, from_preactivation: bool = False, input_gradient: bool = True):
+    def backward(self, dy, input_gradient: bool = True, from_preactivation: bool = False):
         """Backpropagate dL/dy through the nodes in reverse order; return dL/dx.
 
         `input_gradient=False` is accepted for the training step's sake (Sequential uses it
@@ -183,10 +184,7 @@ class Functional(Model):
             if grad is None:            # only non-differentiable paths lead on from here
                 continue
             self._restore_cache(node)
-            if from_preactivation and node is output:
-                dx = node.layer.backward_preactivation(grad)
-            else:
-                dx = node.layer.backward(grad)
+            dx = node.layer.backpropagate(grad, preactivation=from_preactivation and node is output)
             for tensor, d in zip(node.inputs, dx if node.list_input else [dx]):
                 if d is None:
                     continue
@@ -230,17 +228,17 @@ class Functional(Model):
                              f"expected a list of {len(names)} arrays, got {len(x)}")
         return list(x)
 
-    def _prepare_x(self, x, name: str = "x"):
+    def prepare_inputs(self, x, name: str = "x"):
         """Check and convert the data of each input (a MultiInputBatch for several inputs)."""
         if len(self._inputs) == 1:
-            return super()._prepare_x(x, name)
+            return super().prepare_inputs(x, name)
         arrays = []
         for i, (tensor, array) in enumerate(zip(self._inputs, self._split_inputs(x, name))):
             label = f"{name}[{i}] (input {tensor.layer.name!r})"
-            array = data.as_array(array, label, self.dtype)
-            data.check_features(array, tensor.shape, label)
+            array = checks.as_array(array, label, self.dtype)
+            checks.check_features(array, tensor.shape, label)
             arrays.append(array)
-        data.check_same_length(**{f"{name}[{i}]": a for i, a in enumerate(arrays)})
+        checks.check_same_length(**{f"{name}[{i}]": a for i, a in enumerate(arrays)})
         return MultiInputBatch(arrays)
 
     # ----- description ------------------------------------------------------------------
