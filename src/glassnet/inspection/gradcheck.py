@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from glassnet.layers.base import Layer
+
 DEFAULT_TOLERANCE = 1e-6
 
 
@@ -116,17 +118,14 @@ def _generators(obj) -> list[np.random.Generator]:
 
 
 def to_float64(layer) -> None:
-    """Convert a layer's parameters (and their grads) to float64 in place."""
+    """Convert a layer's parameters (and their grads) to float64 in place; a Layer, and
+    every layer inside it, then computes in float64."""
     for param in getattr(layer, "parameters", lambda: [])():
         param.value = np.asarray(param.value, dtype=np.float64)
         param.grad = np.zeros_like(param.value)
-    if hasattr(layer, "_dtype"):
-        layer._dtype = "float64"
-    for child in getattr(layer, "layers", []) or []:
-        to_float64(child)
-    for name in ("activation", "layer", "forward_layer", "backward_layer", "cell"):
-        child = getattr(layer, name, None)
-        if child is not None and hasattr(child, "parameters"):
+    if isinstance(layer, Layer):
+        layer.dtype = "float64"
+        for child in layer.sublayers():
             to_float64(child)
 
 
