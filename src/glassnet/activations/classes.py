@@ -35,8 +35,8 @@ from glassnet.activations.functions import (
     tanh,
 )
 from glassnet.backend import namespace
-from glassnet.buffers import step_buffer
 from glassnet.numerics import underflow_is_zero
+from glassnet.training.buffers import step_buffer
 
 
 # ----- the classes layers hold -----------------------------------------------------------

@@ -22,6 +22,7 @@ from glassnet.backend import namespace
 from glassnet.layers.base import (
     Layer,
     Parameter,
+    require_forward_state,
     serialize_initializer,
     serialize_optional,
 )
@@ -243,7 +244,7 @@ class BatchNormalization(_Normalization):
             var = self.moving_variance.value.reshape(self._param_shape)
             inv_std = 1.0 / xp.sqrt(var + self.epsilon)
             x_hat = (x - mean) * inv_std
-        self._x_hat, self._inv_std = x_hat, inv_std   # kept for backward
+        self._x_hat, self._inv_std = self.keep(x_hat), inv_std   # for backward
         return self._affine(x_hat)
 
     def _update_moving_statistics(self, mean, var) -> None:
@@ -252,13 +253,14 @@ class BatchNormalization(_Normalization):
             moving.value *= self.momentum
             moving.value += (1.0 - self.momentum) * batch.reshape(moving.shape)
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         """dL/dy -> dL/dx (both shaped like x); accumulates dL/dγ and dL/dβ.
 
         Training mode (the statistics depend on x), m values per channel:
             dx = γ · inv_std / m · (m·dy - Σ dy - x̂ · Σ dy·x̂)       sums over A, per channel
         Inference mode (the statistics are constants): dx = γ · inv_std · dy.
         """
+        require_forward_state(self, getattr(self, "_x_hat", None))
         dx_hat = self._affine_backward(dy, self._reduce_axes)          # γ · dy, x's shape
         if self._batch_statistics:
             return _standardize_backward(dx_hat, self._x_hat, self._inv_std, self._reduce_axes)
@@ -344,16 +346,18 @@ class LayerNormalization(_Normalization):
     def forward(self, x, training=False):
         self._check_input(x)
         x_hat, _, _, inv_std = _standardize(x, self._norm_axes, self.epsilon)
-        self._x_hat, self._inv_std = x_hat, inv_std   # (N, ..., C) and (N, ..., 1): for backward
+        # (N, ..., C) and (N, ..., 1): for backward
+        self._x_hat, self._inv_std = self.keep(x_hat), self.keep(inv_std)
         return self._affine(x_hat)
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         """dL/dy -> dL/dx (both shaped like x); accumulates dL/dγ and dL/dβ.
 
         Per sample, with m = number of normalized elements:
             dx = inv_std / m · (m·dx̂ - Σ dx̂ - x̂ · Σ dx̂·x̂),   dx̂ = γ · dy, sums over `axis`
         dγ and dβ sum over the batch (and any other non-normalized axes).
         """
+        require_forward_state(self, getattr(self, "_x_hat", None))
         dx_hat = self._affine_backward(dy, self._reduce_axes)
         return _standardize_backward(dx_hat, self._x_hat, self._inv_std, self._norm_axes)
 

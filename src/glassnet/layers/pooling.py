@@ -16,7 +16,7 @@ import numpy as np
 
 from glassnet.backend import namespace
 from glassnet.layers import _windows
-from glassnet.layers.base import Layer, keeps_for_backward, require_forward_state
+from glassnet.layers.base import Layer, require_forward_state
 from glassnet.registry import register
 
 
@@ -75,7 +75,7 @@ class _Pooling(Layer):
         self._geometry = (x.shape, pads, out)
         return self._pool(x, pads, out, training)                  # (N, *out, C)
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         """dL/dy (N, *out, C) -> dL/dx (N, *spatial, C)."""
         x_shape, pads, out = self._geometry
         padded_shape = (x_shape[0],
@@ -102,7 +102,7 @@ class _MaxPooling(_Pooling):
         # The argmax costs as much as the max; inference skips it and keeps only a reference
         # to the input (as Dense keeps x), so a backward after it can still find the maxima.
         y, self._argmax = self._max(x_pad, out, with_argmax=training)
-        self._x_pad = x_pad if not training and keeps_for_backward() else None
+        self._x_pad = None if training else self.keep(x_pad)
         return y
 
     @property
@@ -286,7 +286,7 @@ class _GlobalPooling(Layer):
         y = self._pool(flat)                                       # (N, C)
         return y.reshape(self.compute_output_shape(x.shape)) if self.keepdims else y
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         """dL/dy (N, C) or (N, 1, .., 1, C) -> dL/dx (N, *spatial, C)."""
         n, channels = self._x_shape[0], self._x_shape[-1]
         dflat = self._unpool(dy.reshape(n, channels), math.prod(self._x_shape[1:-1]))

@@ -67,7 +67,7 @@ class Normalization(Layer):
             return x * self._scale(x) + self.mean.value
         return (x - self.mean.value) / self._scale(x)
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         return dy * self._scale(dy) if self.invert else dy / self._scale(dy)
 
     def get_config(self):

@@ -48,7 +48,7 @@ class Dropout(Layer):
         self._mask = xp.asarray(keep, dtype=x.dtype) * x.dtype.type(1.0 / (1.0 - self.rate))
         return x * self._mask
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         return dy if self._mask is None else dy * self._mask
 
     def get_config(self):

@@ -143,7 +143,7 @@ def _metadata(model) -> dict[str, Any]:
 
 
 def _model_config(model) -> dict[str, Any]:
-    from glassnet.model import Model
+    from glassnet.models.model import Model
 
     if not isinstance(model, Model):
         raise TypeError(f"save_model: expected a glassnet Model, got {type(model).__name__}")
@@ -313,7 +313,7 @@ def _check_metric_names(model, compile_config: dict[str, Any]) -> None:
 
 def _model_from_config(config: dict[str, Any], custom_objects, where: str):
     """Resolve the class in the registry (never by import) and call its from_config."""
-    from glassnet.model import Model
+    from glassnet.models.model import Model
 
     where = f"{where}: {CONFIG}"
     try:

@@ -5,7 +5,7 @@ import pytest
 
 import glassnet as gn
 from glassnet import layers
-from glassnet.buffers import StepBuffers, step_buffer
+from glassnet.training.buffers import StepBuffers, step_buffer
 from glassnet.utils import set_random_seed
 
 

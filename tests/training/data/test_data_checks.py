@@ -1,9 +1,9 @@
-"""data_adapter.check_finite: the row-sum fast path finds what the exact test finds."""
+"""checks.check_finite: the row-sum fast path finds what the exact test finds."""
 
 import numpy as np
 import pytest
 
-from glassnet.data_adapter import check_finite
+from glassnet.training.data.checks import check_finite
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])

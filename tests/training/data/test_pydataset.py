@@ -8,8 +8,8 @@ import pytest
 
 import glassnet as gn
 from glassnet import layers
-from glassnet.pydataset import PyDataset, Sequence
 from glassnet.random import set_random_seed
+from glassnet.training.data.pydataset import PyDataset, Sequence
 
 BATCH = 10
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from glassnet.layers.base import Layer
 from glassnet.layers.core import InputLayer, SymbolicTensor
-from glassnet.model import Model
+from glassnet.models.model import Model
 from glassnet.registry import deserialize, register, serialize
 
 
@@ -39,15 +39,16 @@ class Sequential(Model):
             raise TypeError(f"Sequential.add: expected a Layer, got {type(layer).__name__}")
         if isinstance(layer, InputLayer) and self._layers:
             raise ValueError("Sequential: an InputLayer can only be the first layer")
-        if self._dtype is not None and layer._dtype is None and not layer.built:
-            layer._dtype = self._dtype
+        if self.declared_dtype is not None and layer.declared_dtype is None \
+                and not layer.built:
+            layer.dtype = self.declared_dtype
         self._layers.append(layer)
         self.built = False
         first = self._layers[0]
         if isinstance(first, InputLayer):
             self.maybe_build(first.batch_shape)
-        elif first._input_shape_arg is not None:
-            self.maybe_build((None,) + first._input_shape_arg)
+        elif first.declared_input_shape is not None:
+            self.maybe_build((None,) + first.declared_input_shape)
 
     def pop(self) -> Layer:
         if not self.layers:
@@ -85,16 +86,12 @@ class Sequential(Model):
         mask_zero=True) travels along to the layers that support masking, as in Keras."""
         mask = None
         for layer in self.layers:
-            if mask is not None and getattr(layer, "supports_masking", False):
-                y = layer.forward(x, training=training, mask=mask)
-            else:
-                y = layer.forward(x, training=training)
-            compute_mask = getattr(layer, "compute_mask", None)
-            mask = compute_mask(x, mask) if compute_mask is not None else None
+            y = layer.apply(x, training=training, mask=mask)
+            mask = layer.compute_mask(x, mask)
             x = y
         return x
 
-    def backward(self, dy, from_preactivation: bool = False, input_gradient: bool = True):
+    def backward(self, dy, input_gradient: bool = True, from_preactivation: bool = False):
         """Backpropagate dL/dy through the layers in reverse; return dL/dx.
 
         With `from_preactivation`, dy is dL/dlogits of the last layer (fused output path).
@@ -105,18 +102,13 @@ class Sequential(Model):
         ends the pass.
         """
         layers = self.layers
+        last = len(layers) - 1
         first = 0 if input_gradient else next(
             (i for i, layer in enumerate(layers) if layer.parameters(trainable_only=True)),
-            len(layers) - 1)
-        for i in range(len(layers) - 1, first - 1, -1):
-            layer = layers[i]
-            skip = i == first and not input_gradient and getattr(layer, "skips_input_gradient",
-                                                                 False)
-            kwargs = {"input_gradient": False} if skip else {}
-            if from_preactivation and i == len(layers) - 1:
-                dy = layer.backward_preactivation(dy, **kwargs)
-            else:
-                dy = layer.backward(dy, **kwargs)
+            last)
+        for i in range(last, first - 1, -1):
+            dy = layers[i].backpropagate(dy, input_gradient=input_gradient or i != first,
+                                         preactivation=from_preactivation and i == last)
             if dy is None:
                 break
         return dy if input_gradient else None

@@ -1,5 +1,5 @@
 """A NaN or inf loss or gradient stops training at once, names where it began, and keeps the
-weights of before the bad step (glassnet.diagnostics, model._train_step)."""
+weights of before the bad step (glassnet.training.guard, model.train_step)."""
 
 import time
 
@@ -10,6 +10,7 @@ import glassnet as gn
 from glassnet import diagnostics, layers
 from glassnet.activations import ActivationFunction
 from glassnet.diagnostics import DivergenceError
+from glassnet.training import guard
 from glassnet.utils import set_random_seed
 
 # The failed step itself runs with NumPy's default error handling, which warns.
@@ -252,7 +253,7 @@ def test_the_check_changes_nothing_in_normal_training(rng, monkeypatch, capsys):
         for check in (True, False):
             with monkeypatch.context() as patch:
                 if not check:
-                    patch.setattr(diagnostics, "step_is_finite", lambda loss, params: True)
+                    patch.setattr(guard, "step_is_finite", lambda loss, params: True)
                 models[check], elapsed = train_mlp(x, y, epochs=3)
             timings[check].append(elapsed)
     assert_same_weights(models[False].get_weights(), models[True])
