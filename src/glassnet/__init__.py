@@ -40,15 +40,19 @@ from glassnet.saving import load_model  # noqa: E402
 __all__ = [
     "Input", "Model", "Sequential", "activations", "callbacks", "config", "datasets",
     "diagnostics", "functional", "gradcheck", "initializers", "layers", "load_model", "losses",
-    "metrics", "models", "optimizers", "plot", "preprocessing", "regularizers", "saving",
-    "schedules", "utils",
+    "export", "metrics", "models", "optimizers", "plot", "preprocessing", "regularizers",
+    "saving", "schedules", "utils", "wrappers",
 ]
+
+# Imported on first use: matplotlib (plot), onnx (export) and scikit-learn (wrappers) are
+# never needed to train, and each is an optional extra.
+_LAZY = ("plot", "export", "wrappers")
 
 
 def __getattr__(name: str):
-    """`glassnet.plot` is imported on first use: training never needs matplotlib."""
-    if name == "plot":
+    """`glassnet.plot`, `glassnet.export`, `glassnet.wrappers`: imported on first use."""
+    if name in _LAZY:
         import importlib
 
-        return importlib.import_module("glassnet.plot")
+        return importlib.import_module(f"glassnet.{name}")
     raise AttributeError(f"module 'glassnet' has no attribute {name!r}")

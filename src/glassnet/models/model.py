@@ -327,3 +327,12 @@ class Model(Layer):
         from glassnet.saving import model_file as saving  # the module: a smaller cycle
 
         saving.load_weights(self, filepath)
+
+    def export(self, filepath, format: str = "onnx", verbose=None, input_signature=None,
+               **kwargs) -> None:
+        """Write the model for inference elsewhere, as Keras: `format="onnx"` (see
+        glassnet.export; `pip install "glassnet[onnx]"`)."""
+        from glassnet.export import export_model
+
+        export_model(self, filepath, format=format, verbose=verbose,
+                     input_signature=input_signature, **kwargs)
