@@ -24,8 +24,20 @@ from glassnet.wrappers import (  # noqa: E402
 )
 
 
-def dynamic_model(X, y, loss, out_activation="softmax", hidden=(16,), learning_rate=0.02):
-    """An MLP sized from the data: X's features in, one output per column of y."""
+class DynamicModel:
+    """An MLP sized from the data: X's features in, one output per column of y. A class
+    with a fixed repr, so the test ids are the same in every pytest-xdist worker (a
+    function's repr holds its address)."""
+
+    def __repr__(self) -> str:
+        return "dynamic_model"
+
+    def __call__(self, X, y, loss, out_activation="softmax", hidden=(16,),
+                 learning_rate=0.02):
+        return _mlp(X, y, loss, out_activation, hidden, learning_rate)
+
+
+def _mlp(X, y, loss, out_activation, hidden, learning_rate):
     model = gn.Sequential([gn.Input(shape=(X.shape[1],))]
                           + [layers.Dense(units, activation="relu") for units in hidden]
                           + [layers.Dense(y.shape[1] if y.ndim > 1 else 1,
@@ -41,6 +53,8 @@ EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {
     "SKLearnRegressor": {},
     "SKLearnTransformer": {},
 }
+
+dynamic_model = DynamicModel()
 
 ESTIMATORS = [
     SKLearnClassifier(model=dynamic_model,
