@@ -78,6 +78,8 @@ def _broadcast_shape(rank: int, axes: tuple[int, ...], sizes: tuple[int, ...]) -
 class _Normalization(Layer):
     """What both layers share: γ/β creation, the affine map, checks and config."""
 
+    supports_masking = True      # per position: a padding mask passes on (Keras)
+
     def __init__(self, epsilon: float, center: bool, scale: bool, beta_initializer,
                  gamma_initializer, beta_regularizer, gamma_regularizer, **kwargs):
         super().__init__(**kwargs)

@@ -58,8 +58,22 @@ class Model(Layer):
         self._loss_tracker = metrics_module.Mean(name="loss")
         self._fit_progress = None
         self._step_buffers = None
+        self._calls_made: list = []      # each layer call's number in the last forward pass
+        self._output_mask = None
+
+    supports_masking = True             # a padding mask goes in and, if it survives, out
 
     # ----- structure (subclasses) -------------------------------------------------------
+    @property
+    def output_mask(self):
+        """The padding mask of the last forward's output (N, T), or None: what Keras
+        attaches to the output as `_keras_mask`; the loss and metrics skip masked steps."""
+        return self._output_mask
+
+    def compute_mask(self, x, mask=None):
+        """The mask of the output of the forward just run (see `output_mask`)."""
+        return self._output_mask
+
     @property
     def layers(self) -> list[Layer]:
         raise NotImplementedError

@@ -30,10 +30,20 @@ def fused_activation(model, loss=None):
     activation = None if layer is None else layer.activation
     if (fused_name is None or getattr(loss, "from_logits", False)
             or activation is None or not layer.takes_preactivation_gradient
-            or getattr(activation, "name", None) != fused_name
-            or getattr(activation, "axis", -1) not in (-1, len(model.output_shape) - 1)):
+            or getattr(activation, "name", None) != fused_name):
+        return None
+    # Only where it is exactly the unfused math: a softmax normalises over one axis, and
+    # the cross-entropy must sum over that same axis (the last one, where both agree).
+    rank = len(model.output_shape)
+    if fused_name == "softmax" and not (
+            _is_last_axis(getattr(activation, "axis", -1), rank)
+            and _is_last_axis(getattr(loss, "axis", -1), rank)):
         return None
     return activation
+
+
+def _is_last_axis(axis, rank: int) -> bool:
+    return isinstance(axis, int) and axis in (-1, rank - 1)
 
 
 def add_penalties(params) -> float:
