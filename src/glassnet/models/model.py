@@ -160,8 +160,12 @@ class Model(Layer):
         """Add one batch: its loss (weighted by its size) and its predictions."""
         self.build_metrics(y, y_pred)
         self._loss_tracker.update_state(loss, sample_weight=len(x))
+        mask = self.output_mask          # padded steps do not count (Keras)
         for metric in self._metrics:
-            metric.update_state(y, y_pred, sample_weight=sample_weight)
+            if mask is None:
+                metric.update_state(y, y_pred, sample_weight=sample_weight)
+            else:
+                metric.update_state(y, y_pred, sample_weight=sample_weight, mask=mask)
 
     def get_metrics_result(self) -> dict[str, float]:
         """{name: value} of the loss and every metric so far (Keras 3's name)."""

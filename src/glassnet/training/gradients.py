@@ -71,15 +71,24 @@ def backpropagate_loss(model, x, y, sample_weight, training: bool, params, loss=
     for param in params:
         param.zero_grad()
     y_pred = model.forward(x, training=training)
+    masked = _mask_argument(model)
     fused = fused_activation(model, loss)
     if fused is not None:
-        value, dz = loss.fused_value_and_gradient(y, fused.logits, y_pred, sample_weight)
+        value, dz = loss.fused_value_and_gradient(y, fused.logits, y_pred, sample_weight,
+                                                  **masked)
         model.backward(dz, from_preactivation=True, input_gradient=False)
     else:
-        value = loss(y, y_pred, sample_weight=sample_weight)
-        model.backward(loss.gradient(y, y_pred, sample_weight=sample_weight),
+        value = loss(y, y_pred, sample_weight=sample_weight, **masked)
+        model.backward(loss.gradient(y, y_pred, sample_weight=sample_weight, **masked),
                        input_gradient=False)
     return float(value), y_pred
+
+
+def _mask_argument(model) -> dict:
+    """{"mask": the output's padding mask} when the last forward gave one (Keras applies
+    it to the loss and the metrics: padded steps do not count), else {}."""
+    mask = model.output_mask
+    return {} if mask is None else {"mask": mask}
 
 
 def compute_gradients(model, x, y, sample_weight=None, training: bool = True, params=None):
@@ -95,9 +104,11 @@ def compute_loss(model, x=None, y=None, y_pred=None, sample_weight=None,
     require_compiled(model, "compute_loss")
     if y_pred is None:
         y_pred = model.forward(x, training=training)
+    masked = _mask_argument(model)
     fused = fused_activation(model)
     if fused is not None:
-        value, _ = model.loss.fused_value_and_gradient(y, fused.logits, y_pred, sample_weight)
+        value, _ = model.loss.fused_value_and_gradient(y, fused.logits, y_pred, sample_weight,
+                                                       **masked)
     else:
-        value = model.loss(y, y_pred, sample_weight=sample_weight)
+        value = model.loss(y, y_pred, sample_weight=sample_weight, **masked)
     return float(value) + penalty(model)
