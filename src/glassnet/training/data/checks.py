@@ -8,7 +8,6 @@ knows a model: the model's shapes, dtype and loss come in as arguments (see `pre
 from __future__ import annotations
 
 import math
-
 from collections.abc import Mapping
 
 import numpy as np
