@@ -134,8 +134,10 @@ class Loss:
             "sum_over_batch_size" (= "mean"): Σ w m l / Σ m, where Σ m is the number of
                 entries without a mask, and 0 when the mask leaves none;
             "sum": Σ w m l;
-            "mean_with_sample_weight": Σ w m l / Σ w m with sample weights (Σ_n w_n when
-                there is no mask), as "sum_over_batch_size" without;
+            "mean_with_sample_weight": Σ w m l / Σ w m with sample weights; without a mask
+                Keras divides by the weights as given, Σ_n w_n for (N,) weights (so a
+                sequence's loss is summed over its steps); as "sum_over_batch_size" without
+                sample weights;
             "none" (or None): w m l, the entries' shape.
         dtype: float dtype the loss is computed in; None (the default) keeps y_pred's own
             dtype (Keras would use floatx: here float64 gradient checks stay float64).
