@@ -126,7 +126,7 @@ def test_masks(diff_seed, torch, request):
     with harness.run_case(request, "masks", diff_seed) as case:
         training = chance(rng, 0.5)
         # BatchNormalization only in inference: its masked moments are masks-bn-moments'
-        ctx = Ctx(training=training, masking=True, batchnorm=not training)
+        ctx = Ctx(training=True, masking=True, batchnorm=not training)   # fit: Dropout rate 0
         graph, loss = masked_net(rng, ctx)
         has_batchnorm = any(s.kind == "BatchNormalization" for s in graph.net.layers)
         case.description = f"{specs.describe(graph.net)}; loss {loss}; training={training}"
@@ -158,7 +158,7 @@ def test_masks_functional(diff_seed, torch, request):
     rng = np.random.default_rng(diff_seed)
     with harness.run_case(request, "masks-functional", diff_seed) as case:
         training = chance(rng, 0.5)
-        ctx = Ctx(training=training, masking=True, batchnorm=False)
+        ctx = Ctx(training=True, masking=True, batchnorm=False)   # fit: Dropout at rate 0
         graph, loss = masked_net(rng, ctx, sequential=False)
         case.description = f"{specs.describe(graph.net)}; loss {loss}; training={training}"
         try:

@@ -19,6 +19,7 @@ One training step is the whole algorithm of the seed posts, for any depth:
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from glassnet import losses as losses_module
@@ -162,7 +163,7 @@ class Model(Layer):
         self._loss_tracker.update_state(loss, sample_weight=len(x))
         mask = self.output_mask          # padded steps do not count (Keras)
         for metric in self._metrics:
-            if mask is None:
+            if mask is None or not _takes_mask(metric.update_state):
                 metric.update_state(y, y_pred, sample_weight=sample_weight)
             else:
                 metric.update_state(y, y_pred, sample_weight=sample_weight, mask=mask)
@@ -345,3 +346,9 @@ class Model(Layer):
         from glassnet.saving import model_file as saving  # the module: a smaller cycle
 
         saving.load_weights(self, filepath)
+
+
+def _takes_mask(method) -> bool:
+    """Whether a metric's update_state has a `mask` parameter (the built-in mean metrics;
+    a user's Metric subclass may not)."""
+    return "mask" in inspect.signature(method).parameters
