@@ -193,20 +193,23 @@ def check_layer(layer, x, *, dy=None, training: bool = False, eps: float = 1e-6,
     return report
 
 
-def check_loss(loss, y_true, y_pred, sample_weight=None, *, eps: float = 1e-6,
+def check_loss(loss, y_true, y_pred, sample_weight=None, *, mask=None, eps: float = 1e-6,
                tolerance: float = DEFAULT_TOLERANCE, max_checks: int | None = 2000,
                seed: int = 0) -> GradcheckReport:
-    """Check `loss.gradient(y_true, y_pred)` against central differences of `loss(...)`."""
+    """Check `loss.gradient(y_true, y_pred)` against central differences of `loss(...)`
+    (for reduction "none": of the sum of the entries), with the sample weights and mask."""
     rng = np.random.default_rng(seed)
-    y_pred = np.array(y_pred, dtype=np.float64)
+    y_pred = np.array(y_pred, dtype=np.float64, order="C")   # C order: perturbed through a view
     y_true = np.asarray(y_true)
     if np.issubdtype(y_true.dtype, np.floating):
         y_true = y_true.astype(np.float64)
 
-    def objective() -> float:
-        return float(loss(y_true, y_pred, sample_weight=sample_weight))
+    masked = {} if mask is None else {"mask": mask}   # a loss without masks works too
 
-    analytic = loss.gradient(y_true, y_pred, sample_weight=sample_weight)
+    def objective() -> float:
+        return float(np.sum(loss(y_true, y_pred, sample_weight=sample_weight, **masked)))
+
+    analytic = loss.gradient(y_true, y_pred, sample_weight=sample_weight, **masked)
     indices = _indices(y_pred.size, max_checks, rng)
     numeric = numerical_gradient(objective, y_pred, indices, eps)
     report = GradcheckReport(getattr(loss, "name", type(loss).__name__))

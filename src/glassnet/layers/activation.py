@@ -20,6 +20,8 @@ from glassnet.registry import register
 class _ActivationLayer(Layer):
     """Shared body: forward/backward delegate to `self.activation` (set by the subclass)."""
 
+    supports_masking = True      # elementwise: a padding mask passes on (Keras)
+
     activation: activations.ActivationFunction
 
     def forward(self, x, training: bool = False):

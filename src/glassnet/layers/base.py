@@ -15,8 +15,11 @@ Models call a layer through one door each way, `apply` (forward) and `backpropag
 call there (diagnostics watches a re-run that way). The rest of the contract, with the
 default a plain layer gets:
 
-    supports_masking = False       forward takes `mask=` (a padding mask from Embedding)
-    compute_mask(x, mask) -> None  the mask for the next layer
+    supports_masking = False       the layer passes a padding mask on (from Embedding with
+                                   mask_zero=True) to the next layer, as Keras' layers do;
+                                   its forward gets `mask=` when it has that parameter
+    compute_mask(x, mask)          the mask for the next layer: `mask` when
+                                   supports_masking, else None (the mask stops here)
     skips_input_gradient = False   backward(dy, input_gradient=False) skips dL/dx
     backward_preactivation(dz)     raises: only layers with an output activation (Dense,
                                    Conv, activation layers) take dL/dz below it, for the
@@ -30,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import inspect
 import math
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from glassnet import config
+from glassnet.layers import calls
 from glassnet.layers.parameter import Parameter
 from glassnet.naming import snake_case, unique_name
 
@@ -130,7 +135,8 @@ class Layer:
         input_shape: optional, without the batch axis; lets a Sequential build eagerly.
     """
 
-    supports_masking = False      # forward takes `mask=` (see `apply`)
+    supports_masking = False      # passes a mask on (see `compute_mask`)
+    takes_mask = False            # forward has a `mask` parameter (set per class)
     skips_input_gradient = False  # backward(dy, input_gradient=False) skips dL/dx
     activation = None             # the output activation, for the fused output path
     _hooks: tuple = ()            # see `add_hook`; an instance gets its own when one is added
@@ -138,7 +144,7 @@ class Layer:
     def __init__(self, name: str | None = None, trainable: bool = True, dtype=None,
                  input_shape: tuple[int, ...] | None = None):
         self.name = name or unique_name(snake_case(type(self).__name__))
-        self.trainable = bool(trainable)
+        self._trainable = bool(trainable)
         self._dtype = None if dtype is None else config.standardize_dtype(dtype)
         self._input_shape_arg = None if input_shape is None else tuple(input_shape)
         self._parameters: list[Parameter] = []
@@ -149,6 +155,7 @@ class Layer:
     def __init_subclass__(cls, **kwargs):
         """A subclass' own `build` is wrapped by `_marks_built` (see there)."""
         super().__init_subclass__(**kwargs)
+        cls.takes_mask = "mask" in inspect.signature(cls.forward).parameters
         if "build" in vars(cls):
             cls.build = _marks_built(vars(cls)["build"])
 
@@ -172,6 +179,20 @@ class Layer:
     def declared_input_shape(self) -> tuple | None:
         """The `input_shape` given to the constructor (no batch axis), or None."""
         return self._input_shape_arg
+
+    @property
+    def trainable(self) -> bool:
+        """False freezes the layer: the optimizer leaves its weights alone, and layers that
+        behave differently in training (BatchNormalization) run in inference mode."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        """As in Keras, setting it on a model or a wrapper sets it on every layer inside
+        (the transfer-learning recipe: `base_model.trainable = False`)."""
+        self._trainable = bool(value)
+        for layer in self.sublayers():
+            layer.trainable = value
 
     def sublayers(self) -> list[Layer]:
         """The layers inside this one (a model's, a wrapper's); none for a plain layer."""
@@ -283,9 +304,10 @@ class Layer:
         return type(self).backward_preactivation is not Layer.backward_preactivation
 
     def compute_mask(self, x, mask=None):
-        """The mask for the next layer, given this layer's input and its mask: None, the
-        mask stops here (layers that make or pass on a mask override it)."""
-        return None
+        """The mask for the next layer, given this layer's input and its mask: passed on
+        unchanged by a layer that supports masking (elementwise and per-step layers), else
+        None, the mask stops here (Embedding, RNNs, pooling and merges override it)."""
+        return mask if self.supports_masking else None
 
     def keep(self, value):
         """What backward needs from this forward: `value`, or None inside inference_only()
@@ -299,24 +321,37 @@ class Layer:
 
     # ----- the one door each way, and its hooks -------------------------------------------
     def apply(self, x, training: bool = False, mask=None, **kwargs):
-        """forward(x), as models call it: `mask` is passed on when the layer supports
-        masking, and hooks observe the call (see `add_hook`)."""
-        if mask is not None and self.supports_masking:
+        """forward(x), as models call it: `mask` is passed on when the layer's forward takes
+        one, hooks observe the call (see `add_hook`), and a second call in the same forward
+        pass puts the first call's state aside for its backward (see `layers.calls`)."""
+        if mask is not None and self.takes_mask:
             kwargs["mask"] = mask
+        if _keep_for_backward.get():
+            calls.before_forward(self)
         if not self._hooks:
             return self.forward(x, training=training, **kwargs)
         return self._run_hooks("forward", functools.partial(self.forward, x, training=training,
                                                             **kwargs))
 
-    def backpropagate(self, dy, input_gradient: bool = True, preactivation: bool = False):
+    def backpropagate(self, dy, input_gradient: bool = True, preactivation: bool = False,
+                      call: int | None = None):
         """backward(dy) (or backward_preactivation, with `preactivation`), as models call
         it: input_gradient=False reaches layers that can skip dL/dx (others compute it
-        and the caller ignores it), and hooks observe the call (see `add_hook`)."""
+        and the caller ignores it), and hooks observe the call (see `add_hook`). `call`
+        is the number of the forward call this backward belongs to (`last_call` right after
+        `apply`), for a layer called more than once in a pass; None: the latest."""
+        calls.before_backward(self, call)
         skip = not input_gradient and self.skips_input_gradient
         if not self._hooks:
             return self._backward(dy, skip, preactivation)
         return self._run_hooks("backward", functools.partial(self._backward, dy, skip,
                                                              preactivation))
+
+    @property
+    def last_call(self) -> int:
+        """The number of this layer's latest call in the current forward pass (0, 1, ...):
+        what a model hands back to `backpropagate(..., call=)`."""
+        return calls.last_call(self)
 
     def _backward(self, dy, skip: bool, preactivation: bool):
         method = self.backward_preactivation if preactivation else self.backward

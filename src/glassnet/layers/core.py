@@ -136,6 +136,8 @@ class Dense(Layer):
         (2, 3)
     """
 
+    supports_masking = True      # per position: a padding mask passes on (Keras)
+
     @classmethod
     def contract_sample(cls, rng):
         return {"units": 3, "activation": "tanh"}, rng.standard_normal((3, 4))

@@ -31,6 +31,21 @@ class Merge(Layer):
 
     min_inputs = 2
     max_inputs: int | None = None
+    supports_masking = True
+
+    def compute_mask(self, x, mask=None):
+        """As Keras: a position counts where every input's mask (those that have one) says
+        so; no mask in, none out."""
+        if mask is None:
+            return None
+        masks = [m for m in (mask if isinstance(mask, (list, tuple)) else [mask])
+                 if m is not None]
+        if not masks:
+            return None
+        combined = np.asarray(masks[0], dtype=bool)
+        for other in masks[1:]:
+            combined = combined & np.asarray(other, dtype=bool)
+        return combined
 
     @classmethod
     def contract_sample(cls, rng):

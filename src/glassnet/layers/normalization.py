@@ -17,7 +17,7 @@ backward passes therefore share one derivative of x̂ with respect to x (`_stand
 
 from __future__ import annotations
 
-from glassnet import regularizers
+from glassnet import config, regularizers
 from glassnet.backend import namespace
 from glassnet.layers.base import (
     Layer,
@@ -56,6 +56,38 @@ def _standardize_backward(dx_hat, x_hat, inv_std, axes: tuple[int, ...]):
     return inv_std * (dx_hat - mean_dx_hat - x_hat * mean_dx_hat_x_hat)
 
 
+def _masked_standardize(x, w, axes: tuple[int, ...], epsilon: float):
+    """`_standardize` with the statistics taken over the unmasked positions only (Keras'
+    BatchNormalization with a padding mask), w = the mask as 0/1 broadcast against x:
+
+        W = Σ_A w + δ,  μ = Σ_A w·x / W,  σ² = Σ_A w·(x - μ)² / W       (δ = config.epsilon(),
+                                                                           as Keras adds it)
+    Every position is normalized with them; returns (x̂, mean, var, inv_std, W).
+    """
+    xp = namespace(x)
+    total = w.sum(axis=axes, keepdims=True) + config.epsilon()
+    mean = (w * x).sum(axis=axes, keepdims=True) / total
+    centered = x - mean
+    var = (w * centered * centered).sum(axis=axes, keepdims=True) / total
+    inv_std = 1.0 / xp.sqrt(var + epsilon)
+    return centered * inv_std, mean, var, inv_std, total
+
+
+def _masked_standardize_backward(dx_hat, x_hat, inv_std, w, total, mean, axes):
+    """dL/dx for `_masked_standardize`: only unmasked positions move μ and σ², every
+    position's x̂ depends on them (so the sums below run over all positions).
+
+        dσ² = -inv_std² / 2 · Σ dx̂·x̂
+        dμ  = -inv_std · Σ dx̂ + dσ² · (-2 δ μ / W)        (Σ w (x - μ) = δ μ, not 0)
+        dx  = inv_std · dx̂ + w / W · (dμ + 2 dσ² (x - μ))
+    """
+    d_var = -0.5 * inv_std * inv_std * (dx_hat * x_hat).sum(axis=axes, keepdims=True)
+    delta = total - w.sum(axis=axes, keepdims=True)
+    d_mean = (-inv_std * dx_hat.sum(axis=axes, keepdims=True)
+              - 2.0 * d_var * delta * mean / total)
+    return inv_std * dx_hat + (w / total) * (d_mean + 2.0 * d_var * (x_hat / inv_std))
+
+
 def _positive_axis(axis: int, rank: int, layer: Layer) -> int:
     """`axis` in [0, rank) (negative counts from the end), else ValueError naming the layer."""
     if isinstance(axis, bool) or not isinstance(axis, int):
@@ -77,6 +109,8 @@ def _broadcast_shape(rank: int, axes: tuple[int, ...], sizes: tuple[int, ...]) -
 
 class _Normalization(Layer):
     """What both layers share: γ/β creation, the affine map, checks and config."""
+
+    supports_masking = True      # per position: a padding mask passes on (Keras)
 
     def __init__(self, epsilon: float, center: bool, scale: bool, beta_initializer,
                  gamma_initializer, beta_regularizer, gamma_regularizer, **kwargs):
@@ -232,10 +266,20 @@ class BatchNormalization(_Normalization):
         _positive_axis(self.axis, len(input_shape), self)
         return tuple(input_shape)
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, mask=None):
+        """`mask` (N, T) from Embedding(mask_zero=True): in training, the batch statistics
+        are taken over the unmasked positions only, as in Keras."""
         self._check_input(x)
         self._batch_statistics = bool(training) and self.trainable   # frozen: inference mode
-        if self._batch_statistics:
+        self._mask_weights = None
+        if self._batch_statistics and mask is not None:
+            w = namespace(x).asarray(mask).astype(x.dtype)
+            w = w.reshape(w.shape + (1,) * (x.ndim - w.ndim))
+            x_hat, mean, var, inv_std, total = _masked_standardize(x, w, self._reduce_axes,
+                                                                   self.epsilon)
+            self._update_moving_statistics(mean, var)
+            self._mask_weights = self.keep((w, total, mean))
+        elif self._batch_statistics:
             x_hat, mean, var, inv_std = _standardize(x, self._reduce_axes, self.epsilon)
             self._update_moving_statistics(mean, var)
         else:
@@ -262,6 +306,10 @@ class BatchNormalization(_Normalization):
         """
         require_forward_state(self, getattr(self, "_x_hat", None))
         dx_hat = self._affine_backward(dy, self._reduce_axes)          # γ · dy, x's shape
+        if self._batch_statistics and self._mask_weights is not None:
+            w, total, mean = self._mask_weights
+            return _masked_standardize_backward(dx_hat, self._x_hat, self._inv_std, w, total,
+                                                mean, self._reduce_axes)
         if self._batch_statistics:
             return _standardize_backward(dx_hat, self._x_hat, self._inv_std, self._reduce_axes)
         return dx_hat * self._inv_std                                  # inv_std: (1, ..., C)

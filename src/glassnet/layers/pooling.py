@@ -337,9 +337,47 @@ class GlobalAveragePooling2D(_GlobalAveragePooling):
 
 @register("layer")
 class GlobalAveragePooling1D(_GlobalAveragePooling):
-    """Mean over steps: (N, T, C) -> (N, C) (keepdims: (N, 1, C))."""
+    """Mean over steps: (N, T, C) -> (N, C) (keepdims: (N, 1, C)).
+
+    With a padding mask m (N, T) (Embedding with mask_zero=True), the mean is over the
+    unmasked steps only, as in Keras 3:
+
+        y[n, c] = Σ_t m[n, t] x[n, t, c] / Σ_t m[n, t]
+        dL/dx[n, t, c] = m[n, t] dy[n, c] / Σ_t m[n, t]
+
+    (a sample with every step masked gives 0, where Keras gives 0/0 = nan). The mask stops
+    here: the output has no steps.
+    """
 
     rank = 1
+    supports_masking = True
+
+    def forward(self, x, training=False, mask=None):
+        self._masked = mask is not None
+        if mask is None:
+            return super().forward(x, training)
+        _windows.check_input_rank(self, x.shape, self.rank)
+        xp = namespace(x)
+        mask = xp.asarray(mask)
+        if mask.shape != x.shape[:2]:
+            raise ValueError(f"{type(self).__name__} {self.name!r}: mask must have shape "
+                             f"(batch, steps) = {x.shape[:2]}, got {mask.shape}")
+        counts = xp.maximum(mask.sum(axis=1, keepdims=True), 1).astype(x.dtype)   # (N, 1)
+        weights = mask.astype(x.dtype) / counts                                  # (N, T)
+        self._x_shape = x.shape
+        self._step_weights = self.keep(weights)
+        y = xp.einsum("nt,ntc->nc", weights, x)
+        return y.reshape(self.compute_output_shape(x.shape)) if self.keepdims else y
+
+    def backward(self, dy, input_gradient: bool = True):
+        if not getattr(self, "_masked", False):
+            return super().backward(dy, input_gradient)
+        require_forward_state(self, self._step_weights)
+        n, channels = self._x_shape[0], self._x_shape[-1]
+        return self._step_weights[:, :, None] * dy.reshape(n, 1, channels)
+
+    def compute_mask(self, x, mask=None):
+        return None
 
 
 @register("layer")

@@ -23,6 +23,8 @@ class Normalization(Layer):
         >>> model = Sequential([Input(shape=(3,)), norm, Dense(1)])
     """
 
+    supports_masking = True      # elementwise: a padding mask passes on (Keras)
+
     @classmethod
     def contract_sample(cls, rng):
         """Statistics given, as adapt would set them."""

@@ -21,6 +21,8 @@ class Dropout(Layer):
         seed: seeds this layer's own generator (default: drawn from the global seed).
     """
 
+    supports_masking = True      # elementwise: a padding mask passes on (Keras)
+
     @classmethod
     def contract_sample(cls, rng):
         return {"rate": 0.5, "seed": 0}, rng.standard_normal((3, 4))

@@ -150,6 +150,7 @@ class Bidirectional(Layer):
                                      initial_state=forward_state)
         y_rev = self.backward_layer.apply(x, training=training, mask=mask,
                                           initial_state=backward_state)
+        self._inner_calls = (self.forward_layer.last_call, self.backward_layer.last_call)
         states = []
         if self.return_state:
             states = y[1:] + y_rev[1:]
@@ -201,8 +202,8 @@ class Bidirectional(Layer):
             d_backward = d_backward[:, ::-1]            # into the backward layer's step order
         if self.return_state:
             d_forward, d_backward = [d_forward] + states_fw, [d_backward] + states_bw
-        dx = self.forward_layer.backpropagate(d_forward)
-        dx_rev = self.backward_layer.backpropagate(d_backward)
+        dx = self.forward_layer.backpropagate(d_forward, call=self._inner_calls[0])
+        dx_rev = self.backward_layer.backpropagate(d_backward, call=self._inner_calls[1])
         return dx + dx_rev
 
     # ----- configuration --------------------------------------------------------------------
@@ -241,6 +242,8 @@ class TimeDistributed(Layer):
 
         return {"layer": Dense(2)}, rng.standard_normal((2, 3, 4))          # (N, T, F)
 
+    supports_masking = True      # a (N, T) padding mask passes on to the output's steps
+
     def __init__(self, layer: Layer, **kwargs):
         if not isinstance(layer, Layer):
             raise ValueError(f"TimeDistributed: layer must be a Layer instance, got {layer!r}")
@@ -270,11 +273,12 @@ class TimeDistributed(Layer):
         self._check_rank(np.shape(x))
         self._steps = x.shape[:2]
         y = self.layer.apply(x.reshape((-1,) + x.shape[2:]), training=training)     # (N·T, ...)
+        self._inner_call = self.layer.last_call
         return y.reshape(self._steps + y.shape[1:])                                 # (N, T, ...)
 
     def backward(self, dy, input_gradient: bool = True):
         """dL/dy (N, T, *out) -> dL/dx (N, T, *in); None if the inner layer returns None."""
-        dx = self.layer.backpropagate(dy.reshape((-1,) + dy.shape[2:]))
+        dx = self.layer.backpropagate(dy.reshape((-1,) + dy.shape[2:]), call=self._inner_call)
         return None if dx is None else dx.reshape(self._steps + dx.shape[1:])
 
     def get_config(self):

@@ -1,17 +1,18 @@
-"""Losses: a pure per-sample function, its derivative right under it, and a thin Keras class.
+"""Losses: a pure per-entry function, its derivative right under it, and a thin Keras class.
 
 Every loss is computed in two steps, as in Keras 3:
 
-    l_n = call(y_true, y_pred)                      per-sample losses, shape (N,)
-    L   = Σ_n w_n l_n / N                           reduction "sum_over_batch_size"
+    l = call(y_true, y_pred)                per-entry losses, y_pred (N, ..., C) -> (N, ...)
+    L = Σ w m l / Σ m                       reduction "sum_over_batch_size"
 
-and `gradient` returns dL/dy_pred of the *reduced* scalar L (already divided by N and times
-the sample weights w_n), with y_pred's shape and dtype, ready for the output layer's backward.
+and `gradient` returns dL/dy_pred of the *reduced* scalar L (sample weights w, mask m and
+divisor applied), with y_pred's shape and dtype, ready for the output layer's backward.
 
-Per-sample: the elementwise losses (MSE, MAE, Huber, BCE) take the mean over the last axis,
-the class-axis losses (CCE, sparse CCE, cosine) reduce over the class axis; any other
-non-batch axes (a sequence's time steps) are averaged, so that for y_pred of shape (N, T, C)
-`sum_over_batch_size` gives Keras' value Σ / (N T).
+Per entry: the elementwise losses (MSE, MAE, Huber, BCE) take the mean over the last axis,
+the class-axis losses (CCE, sparse CCE, cosine) reduce over the class axis, and nothing
+else: (N, C) outputs give one entry per sample, a sequence (N, T, C) one per step (N, T),
+and y_pred (N,) one per sample. A mask (N, T) leaves padding steps out of the sum and
+the divisor: `loss(y_true, y_pred, sample_weight, mask=m)`.
 
     >>> import numpy as np
     >>> from glassnet import losses
@@ -100,6 +101,6 @@ def get(identifier) -> Loss | None:
         raise TypeError(
             f"loss: got the callable {getattr(identifier, '__name__', identifier)!r}; training "
             "needs the loss' gradient too, so subclass glassnet.losses.Loss and implement "
-            "call(y_true, y_pred) -> per-sample losses and call_gradient(y_true, y_pred) -> "
+            "call(y_true, y_pred) -> per-entry losses and call_gradient(y_true, y_pred) -> "
             "their derivative (or gradient(...) for the reduced loss)")
     raise TypeError(f"loss: expected a Loss, a name or a config dict, got {identifier!r}")

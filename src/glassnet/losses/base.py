@@ -1,18 +1,27 @@
-"""The Loss base class: per-sample losses, sample weights, the reduction, the fused path.
+"""The Loss base class: per-entry losses, sample weights and masks, the reduction, the fused path.
 
 Every loss is computed in two steps, as in Keras 3:
 
-    l_n = call(y_true, y_pred)                      per-sample losses, shape (N,)
-    L   = Σ_n w_n l_n / N                           reduction "sum_over_batch_size"
+    l = call(y_true, y_pred)            per-entry losses: y_pred (N, ..., C) -> l (N, ...)
+    L = Σ w m l / Σ m                   reduction "sum_over_batch_size"
 
-and `gradient` returns dL/dy_pred of the *reduced* scalar L (already divided by N and times
-the sample weights w_n), with y_pred's shape and dtype, ready for the output layer's backward.
+The loss function reduces only the class axis (the crossentropies, cosine: over `axis`) or
+the last axis (MSE, MAE, Huber, BCE: a mean), so that (N, C) outputs give one entry per
+sample, l (N,), and a sequence (N, T, C) one per step, l (N, T). A 1-D y_pred (N,) gives one
+entry per sample, l (N,) (Keras would average the batch away; glassnet keeps the samples).
+w are the sample weights, (N,) broadcast over a sample's entries (or of the entries' own
+shape); m is a boolean mask of the entries' shape (padding steps; `ignore_class` is one
+too, joined with a given mask by AND), and Σ m is the number of entries without a mask.
 
-Also here: the input conversions and per-sample reductions every loss family shares.
+`gradient` returns dL/dy_pred of the *reduced* scalar L (weights, mask and divisor already
+applied), with y_pred's shape and dtype, ready for the output layer's backward.
+
+Also here: the input conversions and the entry axis every loss family shares.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from glassnet import checks, config
@@ -52,41 +61,68 @@ def _as_targets(y_true, y_pred):
     return y_true.astype(y_pred.dtype, copy=False), y_pred
 
 
-def _per_sample_mean(values):
-    """(N, ...) -> (N,): the mean over every non-batch axis."""
-    if values.ndim == 1:
-        return values  # one entry per sample already (the common case: skip the reduction)
-    return values.reshape(values.shape[0], -1).mean(axis=1)
-
-
-def _per_sample_count(array) -> int:
-    """How many entries `_per_sample_mean` averages for each sample."""
-    return array.size // array.shape[0] if array.shape[0] else 1
-
-
-def _class_axis(y_pred, axis: int) -> int:
-    """The class axis as a non-negative index; it must not be the batch axis."""
+def _entry_axis(y_pred, axis: int = -1) -> int | None:
+    """The axis of y_pred a loss reduces to its entries, as a non-negative index (never the
+    batch axis); None for y_pred (N,), where every sample is one entry."""
     if y_pred.ndim < 2:
-        raise ValueError(f"y_pred: expected shape (N, ..., C), with a class axis, "
-                         f"got {y_pred.shape}")
+        return None
     if not -y_pred.ndim <= axis < y_pred.ndim or axis % y_pred.ndim == 0:
         raise ValueError(f"axis: expected a non-batch axis of y_pred {y_pred.shape}, got {axis}")
     return axis % y_pred.ndim
 
 
-def _sample_weights(sample_weight, y_pred):
-    """sample_weight as (N,) in y_pred's dtype (a scalar is broadcast), or None."""
+def _class_axis(y_pred, axis: int) -> int:
+    """The class axis as a non-negative index; y_pred must have one besides the batch axis."""
+    if y_pred.ndim < 2:
+        raise ValueError(f"y_pred: expected shape (N, ..., C), with a class axis, "
+                         f"got {y_pred.shape}")
+    return _entry_axis(y_pred, axis)
+
+
+def _mean_over(values, axis: int | None):
+    """values averaged over `axis` (from `_entry_axis`); as they are for axis None."""
+    return values if axis is None else values.mean(axis=axis)
+
+
+def _entry_count(y_pred, axis: int | None) -> int:
+    """How many values `_mean_over` averages into each entry."""
+    return 1 if axis is None else y_pred.shape[axis]
+
+
+def _entry_weights(sample_weight, y_pred, shape: tuple):
+    """sample_weight in y_pred's dtype, ready to broadcast against entries of `shape`.
+
+    A scalar, (N,) or (N, 1) gives (N,) for entries (N,) and (N, 1, ...) for (N, T, ...)
+    (one weight for all of a sample's entries); weights of the entries' own shape are kept.
+    None stays None.
+    """
     if sample_weight is None:
         return None
     xp = namespace(y_pred)
-    n = y_pred.shape[0]
+    n = shape[0]
     weights = xp.asarray(sample_weight).astype(y_pred.dtype, copy=False)
     if weights.ndim == 0:
-        return xp.full((n,), weights, dtype=y_pred.dtype)
-    if weights.shape not in ((n,), (n, 1)):
-        raise ValueError(f"sample_weight: expected shape ({n},) or ({n}, 1) for a batch of {n}, "
-                         f"got {weights.shape}")
-    return weights.reshape(n)
+        weights = xp.full((n,), weights, dtype=y_pred.dtype)
+    elif weights.shape in ((n,), (n, 1)):
+        weights = weights.reshape(n)
+    elif tuple(weights.shape) == shape:
+        return weights
+    else:
+        entries = "" if len(shape) == 1 else f" or the loss entries' {shape}"
+        raise ValueError(f"sample_weight: expected shape ({n},) or ({n}, 1){entries} for a "
+                         f"batch of {n}, got {weights.shape}")
+    return weights.reshape((n,) + (1,) * (len(shape) - 1))
+
+
+def _as_mask(mask, shape: tuple, xp):
+    """A mask of the entries as a boolean array (nonzero = counts), checked against `shape`."""
+    if mask is None:
+        return None
+    mask = xp.asarray(mask)
+    if tuple(mask.shape) != shape:
+        raise ValueError(f"mask: expected the shape of the loss entries {shape} (y_pred's "
+                         f"shape without the reduced axis), got {mask.shape}")
+    return mask if mask.dtype == bool else mask != 0
 
 
 class Loss:
@@ -94,15 +130,24 @@ class Loss:
 
     Args:
         name: the loss' name (default: the class name in snake_case).
-        reduction: "sum_over_batch_size" (= "mean"): Σ w_n l_n / N; "sum": Σ w_n l_n;
-            "mean_with_sample_weight": Σ w_n l_n / Σ w_n; "none" (or None): w_n l_n, (N,).
+        reduction: how the weighted entries w m l become the loss (as Keras 3):
+            "sum_over_batch_size" (= "mean"): Σ w m l / Σ m, where Σ m is the number of
+                entries without a mask, and 0 when the mask leaves none;
+            "sum": Σ w m l;
+            "mean_with_sample_weight": Σ w m l / Σ w m with sample weights; without a mask
+                Keras divides by the weights as given, Σ_n w_n for (N,) weights (so a
+                sequence's loss is summed over its steps); as "sum_over_batch_size" without
+                sample weights;
+            "none" (or None): w m l, the entries' shape.
         dtype: float dtype the loss is computed in; None (the default) keeps y_pred's own
             dtype (Keras would use floatx: here float64 gradient checks stay float64).
 
     Subclass contract:
-        call(y_true, y_pred) -> l, shape (N,)
-        call_gradient(y_true, y_pred) -> dl_n/dy_pred, shape of y_pred (unweighted, unreduced)
-    from which `__call__` and `gradient` apply the weights and the reduction.
+        call(y_true, y_pred) -> l, per-entry losses: y_pred's shape without the axis
+            `reduced_axis(y_pred)` (the last one by default), (N,) for y_pred (N,)
+        call_gradient(y_true, y_pred) -> dl/dy_pred, y_pred's shape (each entry's own
+            derivative, unweighted, unreduced)
+    from which `__call__` and `gradient` apply the weights, the mask and the reduction.
     """
 
     # Name of the output activation whose backward this loss can fuse with (see below).
@@ -116,12 +161,27 @@ class Loss:
 
     # -- to implement
     def call(self, y_true, y_pred):
-        raise NotImplementedError(f"{type(self).__name__}.call(y_true, y_pred) -> (N,) losses")
+        raise NotImplementedError(
+            f"{type(self).__name__}.call(y_true, y_pred) -> per-entry losses (N, ...)")
 
     def call_gradient(self, y_true, y_pred):
         raise NotImplementedError(
-            f"{type(self).__name__}: implement call_gradient(y_true, y_pred) -> dl_n/dy_pred "
+            f"{type(self).__name__}: implement call_gradient(y_true, y_pred) -> dl/dy_pred "
             "(or override gradient) so that the loss can be trained")
+
+    def reduced_axis(self, y_pred) -> int | None:
+        """The axis of y_pred that `call` reduces (non-negative), None for y_pred (N,).
+
+        The last axis here; the class-axis losses return their `axis`. Override it in a
+        subclass whose `call` reduces another axis, so that `gradient` sees the same entries.
+        """
+        return _entry_axis(y_pred, -1)
+
+    def entry_shape(self, y_pred) -> tuple:
+        """The shape of the per-entry losses (and of a mask) for y_pred: (N, ...)."""
+        axis = self.reduced_axis(y_pred)
+        shape = tuple(y_pred.shape)
+        return shape if axis is None else shape[:axis] + shape[axis + 1:]
 
     # -- reduction
     def _convert(self, y_true, y_pred):
@@ -130,24 +190,36 @@ class Loss:
             y_pred = y_pred.astype(self.dtype, copy=False)
         return namespace(y_pred).asarray(y_true), y_pred
 
-    def _valid_fraction(self, y_true, y_pred):
-        """(N,) fraction of each sample's entries that count (ignore_class), or None for all."""
+    def _entry_mask(self, y_true, y_pred):
+        """The loss' own mask of its entries (SparseCategoricalCrossentropy's ignore_class),
+        boolean of the entries' shape, or None when every entry counts."""
         return None
 
-    def _sample_scale(self, y_true, y_pred, sample_weight):
-        """c_n such that the reduced loss is Σ_n c_n l_n (and "none" returns c_n l_n)."""
-        weights = _sample_weights(sample_weight, y_pred)
+    def _scale(self, y_true, y_pred, sample_weight, mask, shape: tuple):
+        """c, broadcastable to entries of `shape`, such that the reduced loss is Σ c l (and
+        "none" returns c l): the weights, the mask and the reduction's divisor in one."""
+        if not shape:
+            raise ValueError(f"{type(self).__name__}.call: expected per-entry losses of shape "
+                             "(N, ...), got a scalar")
+        weights = _entry_weights(sample_weight, y_pred, shape)
+        mask = _as_mask(mask, shape, namespace(y_pred))
+        own = self._entry_mask(y_true, y_pred)
+        if own is not None:
+            mask = own if mask is None else mask & own
+        if mask is not None:
+            mask = mask.astype(y_pred.dtype)
         numerator = 1.0 if weights is None else weights
         if self.reduction in ("sum", "none", None):
-            return numerator
-        valid = self._valid_fraction(y_true, y_pred)
+            return numerator if mask is None else numerator * mask
         if self.reduction == "mean_with_sample_weight" and weights is not None:
-            denominator = (weights if valid is None else weights * valid).sum()
+            denominator = (weights if mask is None else weights * mask).sum()
         else:
-            denominator = y_pred.shape[0] if valid is None else valid.sum()
-        if denominator == 0:  # nothing to average (all ignored): 0, as Keras' divide_no_nan
-            return numerator * 0.0
-        return numerator / denominator
+            denominator = math.prod(shape) if mask is None else mask.sum()
+        if denominator == 0:  # nothing to average (all masked): 0, as Keras' divide_no_nan
+            scale = numerator * 0.0
+        else:
+            scale = numerator / denominator
+        return scale if mask is None else scale * mask
 
     def _reduce(self, losses, scale):
         weighted = losses * scale
@@ -155,26 +227,35 @@ class Loss:
             return weighted
         return namespace(weighted).asarray(weighted.sum())
 
-    @staticmethod
-    def _expand(scale, like):
-        """Per-sample scale (N,) reshaped to broadcast against y_pred (N, ...)."""
-        if getattr(scale, "ndim", 0) == 0:
+    def _expand(self, scale, y_pred):
+        """The entries' scale c put back on y_pred's rank: the reduced axis inserted."""
+        axis = self.reduced_axis(y_pred)
+        if getattr(scale, "ndim", 0) == 0 or axis is None:
             return scale
-        return scale.reshape(scale.shape + (1,) * (like.ndim - 1))
+        return namespace(y_pred).expand_dims(scale, axis)
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        """The reduced loss: a 0-d array (or (N,) for reduction "none"), in y_pred's dtype."""
-        y_true, y_pred = self._convert(y_true, y_pred)
-        scale = self._sample_scale(y_true, y_pred, sample_weight)
-        return self._reduce(self.call(y_true, y_pred), scale)
+    def __call__(self, y_true, y_pred, sample_weight=None, mask=None):
+        """The reduced loss: a 0-d array (or the entries for reduction "none"), y_pred's dtype.
 
-    def gradient(self, y_true, y_pred, sample_weight=None):
-        """dL/dy_pred of the reduced loss L, y_pred's shape and dtype.
-
-        For reduction "none" it is the derivative of Σ_n w_n l_n (each sample's own gradient).
+        Args:
+            y_true: targets, y_pred's shape (labels for the sparse crossentropy).
+            y_pred: predictions (N, ..., C).
+            sample_weight: a scalar, (N,), (N, 1), or the entries' shape; None for ones.
+            mask: boolean (or 0/1) of the entries' shape, `entry_shape(y_pred)`: False
+                entries (padding) count for nothing, not even in the divisor.
         """
         y_true, y_pred = self._convert(y_true, y_pred)
-        scale = self._sample_scale(y_true, y_pred, sample_weight)
+        losses = self.call(y_true, y_pred)
+        scale = self._scale(y_true, y_pred, sample_weight, mask, tuple(losses.shape))
+        return self._reduce(losses, scale)
+
+    def gradient(self, y_true, y_pred, sample_weight=None, mask=None):
+        """dL/dy_pred of the reduced loss L, y_pred's shape and dtype (arguments as `__call__`).
+
+        For reduction "none" it is the derivative of Σ w m l (each entry's own gradient).
+        """
+        y_true, y_pred = self._convert(y_true, y_pred)
+        scale = self._scale(y_true, y_pred, sample_weight, mask, self.entry_shape(y_pred))
         return self.call_gradient(y_true, y_pred) * self._expand(scale, y_pred)
 
     # -- fused output gradient
@@ -203,24 +284,25 @@ class Loss:
                              f"got {probs.shape}")
         return y_true, logits, probs
 
-    def fused_value_and_gradient(self, y_true, logits, probs, sample_weight=None):
+    def fused_value_and_gradient(self, y_true, logits, probs, sample_weight=None, mask=None):
         """(L, dL/dlogits) for this loss after `fused_activation`, computed from the logits.
 
         Args:
             y_true: targets as for `__call__`.
             logits: z, the output layer's pre-activation (N, ..., C).
             probs: activation(z), already computed by the forward pass (reused for dL/dz).
-            sample_weight: (N,) or None.
+            sample_weight, mask: as for `__call__`.
         Returns:
             L computed stably from z (log-sum-exp / softplus form; no probability clipping),
-            and dL/dz, z's shape and dtype: (p - y) w_n / N for softmax (one-hot y for sparse
-            labels, label smoothing applied; p Σy - y for targets not summing to 1), and
-            (p - y) w_n / (N M) for sigmoid (M outputs per sample).
+            and dL/dz, z's shape and dtype: (p - y) c for softmax, c = w m / Σ m the scale
+            of each entry (one-hot y for sparse labels, label smoothing applied; p Σy - y for
+            targets not summing to 1), and (p - y) c / M for sigmoid (M values averaged per
+            entry).
         """
         if self.fused_activation is None:
             raise NotImplementedError(f"{type(self).__name__} has no fused output gradient")
         y_true, logits, probs = self._fused_inputs(y_true, logits, probs)
-        scale = self._sample_scale(y_true, logits, sample_weight)
+        scale = self._scale(y_true, logits, sample_weight, mask, self.entry_shape(logits))
         value = self._reduce(self._logit_losses(y_true, logits), scale)
         return value, self._logit_gradient(y_true, logits, probs) * self._expand(scale, logits)
 

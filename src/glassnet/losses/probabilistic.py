@@ -1,6 +1,8 @@
 """Probabilistic losses: binary, categorical and sparse categorical crossentropy.
 
-Each is a pure per-sample function, its derivative right under it, and a thin Keras class.
+Each is a pure per-entry function (reducing the class axis, or for binary crossentropy
+averaging `axis`: (N, C) -> (N,), (N, T, C) -> (N, T)), its derivative right under it, and a
+thin Keras class.
 From logits the values go through `glassnet.numerics` (log-softmax, the softplus form); from
 probabilities, p is clipped to [eps, 1 - eps] as Keras does. The classes also give the
 fused output gradient dL/dz = p - y for a softmax or sigmoid output (see `Loss`).
@@ -18,8 +20,9 @@ from glassnet.losses.base import (
     _as_prediction,
     _as_targets,
     _class_axis,
-    _per_sample_count,
-    _per_sample_mean,
+    _entry_axis,
+    _entry_count,
+    _mean_over,
 )
 
 # --------------------------------------------------------------------------- helpers
@@ -48,14 +51,15 @@ def _smooth_binary(y_true, label_smoothing: float):
 
 def binary_crossentropy(y_true, y_pred, from_logits: bool = False,
                         label_smoothing: float = 0.0, axis: int = -1):
-    """l_n = mean_j -[y log p + (1 - y) log(1 - p)].  (N, ...) -> (N,).
+    """l = mean_k -[y log p + (1 - y) log(1 - p)] over `axis`.  (N, ..., K) -> (N, ...).
 
     from_logits=True: y_pred holds logits z, and the same value is computed stably as
     max(z, 0) - z y + log(1 + e^-|z|) (no exp of a large positive number, no log of 0).
     from_logits=False: p is clipped to [eps, 1 - eps] (eps = config.epsilon()) like Keras.
-    `axis` is accepted for Keras compatibility; the per-sample mean covers every axis.
+    y_pred (N,) gives one entry per sample (no axis is averaged).
     """
     y_true, y_pred = _as_targets(y_true, y_pred)
+    axis = _entry_axis(y_pred, axis)
     y_true = _smooth_binary(y_true, _check_label_smoothing(label_smoothing))
     xp = namespace(y_pred)
     if from_logits:
@@ -64,16 +68,17 @@ def binary_crossentropy(y_true, y_pred, from_logits: bool = False,
     else:
         p, _ = _clip_probabilities(y_pred)
         elementwise = -(y_true * xp.log(p) + (1 - y_true) * xp.log(1 - p))
-    return _per_sample_mean(elementwise)
+    return _mean_over(elementwise, axis)
 
 
 def _binary_crossentropy_gradient(y_true, y_pred, from_logits=False, label_smoothing=0.0,
-                                  probs=None):
-    """dl_n/dz = (sigmoid(z) - y) / M from logits (`probs` = sigmoid(z) when already known);
-    dl_n/dp = (p - y) / (p (1 - p)) / M on clipped p, 0 where the clip is active."""
+                                  axis=-1, probs=None):
+    """dl/dz = (sigmoid(z) - y) / K from logits (`probs` = sigmoid(z) when already known);
+    dl/dp = (p - y) / (p (1 - p)) / K on clipped p, 0 where the clip is active.
+    K: the values averaged per entry (the length of `axis`)."""
     y_true, y_pred = _as_targets(y_true, y_pred)
     y_true = _smooth_binary(y_true, _check_label_smoothing(label_smoothing))
-    count = _per_sample_count(y_pred)
+    count = _entry_count(y_pred, _entry_axis(y_pred, axis))
     if from_logits:
         p = numerics.sigmoid(y_pred) if probs is None else probs
         return (p - y_true) / count
@@ -94,7 +99,7 @@ def _smooth_categorical(y_true, label_smoothing: float, axis: int):
 
 def categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
                              label_smoothing: float = 0.0, axis: int = -1):
-    """l_n = -Σ_c y_c log p_c (summed over the class axis).  (N, C) -> (N,).
+    """l = -Σ_c y_c log p_c (summed over the class axis).  (N, ..., C) -> (N, ...).
 
     from_logits=True: log p = z - logsumexp(z), never forming p.
     from_logits=False: as Keras, p is first renormalised, p / Σ_c p_c, then clipped to
@@ -108,7 +113,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
     else:
         p, _ = _clip_probabilities(y_pred / y_pred.sum(axis=axis, keepdims=True))
         log_p = namespace(y_pred).log(p)
-    return _per_sample_mean(-(y_true * log_p).sum(axis=axis))
+    return -(y_true * log_p).sum(axis=axis)
 
 
 def _categorical_crossentropy_gradient(y_true, y_pred, from_logits=False, label_smoothing=0.0,
@@ -117,20 +122,19 @@ def _categorical_crossentropy_gradient(y_true, y_pred, from_logits=False, label_
 
     From probabilities, through the renormalisation q = y_pred / S and the clip:
     g = dl/dq = -y / clip(q) where the clip is inactive (else 0), and
-    dl/dy_pred_k = (g_k - Σ_j g_j q_j) / S.   (Each divided by the per-sample count.)
+    dl/dy_pred_k = (g_k - Σ_j g_j q_j) / S.
     """
     y_true, y_pred = _as_targets(y_true, y_pred)
     axis = _class_axis(y_pred, axis)
     y_true = _smooth_categorical(y_true, _check_label_smoothing(label_smoothing), axis)
-    count = _per_sample_count(y_pred) // y_pred.shape[axis]
     if from_logits:
         p = numerics.softmax(y_pred, axis) if probs is None else probs
-        return (p * y_true.sum(axis=axis, keepdims=True) - y_true) / count
+        return p * y_true.sum(axis=axis, keepdims=True) - y_true
     total = y_pred.sum(axis=axis, keepdims=True)
     q = y_pred / total
     clipped, inside = _clip_probabilities(q)
     g = -inside * y_true / clipped
-    return (g - (g * q).sum(axis=axis, keepdims=True)) / (total * count)
+    return (g - (g * q).sum(axis=axis, keepdims=True)) / total
 
 
 def _sparse_labels(y_true, y_pred, ignore_class=None):
@@ -181,7 +185,8 @@ def _add_at_labels(array, labels, values) -> None:
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
                                     ignore_class: int | None = None):
-    """l_n = -log p_{y_n}, y_n an integer label.  y_true (N,) or (N, 1), y_pred (N, C) -> (N,).
+    """l = -log p_y, y an integer label.  y_true (N, ...) or (N, ..., 1), y_pred (N, ..., C)
+    -> (N, ...).
 
     Same numerics as `categorical_crossentropy` with y one-hot, without building the one-hot.
     Entries whose label equals `ignore_class` contribute 0 (and, in the Loss class, are left
@@ -196,7 +201,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
         log_p = namespace(y_pred).log(_clip_probabilities(q)[0])
     if valid is not None:
         log_p = log_p * valid
-    return _per_sample_mean(-log_p)
+    return -log_p
 
 
 def _sparse_categorical_crossentropy_gradient(y_true, y_pred, from_logits=False,
@@ -206,7 +211,6 @@ def _sparse_categorical_crossentropy_gradient(y_true, y_pred, from_logits=False,
     y_pred = _as_prediction(y_pred)
     xp = namespace(y_pred)
     labels, valid = _sparse_labels(y_true, y_pred, ignore_class)
-    count = _per_sample_count(y_pred) // y_pred.shape[-1]
     if from_logits:
         grad = numerics.softmax(y_pred, -1) if probs is None else probs.copy()
         _add_at_labels(grad, labels, -1)                          # p - onehot(y)
@@ -219,7 +223,8 @@ def _sparse_categorical_crossentropy_gradient(y_true, y_pred, from_logits=False,
         _add_at_labels(grad, labels, g / total)
     if valid is not None:
         grad *= valid[..., None]
-    return grad / count
+    return grad
+
 
 @registry.register("loss", "binary_crossentropy", "bce", "BCE")
 class BinaryCrossentropy(Loss):
@@ -228,7 +233,8 @@ class BinaryCrossentropy(Loss):
     Args:
         from_logits: y_pred holds logits rather than sigmoid probabilities.
         label_smoothing: s in [0, 1]; targets become y (1 - s) + s / 2.
-        axis: accepted for Keras compatibility (the per-sample mean covers all axes).
+        axis: the axis averaged into each entry (the last: (N, K) -> (N,), (N, T, K) ->
+            (N, T)); y_pred (N,) has one entry per sample.
     """
 
     fused_activation = "sigmoid"
@@ -238,20 +244,25 @@ class BinaryCrossentropy(Loss):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.from_logits = bool(from_logits)
         self.label_smoothing = _check_label_smoothing(label_smoothing)
-        self.axis = axis
+        self.axis = int(axis)
+
+    def reduced_axis(self, y_pred) -> int | None:
+        return _entry_axis(y_pred, self.axis)
 
     def call(self, y_true, y_pred):
-        return binary_crossentropy(y_true, y_pred, self.from_logits, self.label_smoothing)
+        return binary_crossentropy(y_true, y_pred, self.from_logits, self.label_smoothing,
+                                   self.axis)
 
     def call_gradient(self, y_true, y_pred):
         return _binary_crossentropy_gradient(y_true, y_pred, self.from_logits,
-                                             self.label_smoothing)
+                                             self.label_smoothing, self.axis)
 
     def _logit_losses(self, y_true, logits):
-        return binary_crossentropy(y_true, logits, True, self.label_smoothing)
+        return binary_crossentropy(y_true, logits, True, self.label_smoothing, self.axis)
 
     def _logit_gradient(self, y_true, logits, probs):
-        return _binary_crossentropy_gradient(y_true, logits, True, self.label_smoothing, probs)
+        return _binary_crossentropy_gradient(y_true, logits, True, self.label_smoothing,
+                                             self.axis, probs)
 
     def get_config(self):
         return {**super().get_config(), "from_logits": self.from_logits,
@@ -260,13 +271,13 @@ class BinaryCrossentropy(Loss):
 
 @registry.register("loss", "categorical_crossentropy")
 class CategoricalCrossentropy(Loss):
-    """Crossentropy between one-hot (or probability) targets and predictions (N, C).
+    """Crossentropy between one-hot (or probability) targets and predictions (N, ..., C).
 
     Args:
         from_logits: y_pred holds logits rather than softmax probabilities.
         label_smoothing: s in [0, 1]; targets become y (1 - s) + s / C (same as PyTorch's
             CrossEntropyLoss(label_smoothing=s)).
-        axis: the class axis.
+        axis: the class axis (summed over: one entry per sample, or per step of (N, T, C)).
     """
 
     fused_activation = "softmax"
@@ -277,6 +288,9 @@ class CategoricalCrossentropy(Loss):
         self.from_logits = bool(from_logits)
         self.label_smoothing = _check_label_smoothing(label_smoothing)
         self.axis = int(axis)
+
+    def reduced_axis(self, y_pred) -> int:
+        return _class_axis(y_pred, self.axis)
 
     def call(self, y_true, y_pred):
         return categorical_crossentropy(y_true, y_pred, self.from_logits, self.label_smoothing,
@@ -300,12 +314,14 @@ class CategoricalCrossentropy(Loss):
 
 @registry.register("loss", "sparse_categorical_crossentropy")
 class SparseCategoricalCrossentropy(Loss):
-    """Crossentropy with integer labels y_true (N,) or (N, 1) and predictions (N, C).
+    """Crossentropy with integer labels y_true (N, ...) or (N, ..., 1) and predictions
+    (N, ..., C): one entry per label.
 
     Args:
         from_logits: y_pred holds logits rather than softmax probabilities.
-        ignore_class: a label value to skip (padding); its entries give 0 and do not count
-            in the "sum_over_batch_size" denominator (PyTorch's ignore_index).
+        ignore_class: a label value to skip (padding): a mask of the entries, as Keras (and
+            PyTorch's ignore_index); its entries give 0 and do not count in the
+            "sum_over_batch_size" denominator. Joined with a given `mask` by AND.
     """
 
     fused_activation = "softmax"
@@ -325,11 +341,10 @@ class SparseCategoricalCrossentropy(Loss):
         return _sparse_categorical_crossentropy_gradient(y_true, y_pred, self.from_logits,
                                                          self.ignore_class)
 
-    def _valid_fraction(self, y_true, y_pred):
+    def _entry_mask(self, y_true, y_pred):
         if self.ignore_class is None:
             return None
-        _, valid = _sparse_labels(y_true, y_pred, self.ignore_class)
-        return _per_sample_mean(valid.astype(y_pred.dtype))
+        return _sparse_labels(y_true, y_pred, self.ignore_class)[1]
 
     def _logit_losses(self, y_true, logits):
         return sparse_categorical_crossentropy(y_true, logits, True, self.ignore_class)
@@ -338,9 +353,10 @@ class SparseCategoricalCrossentropy(Loss):
         return _sparse_categorical_crossentropy_gradient(y_true, logits, True, self.ignore_class,
                                                          probs)
 
-    def fused_value_and_gradient(self, y_true, logits, probs, sample_weight=None):
-        """As `Loss.fused_value_and_gradient`; for logits (N, C) without ignore_class, the
-        training step's common case, from one label check and one log-sum-exp:
+    def fused_value_and_gradient(self, y_true, logits, probs, sample_weight=None, mask=None):
+        """As `Loss.fused_value_and_gradient`; for logits (N, C) without ignore_class (with
+        or without a mask (N,)), the training step's common case, from one label check and
+        one log-sum-exp:
 
             l_n = log Σ_j exp(z_nj - m_n) - (z_{n,y_n} - m_n),  m_n = max_j z_nj
             dl_n/dz_n = p_n - onehot(y_n)
@@ -350,13 +366,14 @@ class SparseCategoricalCrossentropy(Loss):
         """
         xp = namespace(logits)
         if self.ignore_class is not None or xp.ndim(logits) != 2:
-            return super().fused_value_and_gradient(y_true, logits, probs, sample_weight)
+            return super().fused_value_and_gradient(y_true, logits, probs, sample_weight,
+                                                    mask)
         y_true, logits, probs = self._fused_inputs(y_true, logits, probs)
         labels, _ = _sparse_labels(y_true, logits)
         rows = xp.arange(logits.shape[0])
         shifted = logits - logits.max(axis=1, keepdims=True)              # (N, C), <= 0
         losses = xp.log(xp.exp(shifted).sum(axis=1)) - shifted[rows, labels]  # (N,)
-        scale = self._sample_scale(y_true, logits, sample_weight)
+        scale = self._scale(y_true, logits, sample_weight, mask, losses.shape)
         grad = probs.copy()
         grad[rows, labels] -= 1                                           # p - onehot(y)
         grad *= self._expand(scale, logits)

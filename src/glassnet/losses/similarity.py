@@ -1,19 +1,14 @@
 """Similarity losses: cosine similarity (Keras' sign: -1 for aligned vectors).
 
-A pure per-sample function, its derivative right under it, and a thin Keras class.
+A pure per-entry function (reducing the vector axis: (N, C) -> (N,), (N, T, C) -> (N, T)),
+its derivative right under it, and a thin Keras class.
 """
 
 from __future__ import annotations
 
 from glassnet import config, registry
 from glassnet.backend import namespace
-from glassnet.losses.base import (
-    Loss,
-    _as_targets,
-    _class_axis,
-    _per_sample_count,
-    _per_sample_mean,
-)
+from glassnet.losses.base import Loss, _as_targets, _class_axis
 
 
 def _l2_normalize(x, axis: int):
@@ -24,7 +19,8 @@ def _l2_normalize(x, axis: int):
 
 
 def cosine_similarity(y_true, y_pred, axis: int = -1):
-    """l_n = -cos(y_true_n, y_pred_n) = -Σ_c ŷ_true ŷ_pred, ŷ = y / ||y||.  (N, C) -> (N,).
+    """l = -cos(y_true, y_pred) = -Σ_c ŷ_true ŷ_pred, ŷ = y / ||y||, along `axis`.
+    (N, ..., C) -> (N, ...).
 
     As in Keras the loss is the *negative* cosine, in [-1, 1] (-1 when aligned). The cosine
     distance 1 - cos used elsewhere is this loss plus 1: same gradient, shifted value.
@@ -33,7 +29,7 @@ def cosine_similarity(y_true, y_pred, axis: int = -1):
     axis = _class_axis(y_pred, axis)
     a, _ = _l2_normalize(y_true, axis)
     b, _ = _l2_normalize(y_pred, axis)
-    return _per_sample_mean(-(a * b).sum(axis=axis))
+    return -(a * b).sum(axis=axis)
 
 
 def _cosine_similarity_gradient(y_true, y_pred, axis=-1):
@@ -45,13 +41,12 @@ def _cosine_similarity_gradient(y_true, y_pred, axis=-1):
     b, norm = _l2_normalize(y_pred, axis)
     eps = y_pred.dtype.type(config.epsilon())
     radial = (a * b).sum(axis=axis, keepdims=True) * b * (norm > eps)
-    count = _per_sample_count(y_pred) // y_pred.shape[axis]
-    return -(a - radial) / (namespace(y_pred).maximum(norm, eps) * count)
+    return -(a - radial) / namespace(y_pred).maximum(norm, eps)
 
 
 @registry.register("loss", "cosine_similarity")
 class CosineSimilarity(Loss):
-    """l_n = -cos(y_true_n, y_pred_n) along `axis`: in [-1, 1], -1 for aligned vectors.
+    """l = -cos(y_true, y_pred) along `axis`: in [-1, 1], -1 for aligned vectors.
 
     The "cosine distance" 1 - cos is this loss + 1 (same gradient).
     """
@@ -60,6 +55,9 @@ class CosineSimilarity(Loss):
                  dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.axis = int(axis)
+
+    def reduced_axis(self, y_pred) -> int:
+        return _class_axis(y_pred, self.axis)
 
     def call(self, y_true, y_pred):
         return cosine_similarity(y_true, y_pred, self.axis)

@@ -18,11 +18,11 @@ recursion, so a graph may be as deep as memory allows.
 Shared layers: one layer object may be called at several places (a siamese network). Its
 weights then appear once in `parameters()` and their gradients add up over its uses, since
 backward accumulates with `+=`. A layer keeps what its backward needs on itself (`self._x`),
-which its second call would overwrite; so after each forward of a shared layer the model
-saves those attributes, and puts that node's back before running the node's backward.
+which its second call would overwrite; each call is numbered in the pass and the model hands
+that number back to the node's backward, which swaps that call's state in
+(`glassnet.layers.calls`). Padding masks travel along the graph as in Keras.
 
-Limits: one output tensor; layers with one output each (no `return_state=True`); no masks
-(Embedding's `mask_zero` is not propagated along the graph).
+Limits: one output tensor; layers with one output each (no `return_state=True`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet.activations import ActivationFunction
+from glassnet.layers import calls
 from glassnet.layers.base import Layer
 from glassnet.layers.core import InputLayer, SymbolicTensor
 from glassnet.models.model import Model
@@ -98,10 +98,6 @@ class Functional(Model):
                             for k, node in enumerate(nodes)}
         _check_nodes(self._nodes)
         _check_unique_names([t.layer for t in self._inputs] + self._layers)
-        # shared layers: the objects holding their forward caches, and each node's saved cache
-        self._cache_holders = {id(layer): _cache_holders(layer) for layer in self._layers
-                               if len(self._layer_nodes[id(layer)]) > 1}
-        self._saved_caches: dict[int, list] = {}
         shapes = [tensor.shape for tensor in self._inputs]
         self.input_shape = shapes[0] if len(shapes) == 1 else shapes
         self.output_shape = self._outputs[0].shape
@@ -150,21 +146,33 @@ class Functional(Model):
             return super().__call__(x, training=training)
         return self.apply(x, training=training)
 
-    def forward(self, x, training: bool = False):
+    def forward(self, x, training: bool = False, mask=None):
         """Run every node in topological order; return the output array.
 
         x: one array (N, ...) for a single-input model; else a list (or dict by input name)
-        with one array per input, in the order of `inputs`.
+        with one array per input, in the order of `inputs`. `mask`: padding masks of the
+        inputs (one, or a list), for a model nested in another.
+
+        Padding masks travel along the graph as in Keras: each node's layer gets the masks
+        of its inputs (when its forward takes one) and gives its output's
+        (`compute_mask`); the output's is `output_mask`. A shared layer's calls each keep
+        their own state for backward (see `glassnet.layers.calls`).
         """
-        values = {id(t): array for t, array in zip(self._inputs, self._input_arrays(x))}
-        self._saved_caches = {}     # a new dict: a model shared inside another keeps its own
-        for node in self._nodes:
-            args = [values[id(t)] for t in node.inputs]
-            values[id(node)] = node.layer.apply(args if node.list_input else args[0],
-                                                training=training)
-            holders = self._cache_holders.get(id(node.layer))
-            if holders is not None:     # a shared layer: keep this call's cache
-                self._saved_caches[id(node)] = [(obj, dict(vars(obj))) for obj in holders]
+        arrays = self._input_arrays(x)
+        values = {id(t): array for t, array in zip(self._inputs, arrays)}
+        masks = dict(zip((id(t) for t in self._inputs), _input_masks(mask, len(arrays))))
+        calls_made = {}
+        with calls.forward_pass():
+            for node in self._nodes:
+                args = [values[id(t)] for t in node.inputs]
+                in_masks = [masks.get(id(t)) for t in node.inputs]
+                arg = args if node.list_input else args[0]
+                in_mask = (None if all(m is None for m in in_masks)
+                           else in_masks if node.list_input else in_masks[0])
+                values[id(node)] = node.layer.apply(arg, training=training, mask=in_mask)
+                calls_made[id(node)] = node.layer.last_call
+                masks[id(node)] = node.layer.compute_mask(arg, in_mask)
+        self._calls_made, self._output_mask = calls_made, masks.get(id(self._outputs[0]))
         return values[id(self._outputs[0])]
 
     def backward(self, dy, input_gradient: bool = True, from_preactivation: bool = False):
@@ -183,22 +191,16 @@ class Functional(Model):
             grad = grads.pop(id(node), None)
             if grad is None:            # only non-differentiable paths lead on from here
                 continue
-            self._restore_cache(node)
-            dx = node.layer.backpropagate(grad, preactivation=from_preactivation and node is output)
+            dx = node.layer.backpropagate(grad, preactivation=from_preactivation and node is output,
+                                          call=self._calls_made[id(node)])
             for tensor, d in zip(node.inputs, dx if node.list_input else [dx]):
                 if d is None:
                     continue
                 # `a + b`, not `+=`: d may be the very array another input got (Add)
                 key = id(tensor)
                 grads[key] = d if key not in grads else grads[key] + d
-        for nodes in self._layer_nodes.values():   # shared layers end as after forward
-            self._restore_cache(nodes[-1])
         dxs = [grads.get(id(t)) for t in self._inputs]
         return dxs[0] if len(dxs) == 1 else dxs
-
-    def _restore_cache(self, node) -> None:
-        for obj, state in self._saved_caches.get(id(node), ()):
-            obj.__dict__.update(state)
 
     # ----- data -------------------------------------------------------------------------
     def _input_arrays(self, x) -> list:
@@ -405,20 +407,15 @@ def _check_unique_names(layers: list[Layer]) -> None:
                          f"layers by name); these are used by several layers: {duplicates}")
 
 
-def _cache_holders(layer: Layer) -> list:
-    """The layer and every layer or activation under it: where forward keeps its caches."""
-    holders, stack, seen = [], [layer], set()
-    while stack:
-        obj = stack.pop()
-        if id(obj) in seen:
-            continue
-        seen.add(id(obj))
-        holders.append(obj)
-        for value in vars(obj).values():
-            for item in value if isinstance(value, (list, tuple)) else (value,):
-                if isinstance(item, (Layer, ActivationFunction)):
-                    stack.append(item)
-    return holders
+def _input_masks(mask, count: int) -> list:
+    """The masks given for the model's inputs, one per input (None where none)."""
+    if mask is None:
+        return [None] * count
+    if count == 1:
+        return [mask[0] if isinstance(mask, (list, tuple)) else mask]
+    if not isinstance(mask, (list, tuple)) or len(mask) != count:
+        raise ValueError(f"mask: expected a list of {count} masks (or None), one per input")
+    return list(mask)
 
 
 # ----- configs ------------------------------------------------------------------------

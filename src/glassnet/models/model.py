@@ -19,6 +19,7 @@ One training step is the whole algorithm of the seed posts, for any depth:
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from glassnet import losses as losses_module
@@ -58,8 +59,22 @@ class Model(Layer):
         self._loss_tracker = metrics_module.Mean(name="loss")
         self._fit_progress = None
         self._step_buffers = None
+        self._calls_made: list = []      # each layer call's number in the last forward pass
+        self._output_mask = None
+
+    supports_masking = True             # a padding mask goes in and, if it survives, out
 
     # ----- structure (subclasses) -------------------------------------------------------
+    @property
+    def output_mask(self):
+        """The padding mask of the last forward's output (N, T), or None: what Keras
+        attaches to the output as `_keras_mask`; the loss and metrics skip masked steps."""
+        return self._output_mask
+
+    def compute_mask(self, x, mask=None):
+        """The mask of the output of the forward just run (see `output_mask`)."""
+        return self._output_mask
+
     @property
     def layers(self) -> list[Layer]:
         raise NotImplementedError
@@ -146,8 +161,12 @@ class Model(Layer):
         """Add one batch: its loss (weighted by its size) and its predictions."""
         self.build_metrics(y, y_pred)
         self._loss_tracker.update_state(loss, sample_weight=len(x))
+        mask = self.output_mask          # padded steps do not count (Keras)
         for metric in self._metrics:
-            metric.update_state(y, y_pred, sample_weight=sample_weight)
+            if mask is None or not _takes_mask(metric.update_state):
+                metric.update_state(y, y_pred, sample_weight=sample_weight)
+            else:
+                metric.update_state(y, y_pred, sample_weight=sample_weight, mask=mask)
 
     def get_metrics_result(self) -> dict[str, float]:
         """{name: value} of the loss and every metric so far (Keras 3's name)."""
@@ -336,3 +355,9 @@ class Model(Layer):
 
         export_model(self, filepath, format=format, verbose=verbose,
                      input_signature=input_signature, **kwargs)
+
+
+def _takes_mask(method) -> bool:
+    """Whether a metric's update_state has a `mask` parameter (the built-in mean metrics;
+    a user's Metric subclass may not)."""
+    return "mask" in inspect.signature(method).parameters

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from glassnet.layers import calls
 from glassnet.layers.base import Layer
 from glassnet.layers.core import InputLayer, SymbolicTensor
 from glassnet.models.model import Model
@@ -81,14 +82,24 @@ class Sequential(Model):
         if not self.built and self.layers:
             super().maybe_build(input_shape)
 
-    def forward(self, x, training: bool = False):
-        """Each layer's output is the next one's input. A padding mask (Embedding with
-        mask_zero=True) travels along to the layers that support masking, as in Keras."""
-        mask = None
-        for layer in self.layers:
-            y = layer.apply(x, training=training, mask=mask)
-            mask = layer.compute_mask(x, mask)
-            x = y
+    def forward(self, x, training: bool = False, mask=None):
+        """Each layer's output is the next one's input.
+
+        A padding mask (from Embedding with mask_zero=True, or `mask` given to a nested
+        Sequential) travels along as in Keras: every layer that supports masking passes it
+        on (Dense, Dropout, activations, normalization, ...), the layers that use it get it
+        (RNNs, GlobalAveragePooling1D), and one that does not support it ends it. The mask
+        of the output is `output_mask` (the loss and metrics skip the masked steps).
+        A layer used twice is two calls with their own state (see `glassnet.layers.calls`).
+        """
+        calls_made = []
+        with calls.forward_pass():
+            for layer in self.layers:
+                y = layer.apply(x, training=training, mask=mask)
+                calls_made.append(layer.last_call)
+                mask = layer.compute_mask(x, mask)
+                x = y
+        self._calls_made, self._output_mask = calls_made, mask
         return x
 
     def backward(self, dy, input_gradient: bool = True, from_preactivation: bool = False):
@@ -108,6 +119,7 @@ class Sequential(Model):
             last)
         for i in range(last, first - 1, -1):
             dy = layers[i].backpropagate(dy, input_gradient=input_gradient or i != first,
+                                         call=self._calls_made[i],
                                          preactivation=from_preactivation and i == last)
             if dy is None:
                 break

@@ -30,10 +30,20 @@ def fused_activation(model, loss=None):
     activation = None if layer is None else layer.activation
     if (fused_name is None or getattr(loss, "from_logits", False)
             or activation is None or not layer.takes_preactivation_gradient
-            or getattr(activation, "name", None) != fused_name
-            or getattr(activation, "axis", -1) not in (-1, len(model.output_shape) - 1)):
+            or getattr(activation, "name", None) != fused_name):
+        return None
+    # Only where it is exactly the unfused math: a softmax normalises over one axis, and
+    # the cross-entropy must sum over that same axis (the last one, where both agree).
+    rank = len(model.output_shape)
+    if fused_name == "softmax" and not (
+            _is_last_axis(getattr(activation, "axis", -1), rank)
+            and _is_last_axis(getattr(loss, "axis", -1), rank)):
         return None
     return activation
+
+
+def _is_last_axis(axis, rank: int) -> bool:
+    return isinstance(axis, int) and axis in (-1, rank - 1)
 
 
 def add_penalties(params) -> float:
@@ -61,15 +71,24 @@ def backpropagate_loss(model, x, y, sample_weight, training: bool, params, loss=
     for param in params:
         param.zero_grad()
     y_pred = model.forward(x, training=training)
+    masked = _mask_argument(model)
     fused = fused_activation(model, loss)
     if fused is not None:
-        value, dz = loss.fused_value_and_gradient(y, fused.logits, y_pred, sample_weight)
+        value, dz = loss.fused_value_and_gradient(y, fused.logits, y_pred, sample_weight,
+                                                  **masked)
         model.backward(dz, from_preactivation=True, input_gradient=False)
     else:
-        value = loss(y, y_pred, sample_weight=sample_weight)
-        model.backward(loss.gradient(y, y_pred, sample_weight=sample_weight),
+        value = loss(y, y_pred, sample_weight=sample_weight, **masked)
+        model.backward(loss.gradient(y, y_pred, sample_weight=sample_weight, **masked),
                        input_gradient=False)
     return float(value), y_pred
+
+
+def _mask_argument(model) -> dict:
+    """{"mask": the output's padding mask} when the last forward gave one (Keras applies
+    it to the loss and the metrics: padded steps do not count), else {}."""
+    mask = model.output_mask
+    return {} if mask is None else {"mask": mask}
 
 
 def compute_gradients(model, x, y, sample_weight=None, training: bool = True, params=None):
@@ -85,9 +104,11 @@ def compute_loss(model, x=None, y=None, y_pred=None, sample_weight=None,
     require_compiled(model, "compute_loss")
     if y_pred is None:
         y_pred = model.forward(x, training=training)
+    masked = _mask_argument(model)
     fused = fused_activation(model)
     if fused is not None:
-        value, _ = model.loss.fused_value_and_gradient(y, fused.logits, y_pred, sample_weight)
+        value, _ = model.loss.fused_value_and_gradient(y, fused.logits, y_pred, sample_weight,
+                                                       **masked)
     else:
-        value = model.loss(y, y_pred, sample_weight=sample_weight)
+        value = model.loss(y, y_pred, sample_weight=sample_weight, **masked)
     return float(value) + penalty(model)

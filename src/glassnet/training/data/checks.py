@@ -7,6 +7,7 @@ knows a model: the model's shapes, dtype and loss come in as arguments (see `pre
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -153,10 +154,15 @@ def check_targets(y: np.ndarray, loss, output_shape: tuple | None, name: str = "
     classes = None if output_shape is None else output_shape[-1]
     sparse = takes_sparse_labels(loss)
     if sparse:
-        if y.ndim >= 2 and y.shape[-1] != 1:
-            raise ValueError(f"{name}: {loss_name} expects integer labels of shape (n,) or "
-                             f"(n, 1), got shape {y.shape}; use categorical_crossentropy for "
-                             "one-hot targets")
+        # one label per output position: (n,) or (n, 1) for (n, C) outputs, (n, T) or
+        # (n, T, 1) for (n, T, C) outputs (a label per step), as Keras takes them
+        positions = () if output_shape is None else tuple(output_shape[1:-1])
+        if not _same_target_shape(y.shape[1:], positions):
+            expected = ("(n,) or (n, 1)" if not positions else
+                        f"(n, {', '.join(str(d) for d in positions)})")
+            raise ValueError(f"{name}: {loss_name} expects integer labels of shape "
+                             f"{expected}, got shape {y.shape}; use categorical_crossentropy "
+                             "for one-hot targets")
         flat = y.reshape(-1)
         if flat.dtype.kind == "f" and not np.array_equal(flat, np.round(flat)):
             bad = flat[flat != np.round(flat)][0]
@@ -197,7 +203,7 @@ def split_validation(arrays: list, validation_split: float) -> tuple[list, list]
     """Keras semantics: the last `validation_split` fraction, taken before any shuffling."""
     validation_split = checks.in_range("validation_split", validation_split, 0, 1)
     n = len(arrays[0])
-    n_val = int(round(n * validation_split))
+    n_val = n - int(math.floor(n * (1.0 - validation_split)))   # Keras' cut
     if validation_split and (n_val == 0 or n_val == n):
         raise ValueError(f"validation_split={validation_split} leaves {n - n_val} training and "
                          f"{n_val} validation samples out of {n}; both must be non-empty")

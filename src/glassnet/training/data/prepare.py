@@ -110,8 +110,11 @@ def fit_sources(model, x, y, sample_weight, class_weight, batch_size, steps_per_
                 shuffle, validation_split, validation_data, validation_batch_size,
                 validation_steps):
     """(training source, validation source or None) for `fit`."""
-    train = batch_source(model, x, y, sample_weight, class_weight, batch_size,
-                         steps_per_epoch, by_batch=shuffle == "batch")
+    # Keras weights classes in the training part only: with validation_split, the class
+    # weights are folded in after the split, so val_loss stays unweighted
+    split = bool(validation_split) and validation_data is None
+    train = batch_source(model, x, y, sample_weight, None if split else class_weight,
+                         batch_size, steps_per_epoch, by_batch=shuffle == "batch")
     val_batch_size = validation_batch_size or batch_size
     names = ("validation_data x", "validation_data y")
     if validation_data is not None:
@@ -126,7 +129,17 @@ def fit_sources(model, x, y, sample_weight, class_weight, batch_size, steps_per_
         raise ValueError("validation_split: only supported when x is an array; with a "
                          "PyDataset or a generator pass validation_data instead")
     arrays, val_arrays = checks.split_validation(list(train.arrays), validation_split)
-    return (adapters.ArrayBatches(tuple(arrays), batch_size, steps_per_epoch, train.prepare,
+    prepare = train.prepare
+    if class_weight is not None:
+        if prepare is None:                 # in memory, checked: weight the training part
+            x_train, y_train, weights = arrays
+            per_class = checks.class_weight_to_sample_weight(class_weight, y_train,
+                                                             model.dtype)
+            arrays = [x_train, y_train, per_class if weights is None else weights * per_class]
+        else:                               # memory-mapped: weighted batch by batch
+            prepare = functools.partial(_prepare_batch, model, names=("x", "y"),
+                                        class_weight=class_weight)
+    return (adapters.ArrayBatches(tuple(arrays), batch_size, steps_per_epoch, prepare,
                                   train.by_batch),
             adapters.ArrayBatches(tuple(val_arrays), val_batch_size, validation_steps,
                                   train.prepare, train.by_batch))
