@@ -3,7 +3,9 @@
 from glassnet.layers.activation import ELU, Activation, LeakyReLU, ReLU, Softmax
 from glassnet.layers.base import Layer, Parameter
 from glassnet.layers.convolutional import Conv1D, Conv2D
+from glassnet.layers.convolutional_transpose import Conv1DTranspose, Conv2DTranspose
 from glassnet.layers.core import Dense, Flatten, Input, InputLayer, Reshape, SymbolicTensor
+from glassnet.layers.depthwise import DepthwiseConv2D, SeparableConv2D
 from glassnet.layers.embedding import Embedding
 from glassnet.layers.merging import (
     Add,
@@ -40,4 +42,6 @@ __all__ = [
     "Layer", "LayerNormalization", "LeakyReLU", "MaxPooling1D", "MaxPooling2D", "Normalization",
     "Parameter", "ReLU", "Reshape", "SimpleRNN", "Softmax", "SymbolicTensor", "TimeDistributed",
     "UpSampling2D", "ZeroPadding2D",
+    # Keras 3's everyday layers beyond the first set (issue 17)
+    "Conv1DTranspose", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D",
 ]
