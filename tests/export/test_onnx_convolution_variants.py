@@ -1,7 +1,7 @@
-"""Conv1DTranspose/Conv2DTranspose, DepthwiseConv2D and SeparableConv2D exported to ONNX
-predict in onnxruntime what glassnet predicts (batch 1 and 9), for the options that change
-the graph: padding, strides, output_padding (and the zero rows it appends), dilation,
-depth multiplier."""
+"""Conv1DTranspose/Conv2DTranspose, DepthwiseConv2D, SeparableConv2D and the 3-D layers
+(Conv3D, 3-D pooling) exported to ONNX predict in onnxruntime what glassnet predicts (batch 1
+and 9), for the options that change the graph: padding, strides, output_padding (and the
+zero rows it appends), dilation, depth multiplier."""
 
 from __future__ import annotations
 
@@ -39,6 +39,14 @@ CASES = {
     "separable_valid": ((6, 7, 3), [layers.SeparableConv2D(4, 3)]),
     "separable_same_strided_multiplier": ((6, 7, 3), [layers.SeparableConv2D(
         4, 2, strides=2, padding="same", depth_multiplier=3, activation="sigmoid")]),
+    "conv3d_same_strided": ((5, 4, 6, 2), [layers.Conv3D(3, 3, strides=2, padding="same",
+                                                         activation="relu")]),
+    "conv3d_dilated": ((6, 6, 6, 1), [layers.Conv3D(2, 2, dilation_rate=2)]),
+    "max_pool3d_same": ((5, 4, 6, 2), [layers.MaxPooling3D(2, padding="same")]),
+    "average_pool3d_same_overlapping": ((5, 4, 6, 2), [layers.AveragePooling3D(
+        3, strides=2, padding="same")]),
+    "global_pool3d": ((3, 4, 2, 2), [layers.GlobalMaxPooling3D(keepdims=True),
+                                     layers.GlobalAveragePooling3D()]),
     "autoencoder": ((8, 8, 1), [
         layers.Conv2D(4, 3, strides=2, padding="same", activation="relu"),
         layers.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu"),

@@ -3,6 +3,13 @@
 from glassnet.layers.activation import ELU, Activation, LeakyReLU, ReLU, Softmax
 from glassnet.layers.base import Layer, Parameter
 from glassnet.layers.convolutional import Conv1D, Conv2D
+from glassnet.layers.convolutional_3d import (
+    AveragePooling3D,
+    Conv3D,
+    GlobalAveragePooling3D,
+    GlobalMaxPooling3D,
+    MaxPooling3D,
+)
 from glassnet.layers.convolutional_transpose import Conv1DTranspose, Conv2DTranspose
 from glassnet.layers.core import Dense, Flatten, Input, InputLayer, Reshape, SymbolicTensor
 from glassnet.layers.cropping import Cropping1D, Cropping2D, ZeroPadding1D
@@ -57,4 +64,5 @@ __all__ = [
     "Cropping2D", "DepthwiseConv2D", "GaussianDropout", "GaussianNoise", "Identity", "Masking",
     "Permute", "RepeatVector", "Rescaling", "SeparableConv2D", "SpatialDropout1D",
     "SpatialDropout2D", "UpSampling1D", "ZeroPadding1D",
+    "AveragePooling3D", "Conv3D", "GlobalAveragePooling3D", "GlobalMaxPooling3D", "MaxPooling3D",
 ]
