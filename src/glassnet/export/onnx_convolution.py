@@ -89,7 +89,16 @@ def pooling(graph, layer, x, mask):
 
 
 def global_pooling(graph, layer, x, mask):
-    """Max or mean over every spatial axis (1 .. rank), on the channels-last data itself."""
+    """Max or mean over every spatial axis (1 .. rank), on the channels-last data itself.
+    GlobalAveragePooling1D with a padding mask: the mean over the unmasked steps only,
+    Σ_t m x / max(Σ_t m, 1), as the layer computes it; the mask stops here."""
+    if mask is not None and isinstance(layer, layers.GlobalAveragePooling1D):
+        m = graph.op("Unsqueeze", [graph.cast_float(mask), graph.ints([2], "axes")])  # (N, T, 1)
+        total = graph.reduce("ReduceSum", graph.op("Mul", [x.name, m]), [1],
+                             keepdims=layer.keepdims)
+        count = graph.op("Max", [graph.reduce("ReduceSum", m, [1], keepdims=layer.keepdims),
+                                 graph.scalar(1.0)])
+        return graph.op("Div", [total, count]), None
     op_type = "ReduceMax" if isinstance(layer, (layers.GlobalMaxPooling1D,
                                                 layers.GlobalMaxPooling2D,
                                                 layers.GlobalMaxPooling3D)) else "ReduceMean"
