@@ -619,20 +619,23 @@ class Model(Layer):
         )
 
     def save(self, filepath, overwrite: bool = True) -> None:
-        """One `.glassnet` file: architecture, weights, optimizer state and compile settings."""
-        from glassnet.saving import model_file as saving  # not the package: a smaller cycle
-
-        saving.save_model(self, filepath, overwrite=overwrite)
+        """One `.glassnet` file: architecture, weights, optimizer state and compile settings
+        (a `.keras` path: Keras 3's format)."""
+        _file_format(filepath, "is_keras_file").save_model(self, filepath, overwrite=overwrite)
 
     def save_weights(self, filepath, overwrite: bool = True) -> None:
-        from glassnet.saving import model_file as saving  # not the package: a smaller cycle
-
-        saving.save_weights(self, filepath, overwrite=overwrite)
+        """`.weights.npz` (a `.weights.h5` path: Keras 3's format)."""
+        _file_format(filepath).save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath) -> None:
-        from glassnet.saving import model_file as saving  # not the package: a smaller cycle
+        _file_format(filepath).load_weights(self, filepath)
 
-        saving.load_weights(self, filepath)
+
+def _file_format(filepath, test: str = "is_keras_weights_file"):
+    """The saving module for the path's extension: Keras' (keras_file) or glassnet's."""
+    from glassnet.saving import keras_file, model_file  # not the package: a smaller cycle
+
+    return keras_file if getattr(keras_file, test)(filepath) else model_file
 
 
 def _verbosity(verbose) -> int:
