@@ -42,6 +42,7 @@ def _ids(rng, shape):
 CASES = {
     "Dense": lambda k, L: _sequential(k, (5,), L.Dense(
         4, activation="relu", kernel_regularizer=k.regularizers.L2(0.01))),
+    "Dense frozen": lambda k, L: _sequential(k, (5,), L.Dense(4, trainable=False), L.Dense(4)),
     "Activation": lambda k, L: _sequential(k, (5,), L.Dense(4), L.Activation("softplus")),
     "ReLU": lambda k, L: _sequential(k, (5,), L.Dense(4), L.ReLU(
         max_value=1.5, negative_slope=0.1, threshold=0.2)),

@@ -201,3 +201,53 @@ def test_functional_layer_order_matches_keras(keras, differences, tmp_path):
         [layer.name for layer in keras_order(built.outputs)]
     differences.check(built.predict(x, verbose=0), reloaded.predict(x, verbose=0),
                       "branches: glassnet -> Keras")
+
+
+def test_two_inputs_and_a_shared_layer_both_ways(keras, differences, tmp_path):
+    keras.utils.set_random_seed(3)
+    L = keras.layers
+    rng = np.random.default_rng(4)
+    x = [rng.standard_normal((5, 4)).astype("float32") for _ in range(2)]
+    y = rng.standard_normal((5, 2)).astype("float32")
+    left, right = keras.Input((4,), name="left"), keras.Input((4,), name="right")
+    shared = L.Dense(3, activation="tanh", name="shared")
+    merged = L.Concatenate()([shared(left), shared(right), L.Dense(2, name="own")(right)])
+    trained = keras.Model([left, right], L.Dense(2, name="out")(merged))
+    trained.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.5), loss="mse")
+    trained.train_on_batch(x, y)
+    trained.save(tmp_path / "two.keras")
+    model = gn.load_model(tmp_path / "two.keras")
+    differences.check(trained.predict(x, verbose=0), model.predict(x, verbose=0),
+                      "two inputs: Keras -> glassnet")
+    _same_step(differences, trained, model, x, y, "two inputs: Keras -> glassnet")
+    model.save(tmp_path / "two_back.keras")
+    reloaded = keras.saving.load_model(tmp_path / "two_back.keras")
+    differences.check(model.predict(x, verbose=0), reloaded.predict(x, verbose=0),
+                      "two inputs: glassnet -> Keras")
+    _same_step(differences, reloaded, model, x, y, "two inputs: glassnet -> Keras")
+
+
+def test_compile_settings_both_ways(keras, differences, tmp_path):
+    """A schedule (no learning-rate variable), a loss and a metric given as functions, a
+    metric object: all carried over, and the schedule goes on from the step count."""
+    keras.utils.set_random_seed(4)
+    x, y = _data("mlp")
+    trained = keras.Sequential([keras.Input((12,)), keras.layers.Dense(
+        3, activation=keras.activations.sigmoid)])
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.05, 4, 0.5)
+    trained.compile(optimizer=keras.optimizers.Adam(schedule), loss=keras.losses.huber,
+                    metrics=[keras.metrics.mean_absolute_error,
+                             keras.metrics.CategoricalAccuracy(name="acc2"), "mse"])
+    trained.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    trained.save(tmp_path / "compiled.keras")
+    model = gn.load_model(tmp_path / "compiled.keras")
+    assert model.optimizer.iterations == 3
+    assert model.optimizer.learning_rate == pytest.approx(0.05 * 0.5 ** (3 / 4))
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert set(logs) == {"loss", "mean_absolute_error", "acc2", "mse"}
+    _same_step(differences, trained, model, x, y, "compiled: Keras -> glassnet")
+    model.save(tmp_path / "compiled_back.keras")
+    reloaded = keras.saving.load_model(tmp_path / "compiled_back.keras")
+    assert type(reloaded.optimizer.learning_rate).__name__ != "float"
+    assert int(reloaded.optimizer.iterations) == 4
+    _same_step(differences, reloaded, model, x, y, "compiled: glassnet -> Keras")

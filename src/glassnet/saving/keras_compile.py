@@ -28,6 +28,7 @@ from glassnet.saving.keras_values import (
     KerasExportError,
     Unused,
     check_object,
+    function_name,
     keras_object,
 )
 
@@ -63,8 +64,8 @@ def compile_from_keras(config, where: str) -> dict[str, Any] | None:
     if config.get("loss") is None:
         return None
     metrics = config.get("metrics") or []
-    if not isinstance(metrics, list) or any(isinstance(m, (list, dict)) and not
-                                            _is_object(m) for m in metrics):
+    if not isinstance(metrics, list) or any(isinstance(m, list) or (
+            isinstance(m, dict) and not _is_object(m)) for m in metrics):
         raise KerasConfigError(f"{where}: metrics {str(metrics)[:80]} must be a flat list "
                                f"(glassnet models have one output)")
     return {"optimizer": optimizer_from_keras(config.get("optimizer", "rmsprop"), where),
@@ -79,6 +80,7 @@ def _is_object(value) -> bool:
 def _object_from_keras(spec, kind: str, names: tuple[str, ...], where: str):
     """A loss or metric: a name glassnet resolves, or {"class_name", "config"}. (Metric
     names are resolved once the loss is known: "accuracy" depends on it.)"""
+    spec = function_name(spec) or spec           # a Keras function, by its name
     if isinstance(spec, str):
         if kind == "loss":
             _lookup(kind, spec, where)

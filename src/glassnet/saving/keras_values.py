@@ -35,7 +35,6 @@ class KerasExportError(ValueError):
 # function's defaults: leaky_relu 0.2, elu 1.0, gelu exact, softmax on the last axis).
 ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu",
                "softplus", "softmax", "silu", "swish")
-_FUNCTION_MODULES = ("builtins", "keras.activations", "keras.src.activations.activations")
 DTYPES = ("float32", "float64")
 _POLICIES = ("DTypePolicy", "FloatDTypePolicy")
 REGULARIZERS = ("L1", "L2", "L1L2")
@@ -73,6 +72,19 @@ def check_object(spec, what: str, where: str) -> tuple[str, dict[str, Any]]:
     return spec["class_name"], config
 
 
+def function_name(spec) -> str | None:
+    """The name of a Keras built-in function serialized as {"module": "builtins",
+    "class_name": "function", "config": "relu"} (Keras' form for `activation=relu` or
+    `loss=losses.mean_squared_error`), else None. Only the name is used: it is looked up
+    in glassnet's tables, and a module named in the file is never imported."""
+    if (isinstance(spec, dict) and spec.get("class_name") == "function"
+            and isinstance(spec.get("config"), str)
+            and (spec.get("module") == "builtins" or str(spec.get("module")).startswith(
+                "keras."))):
+        return spec["config"]
+    return None
+
+
 def _short(value) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
@@ -104,11 +116,10 @@ def activation_from_keras(spec, where: str, key: str = "activation") -> str:
     `key` is the config entry that holds it, for messages."""
     name = spec
     if isinstance(spec, dict):
-        if (spec.get("class_name") != "function" or spec.get("module") not in _FUNCTION_MODULES
-                or not isinstance(spec.get("config"), str)):
+        name = function_name(spec)
+        if name is None:
             raise KerasConfigError(f"{where}: {key} {_short(spec)} is not a Keras built-in "
                                    f"function; glassnet never loads code from a file")
-        name = spec["config"]
     if name is None:
         return "linear"
     if name not in ACTIVATIONS:
@@ -185,6 +196,6 @@ def regularizer_to_keras(spec, where: str) -> dict[str, Any] | None:
 
 __all__ = ["ACTIVATIONS", "DTYPES", "KerasConfigError", "KerasExportError", "REGULARIZERS",
            "Unused", "activation_from_keras", "activation_to_keras", "check_object",
-           "dtype_from_keras", "dtype_to_keras", "initializer_from_keras",
+           "dtype_from_keras", "function_name", "dtype_to_keras", "initializer_from_keras",
            "initializer_to_keras", "keras_object", "regularizer_from_keras",
            "regularizer_to_keras"]
