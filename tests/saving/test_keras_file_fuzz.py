@@ -23,7 +23,7 @@ from glassnet import layers, optimizers, regularizers, saving
 from glassnet.saving import ModelFileError
 
 MIN_CASES = {"truncated": 250, "bit_flips": 400, "h5_damage": 400, "config_values": 500,
-             "crafted_h5": 14, "bombs": 8}
+             "crafted_h5": 16, "bombs": 8}
 
 
 @pytest.fixture
@@ -214,6 +214,9 @@ def test_crafted_h5(fuzz, tmp_path, originals, h5py):
                                chunks=(1, 16)),
         "declared, never written": _replace(kernel, shape=(6, 5), dtype="float32"),
         "group in vars": lambda f: f.create_group("layers/dense/vars/2"),
+        "link cycle": lambda f: f.__setitem__("layers/dense/loop", f["layers"]),
+        "one array twice": lambda f: f.__setitem__("layers/dense/vars/2",
+                                                  f["layers/dense/vars/1"]),
         "gap in vars": lambda f: f.move("layers/dense/vars/1", "layers/dense/vars/7"),
         "dataset outside vars": lambda f: f.create_dataset("layers/dense/x", data=[1.0]),
         "stray weights": lambda f: f.create_dataset("layers/other/vars/0", data=[1.0]),

@@ -11,11 +11,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _keras_compare import Differences
 
 import glassnet as gn
 from glassnet.saving.keras_layers import SUPPORTED
 
 N = 6                                            # samples in a batch
+
+
+@pytest.fixture(scope="module")
+def differences():
+    record = Differences()
+    yield record
+    record.report()
 
 
 def _sequential(keras, shape, *layers, dtype="float32"):

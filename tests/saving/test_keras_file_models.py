@@ -16,12 +16,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _keras_compare import Differences
 
 import glassnet as gn
 from glassnet import layers
 from glassnet.saving.keras_models import keras_order
 
 RNG = np.random.default_rng(7)
+
+
+@pytest.fixture(scope="module")
+def differences():
+    record = Differences()
+    yield record
+    record.report()
 
 
 def _classes(x, count: int = 3):

@@ -76,7 +76,7 @@ def read_variables(data: bytes, where: str) -> dict[str, list[np.ndarray]]:
 
 def _read_groups(h5py, h5_file, size: int, where: str) -> dict[str, list[np.ndarray]]:
     datasets: dict[str, list] = {}
-    stack, count = [("", h5_file)], 0
+    stack, count, seen = [("", h5_file)], 0, {h5_file.id}
     while stack:                                  # an explicit stack: no recursion limit
         path, group = stack.pop()
         for key in list(group.keys()):
@@ -85,6 +85,9 @@ def _read_groups(h5py, h5_file, size: int, where: str) -> dict[str, list[np.ndar
                 raise ModelFileError(f"{where}: more than {archive.MAX_ARRAYS:,} HDF5 objects")
             child_path = f"{path}/{key}" if path else key
             child = _hard_linked(h5py, group, key, child_path, where)
+            if child.id in seen:                  # two hard links to one object, or a cycle
+                raise ModelFileError(f"{where}: HDF5 object {child_path!r} is linked twice")
+            seen.add(child.id)
             if key == VARS and isinstance(child, h5py.Group):
                 datasets[path] = _vars_datasets(h5py, child, child_path, where)
             elif isinstance(child, h5py.Group):

@@ -117,6 +117,9 @@ def _functional_from_keras(config, where: str):
             raise KerasConfigError(f"{where}: each layer needs a 'name', got "
                                    f"{str(spec)[:80]}")
         glassnet_spec = layer_from_keras(spec, where)
+        if glassnet_spec["config"].get("name") != spec["name"]:
+            raise KerasConfigError(f"{where}: layer {spec['name']!r} has the name "
+                                   f"{glassnet_spec['config'].get('name')!r} in its config")
         _build(f"layer {spec['name']!r} ({glassnet_spec['class_name']})", where,
                lambda spec=glassnet_spec: registry.deserialize("layer", spec))  # its own errors
         nodes = spec.get("inbound_nodes", [])
