@@ -141,11 +141,6 @@ def _input_dtype(name, where: str):
     raise KerasConfigError(f"{where}: dtype {name!r} is not supported by glassnet")
 
 
-def layer_class(spec) -> type:
-    """The glassnet class of a glassnet spec (a name `layer_from_keras` accepted)."""
-    return registry.lookup("layer", spec["class_name"])
-
-
 # ----- glassnet -> Keras --------------------------------------------------------------------
 def layer_to_keras(layer, where: str = "") -> dict[str, Any]:
     """The Keras spec of a glassnet layer, with a build_config when the layer is built.
@@ -216,5 +211,5 @@ def variable_groups(layer, path: str) -> list[tuple[str, str, list]]:
     return [(path, layer.name, layer.parameters())]
 
 
-__all__ = ["KERAS_ONLY", "RNN_LAYERS", "SUPPORTED", "layer_class",
-           "layer_from_keras", "layer_to_keras", "variable_groups"]
+__all__ = ["KERAS_ONLY", "RNN_LAYERS", "SUPPORTED", "layer_from_keras", "layer_to_keras",
+           "variable_groups"]
