@@ -9,6 +9,10 @@ import numpy as np
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# scikit-learn's estimator checks include one of array-API input (NumPy's namespace); it runs
+# only when SciPy was imported with this set, so set it before anything imports SciPy.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
