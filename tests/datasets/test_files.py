@@ -187,3 +187,17 @@ def test_offline_error_says_what_to_get_and_where_to_put_it(monkeypatch, tmp_pat
 def test_unknown_file_name_lists_the_known_ones():
     with pytest.raises(ValueError, match="semeion.data"):
         fetch("cifar10.tar.gz")
+
+
+def test_keras_path_argument_names_the_file_elsewhere(monkeypatch, tmp_path):
+    data = require_data(LABELS.relative).read_bytes()
+    cache = isolate(monkeypatch, tmp_path)
+    renamed = place(tmp_path / "arg", "keras/labels.gz", data)
+    assert fetch(LABELS.relative, tmp_path / "arg", path="keras/labels.gz") == renamed
+    monkeypatch.setattr(_files, "_urlopen", serve(dict.fromkeys(LABELS.urls, data)))
+    assert fetch(LABELS.relative, path="elsewhere.gz") == cache / "elsewhere.gz"  # downloaded
+    absolute = tmp_path / "mine" / "labels.gz"
+    assert fetch(LABELS.relative, path=absolute) == absolute and absolute.read_bytes() == data
+    absolute.write_bytes(data[:-1])
+    with pytest.raises(DatasetError, match="corrupt"):
+        fetch(LABELS.relative, path=absolute)
