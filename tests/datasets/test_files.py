@@ -47,11 +47,25 @@ def place(folder, relative, data: bytes):
     return path
 
 
+# The originals that shared/data holds; Keras' files and CIFAR's are not there (tests build
+# small files in their formats instead).
+SHARED = [name for name in FILES if name == "semeion.data" or "mnist/" in name]
+
+
 def test_embedded_checksums_match_the_shared_sha256sums():
     sums = require_data("SHA256SUMS").read_text().split("\n")
     listed = dict(reversed(line.split()) for line in sums if line.strip())
+    assert len(SHARED) == 9
+    for relative in SHARED:
+        assert listed[relative] == FILES[relative].sha256, relative
+
+
+def test_every_other_file_has_a_well_formed_checksum():
     for relative, remote in FILES.items():
-        assert listed[relative] == remote.sha256, relative
+        algorithm, digest = remote.checksum
+        assert len(digest) == {"sha256": 64, "md5": 32}[algorithm], relative
+        assert int(digest, 16) >= 0 and remote.size > 0 and remote.urls, relative
+    assert FILES["imdb_word_index.json"].checksum[0] == "md5"  # Keras publishes only an MD5
 
 
 def test_search_order_is_data_dir_then_env_then_cache(monkeypatch, tmp_path):
@@ -173,3 +187,17 @@ def test_offline_error_says_what_to_get_and_where_to_put_it(monkeypatch, tmp_pat
 def test_unknown_file_name_lists_the_known_ones():
     with pytest.raises(ValueError, match="semeion.data"):
         fetch("cifar10.tar.gz")
+
+
+def test_keras_path_argument_names_the_file_elsewhere(monkeypatch, tmp_path):
+    data = require_data(LABELS.relative).read_bytes()
+    cache = isolate(monkeypatch, tmp_path)
+    renamed = place(tmp_path / "arg", "keras/labels.gz", data)
+    assert fetch(LABELS.relative, tmp_path / "arg", path="keras/labels.gz") == renamed
+    monkeypatch.setattr(_files, "_urlopen", serve(dict.fromkeys(LABELS.urls, data)))
+    assert fetch(LABELS.relative, path="elsewhere.gz") == cache / "elsewhere.gz"  # downloaded
+    absolute = tmp_path / "mine" / "labels.gz"
+    assert fetch(LABELS.relative, path=absolute) == absolute and absolute.read_bytes() == data
+    absolute.write_bytes(data[:-1])
+    with pytest.raises(DatasetError, match="corrupt"):
+        fetch(LABELS.relative, path=absolute)

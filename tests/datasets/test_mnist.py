@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import inspect
 import io
 import struct
 import urllib.error
@@ -168,3 +169,34 @@ def test_loader_refuses_a_truncated_file_in_a_data_dir(tmp_path, monkeypatch):
         target.write_bytes(data[:-100] if name.startswith("t10k-labels") else data)
     with pytest.raises(DatasetError, match="t10k-labels-idx1-ubyte.gz is corrupt"):
         mnist(tmp_path)
+
+
+# ----- Keras' spelling: modules with load_data, still callable as before --------------------
+def test_keras_load_data_gives_the_same_arrays_as_the_function_forms(mnist_data, fashion_data):
+    from glassnet import datasets
+
+    for loaded, expected in ((datasets.mnist.load_data(data_dir=data_dir()), mnist_data),
+                             (datasets.fashion_mnist.load_data(data_dir=data_dir()),
+                              fashion_data)):
+        for got, want in zip(loaded[0] + loaded[1], expected[0] + expected[1]):
+            np.testing.assert_array_equal(got, want)
+    assert datasets.fashion_mnist.CLASSES[9] == "Ankle boot"
+    assert "data_dir" in str(inspect.signature(datasets.mnist))  # the call form's help
+
+
+def test_a_copy_of_keras_mnist_npz_is_read_by_path(monkeypatch, tmp_path):
+    from _dataset_files import npz_bytes, offline, register
+
+    offline(monkeypatch, tmp_path)
+    x = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28)
+    data = npz_bytes(x_train=x, y_train=np.array([3, 4], np.uint8), x_test=x[:1],
+                     y_test=np.array([7], np.uint8))
+    path = register(monkeypatch, tmp_path, "mnist.npz", data)
+    (x_train, y_train), (x_test, y_test) = mnist.load_data(path=path)
+    np.testing.assert_array_equal(x_train, x)
+    assert y_train.tolist() == [3, 4] and y_test.tolist() == [7] and x_test.shape == (1, 28, 28)
+    path.write_bytes(npz_bytes(x_train=x[:, :, :27], y_train=np.array([3, 4], np.uint8),
+                               x_test=x[:1], y_test=np.array([7], np.uint8)))
+    register(monkeypatch, tmp_path, "mnist.npz", path.read_bytes())
+    with pytest.raises(DatasetError, match=r"expected \(n, 28, 28\)"):
+        mnist.load_data(path=path)

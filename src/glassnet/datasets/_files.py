@@ -1,16 +1,20 @@
 """Find a dataset file on disk, or download it once, and never hand out a corrupt one.
 
 A file is looked up, by its path relative to a data folder (the layout of shared/data:
-`semeion.data`, `mnist/<file>.gz`, `fashion-mnist/<file>.gz`), in this order:
+`semeion.data`, `mnist/<file>.gz`, `fashion-mnist/<file>.gz`; Keras' own files, such as
+`imdb.npz`, under Keras' names, and the CIFAR archives under their own sit at the top), in this
+order:
 
 1. the `data_dir` argument of the loader,
 2. the folder named by the environment variable `$GLASSNET_DATA`,
 3. the user cache, `$XDG_CACHE_HOME/glassnet` (default `~/.cache/glassnet`).
 
 If none holds it, it is downloaded from its canonical source into the cache. Every file,
-found or downloaded, must match the SHA-256 embedded below; a mismatch is an error that says
-where to get the original. A download is streamed into a temporary file beside its target
-and moved into place (`os.replace`, atomic) only after its checksum has passed.
+found or downloaded, must match the SHA-256 embedded below (the MD5 where its publisher gives
+no other: Keras' two word-index JSON files, which are parsed as JSON only); a mismatch is an
+error that says where to get the original. A download is streamed into a temporary file
+beside its target and moved into place (`os.replace`, atomic) only after its checksum has
+passed.
 
 Tests replace `_urlopen` (module level) to serve files without a network.
 """
@@ -46,9 +50,15 @@ class RemoteFile:
     """One original file: where it lives under a data folder, its checksum, its mirrors."""
 
     relative: str  # path under a data folder, "/"-separated
-    sha256: str
+    sha256: str  # hex; "" for a file whose publisher gives only an MD5
     size: int  # bytes; a download that grows past it is cut off
     urls: tuple[str, ...]  # tried in order
+    md5: str = ""  # hex; checked instead when sha256 is ""
+
+    @property
+    def checksum(self) -> tuple[str, str]:
+        """(algorithm, hex digest) the file must match: SHA-256, else the MD5."""
+        return ("sha256", self.sha256) if self.sha256 else ("md5", self.md5)
 
 
 _UCI = "https://archive.ics.uci.edu/ml/machine-learning-databases/semeion/"
@@ -58,11 +68,14 @@ _MNIST = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
 )
 _FASHION = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
+_KERAS = ("https://storage.googleapis.com/tensorflow/tf-keras-datasets/",)
+_CIFAR = ("https://www.cs.toronto.edu/~kriz/",)
 
 
-def _entry(relative: str, sha256: str, size: int, bases: tuple[str, ...]) -> RemoteFile:
+def _entry(relative: str, sha256: str, size: int, bases: tuple[str, ...],
+           md5: str = "") -> RemoteFile:
     name = relative.rsplit("/", 1)[-1]
-    return RemoteFile(relative, sha256, size, tuple(base + name for base in bases))
+    return RemoteFile(relative, sha256, size, tuple(base + name for base in bases), md5)
 
 
 # SHA-256 and sizes copied from shared/data/SHA256SUMS and SOURCES.md (byte-identical originals).
@@ -96,6 +109,36 @@ FILES: dict[str, RemoteFile] = {
         _entry("fashion-mnist/t10k-labels-idx1-ubyte.gz",
                "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
                5_148, _FASHION),
+        # Keras' files: SHA-256 (MD5 for the word indexes) from Keras 3.15's loaders, sizes
+        # as its downloads report them.
+        _entry("mnist.npz",
+               "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
+               11_490_434, _KERAS),
+        _entry("imdb.npz",
+               "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f",
+               17_464_789, _KERAS),
+        _entry("imdb_word_index.json", "", 1_641_221, _KERAS,
+               md5="bfafd718b763782e994055a2d397834f"),
+        _entry("reuters.npz",
+               "d6586e694ee56d7a4e65172e12b3e987c03096cb01eab99753921ef915959916",
+               2_110_848, _KERAS),
+        _entry("reuters_word_index.json", "", 550_378, _KERAS,
+               md5="4d44cc38712099c9e383dc6e5f11a921"),
+        _entry("boston_housing.npz",
+               "f553886a1f8d56431e820c5b82552d9d95cfcb96d1e678153f8839538947dff5",
+               57_026, _KERAS),
+        _entry("california_housing.npz",
+               "1a2e3a52e0398de6463aebe6f4a8da34fb21fbb6b934cf88c3425e766f2a1a6f",
+               743_530, _KERAS),
+        # CIFAR's binary versions (Keras reads the Python versions, which are pickles):
+        # SHA-256 and sizes as TensorFlow Datasets lists them (url_checksums/cifar10.txt,
+        # cifar100.txt); the CIFAR page's MD5s are c32a1d4a... and 03b5dce0...
+        _entry("cifar-10-binary.tar.gz",
+               "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd",
+               170_052_171, _CIFAR),
+        _entry("cifar-100-binary.tar.gz",
+               "58a81ae192c23a4be8b1804d68e518ed807d710a4eb253b1f2a199162a40d8ec",
+               168_513_733, _CIFAR),
     )
 }
 
@@ -119,12 +162,21 @@ def search_dirs(data_dir: str | os.PathLike | None = None) -> list[Path]:
     return folders
 
 
-def fetch(relative: str, data_dir: str | os.PathLike | None = None) -> Path:
+def fetch(relative: str, data_dir: str | os.PathLike | None = None,
+          path: str | os.PathLike | None = None) -> Path:
     """The verified local path of the dataset file `relative` (a key of `FILES`).
 
     The first folder of `search_dirs(data_dir)` that holds the file wins; that copy must
-    match its SHA-256 (a corrupt copy is an error, not skipped). With no copy anywhere, the
+    match its checksum (a corrupt copy is an error, not skipped). With no copy anywhere, the
     file is downloaded into the cache.
+
+    Args:
+        relative: which file (a key of `FILES`).
+        data_dir: a folder searched first.
+        path: another name for the file, as Keras' `path=` arguments give it: relative to
+            each data folder (downloaded to `<cache>/<path>` if missing), or an absolute path
+            (`~` expanded; downloaded there if missing). Its content must still be the
+            original's.
 
     Raises:
         DatasetError: the file is corrupt, or missing and the download failed.
@@ -132,12 +184,18 @@ def fetch(relative: str, data_dir: str | os.PathLike | None = None) -> Path:
     if relative not in FILES:
         raise ValueError(f"unknown dataset file {relative!r}; valid names: {', '.join(FILES)}")
     remote = FILES[relative]
+    location = Path(relative if path is None else os.fspath(path)).expanduser()
+    if location.is_absolute():
+        if location.is_file():
+            verify(location, remote)
+            return location
+        return download(remote, location)
     for folder in search_dirs(data_dir):
-        path = folder / relative
-        if path.is_file():
-            verify(path, remote)
-            return path
-    return download(remote, cache_dir() / relative)
+        candidate = folder / location
+        if candidate.is_file():
+            verify(candidate, remote)
+            return candidate
+    return download(remote, cache_dir() / location)
 
 
 def sha256_of(path: Path) -> str:
@@ -149,17 +207,30 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def md5_of(path: Path) -> str:
+    """Hex MD5 of a file (for the files whose publisher gives no SHA-256)."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as file:
+        while chunk := file.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+_LABELS = {"sha256": "SHA-256", "md5": "MD5"}
+
+
 def verify(path: Path, remote: RemoteFile) -> None:
-    """Check `path` against `remote.sha256` (once per process for an unchanged file)."""
+    """Check `path` against `remote.checksum` (once per process for an unchanged file)."""
+    algorithm, expected = remote.checksum
     stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, remote.sha256)
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, expected)
     if key in _verified:
         return
-    actual = sha256_of(path)
-    if actual != remote.sha256:
+    actual = sha256_of(path) if algorithm == "sha256" else md5_of(path)
+    if actual != expected:
         raise DatasetError(
             f"{path} is corrupt or not the original {remote.relative} "
-            f"(SHA-256 {actual}, expected {remote.sha256}); it was not used.\n"
+            f"({_LABELS[algorithm]} {actual}, expected {expected}); it was not used.\n"
             + _how_to_get(remote, path)
         )
     _verified.add(key)
@@ -177,7 +248,8 @@ def download(remote: RemoteFile, target: Path) -> Path:
             failures.append(f"  {url}: {error}")
             continue
         stat = target.stat()
-        _verified.add((str(target.resolve()), stat.st_size, stat.st_mtime_ns, remote.sha256))
+        _verified.add((str(target.resolve()), stat.st_size, stat.st_mtime_ns,
+                       remote.checksum[1]))
         return target
     raise DatasetError(
         f"{remote.relative} is not in any data folder and could not be downloaded:\n"
@@ -187,24 +259,25 @@ def download(remote: RemoteFile, target: Path) -> Path:
 
 def _download_one(url: str, remote: RemoteFile, target: Path) -> None:
     """Stream `url` into a temporary file beside `target`; move it there if the hash matches."""
+    algorithm, expected = remote.checksum
     prefix = target.name + "."
     handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=prefix, suffix=".part")
     try:
         with os.fdopen(handle, "wb") as file:
-            sha256 = _copy_url(url, file, remote.size, target.name)
-        if sha256 != remote.sha256:
-            raise ValueError(f"SHA-256 mismatch: got {sha256}")
+            actual = _copy_url(url, file, remote.size, target.name, algorithm)
+        if actual != expected:
+            raise ValueError(f"{_LABELS[algorithm]} mismatch: got {actual}")
         os.replace(temp_name, target)  # atomic: readers see no file or the whole, checked file
     finally:
         if os.path.exists(temp_name):
             os.remove(temp_name)
 
 
-def _copy_url(url: str, file, max_size: int, label: str) -> str:
-    """Copy the body of `url` into `file` with a progress bar; return its hex SHA-256."""
+def _copy_url(url: str, file, max_size: int, label: str, algorithm: str = "sha256") -> str:
+    """Copy the body of `url` into `file` with a progress bar; return its hex digest."""
     from tqdm import tqdm  # here: `import glassnet` needs no progress bar
 
-    digest = hashlib.sha256()
+    digest = hashlib.new(algorithm, usedforsecurity=False)
     received = 0
     with _urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response, tqdm(
         total=max_size, unit="B", unit_scale=True, desc=label, leave=False
@@ -222,12 +295,14 @@ def _copy_url(url: str, file, max_size: int, label: str) -> str:
 def _how_to_get(remote: RemoteFile, where: Path) -> str:
     """The hint shown with every error: where the original is, its checksum, where it goes."""
     urls = "\n".join(f"  {url}" for url in remote.urls)
+    algorithm, expected = remote.checksum
     return (
         f"Get the original {remote.relative} from:\n{urls}\n"
-        f"check that its SHA-256 is {remote.sha256},\n"
+        f"check that its {_LABELS[algorithm]} is {expected},\n"
         f"and put it at {where} (or in any folder passed as data_dir= or named by "
         f"$GLASSNET_DATA, as <folder>/{remote.relative})."
     )
 
 
-__all__ = ["DatasetError", "FILES", "RemoteFile", "cache_dir", "fetch", "search_dirs", "verify"]
+__all__ = ["DatasetError", "FILES", "RemoteFile", "cache_dir", "fetch", "md5_of", "search_dirs",
+           "sha256_of", "verify"]

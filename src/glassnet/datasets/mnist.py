@@ -1,11 +1,13 @@
 """MNIST and Fashion-MNIST from their original gzipped IDX files.
 
-    >>> (x_train, y_train), (x_test, y_test) = glassnet.datasets.mnist()
+    >>> (x_train, y_train), (x_test, y_test) = glassnet.datasets.mnist.load_data()  # Keras
+    >>> (x_train, y_train), (x_test, y_test) = glassnet.datasets.mnist()            # the same
     >>> x_train.shape, x_train.dtype, y_train.shape
     ((60000, 28, 28), dtype('uint8'), (60000,))
 
 Same arrays as `keras.datasets.mnist.load_data()`: uint8 pixels 0..255 and uint8 labels 0..9.
-Scale with `x / 255.0` (or `x.astype("float32") / 255`) before training.
+Scale with `x / 255.0` (or `x.astype("float32") / 255`) before training. This module is
+callable: `mnist(...)` is the function `mnist` below.
 
 With `mmap_dir`, the arrays are np.memmap views of .npy files written there once: the data
 stays on disk and `fit` reads one batch at a time (see `as_memmap`).
@@ -30,7 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
+from glassnet.datasets._callable import make_callable
 from glassnet.datasets._files import DatasetError, fetch
+from glassnet.datasets.keras_npz import read_arrays
 from glassnet.io import atomic_write
 
 IMAGES_MAGIC = 2051
@@ -68,6 +72,38 @@ def mnist(data_dir: str | os.PathLike | None = None,
         n = 60000 and 10000.
     """
     return _load_pair("mnist", data_dir, mmap_dir)
+
+
+def load_data(path: str | os.PathLike = "mnist.npz", *, data_dir: str | os.PathLike | None = None,
+              mmap_dir: str | os.PathLike | None = None):
+    """MNIST as `keras.datasets.mnist.load_data()` returns it (the same arrays as `mnist()`).
+
+    Args:
+        path: Keras' file name. Left at "mnist.npz", glassnet reads the original IDX files
+            (see `mnist`). Any other value names a copy of Keras' own `mnist.npz`, relative
+            to the data folders or absolute (downloaded there from Keras' mirror if missing),
+            which must match Keras' SHA-256; it is read without pickle.
+        data_dir: a folder searched first (glassnet's; keyword only).
+        mmap_dir: as for `mnist`.
+
+    Returns:
+        `(x_train, y_train), (x_test, y_test)`: x uint8 (n, 28, 28), y uint8 (n,),
+        n = 60000 and 10000.
+    """
+    if os.fspath(path) == "mnist.npz":
+        return _load_pair("mnist", data_dir, mmap_dir)
+    arrays = read_arrays(fetch("mnist.npz", data_dir, path),
+                         ("x_train", "y_train", "x_test", "y_test"))
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.ndim != 3 or x.shape[1:] != (28, 28) or y.shape != (len(x),):
+            raise DatasetError(f"{path}: {split} arrays of shapes {x.shape} and {y.shape}; "
+                               "expected (n, 28, 28) and (n,)")
+    if mmap_dir is not None:
+        Path(mmap_dir).mkdir(parents=True, exist_ok=True)
+        arrays = {name: as_memmap(array, Path(mmap_dir) / f"mnist-{name}.npy")
+                  for name, array in arrays.items()}
+    return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
 
 def fashion_mnist(data_dir: str | os.PathLike | None = None,
@@ -216,4 +252,7 @@ def _read_bytes(file, size: int, path: Path) -> bytes:
         raise DatasetError(f"{path}: not a complete gzip file ({error})") from error
 
 
-__all__ = ["FASHION_MNIST_CLASSES", "as_memmap", "fashion_mnist", "mnist", "read_idx"]
+__all__ = ["FASHION_MNIST_CLASSES", "as_memmap", "fashion_mnist", "load_data", "mnist",
+           "read_idx"]
+
+make_callable(__name__, mnist)

@@ -57,7 +57,10 @@ class SymbolicTensor:
                             f"tensors (from Input or another layer), got {kinds}")
         shape = [t.shape for t in tensors] if many else tensors[0].shape
         layer.maybe_build(shape)
-        return SymbolicTensor(layer.compute_output_shape(shape), tensors[0].dtype, layer,
+        # A layer with weights (Embedding on int ids) computes in its float dtype; others
+        # (Flatten, Reshape) pass their input's dtype on.
+        dtype = layer.dtype if layer.parameters() else tensors[0].dtype
+        return SymbolicTensor(layer.compute_output_shape(shape), dtype, layer,
                               tensors, list_input=many)
 
     def __repr__(self) -> str:
@@ -66,7 +69,12 @@ class SymbolicTensor:
 
 @register("layer")
 class InputLayer(Layer):
-    """Declares the input shape (without the batch axis); forward is the identity."""
+    """Declares the input shape (without the batch axis) and dtype; forward is the identity.
+
+    `dtype` is the dtype of the data: a float dtype (the default, floatx), or an integer or
+    bool one (`Input(shape=(10,), dtype="int32")` for the ids an Embedding reads): `fit` and
+    `predict` then give the model x in that dtype instead of casting it to float.
+    """
 
     @classmethod
     def contract_sample(cls, rng):
@@ -85,10 +93,27 @@ class InputLayer(Layer):
                for d in batch_shape[1:]):
             raise ValueError(f"InputLayer: shape dimensions must be positive integers, "
                              f"got {batch_shape[1:]}")
-        super().__init__(name=name, dtype=dtype, **kwargs)
+        data_dtype = _integer_dtype(dtype)
+        super().__init__(name=name, dtype=None if data_dtype else dtype, **kwargs)
+        self._data_dtype = data_dtype
         self.batch_shape = batch_shape
         self.maybe_build(batch_shape)
         self.output = SymbolicTensor(batch_shape, self.dtype, self)
+
+    @property
+    def dtype(self) -> str:
+        """The dtype of the input data: the integer or bool dtype given, else a float one."""
+        return self._data_dtype or Layer.dtype.fget(self)
+
+    @dtype.setter
+    def dtype(self, dtype) -> None:
+        self._data_dtype = _integer_dtype(dtype)
+        Layer.dtype.fset(self, None if self._data_dtype else dtype)
+
+    @property
+    def data_dtype(self) -> str | None:
+        """The integer or bool dtype x is given in (None: x is cast to the model's float)."""
+        return self._data_dtype
 
     def forward(self, x, training=False):
         return x
@@ -98,6 +123,24 @@ class InputLayer(Layer):
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype, "batch_shape": list(self.batch_shape)}
+
+
+def _integer_dtype(dtype) -> str | None:
+    """The name of an integer or bool dtype; None for None or a float dtype (checked by
+    Layer); a TypeError for anything else."""
+    if dtype is None:
+        return None
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError as error:
+        raise TypeError(f"Input: dtype must be a float, integer or bool dtype, got "
+                        f"{dtype!r}") from error
+    if kind in "iub":
+        return np.dtype(dtype).name
+    if kind != "f":
+        raise TypeError(f"Input: dtype must be a float, integer or bool dtype, got "
+                        f"{np.dtype(dtype).name!r}")
+    return None
 
 
 def Input(shape=None, batch_size: int | None = None, dtype=None, name=None,  # noqa: N802

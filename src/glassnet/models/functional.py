@@ -230,6 +230,12 @@ class Functional(Model):
                              f"expected a list of {len(names)} arrays, got {len(x)}")
         return list(x)
 
+    @property
+    def input_dtype(self) -> str:
+        """The integer or bool dtype of the (first) Input, if it has one, else the float
+        dtype (each input of several is given its own Input's dtype)."""
+        return self._inputs[0].layer.data_dtype or self.dtype
+
     def prepare_inputs(self, x, name: str = "x"):
         """Check and convert the data of each input (a MultiInputBatch for several inputs)."""
         if len(self._inputs) == 1:
@@ -237,7 +243,7 @@ class Functional(Model):
         arrays = []
         for i, (tensor, array) in enumerate(zip(self._inputs, self._split_inputs(x, name))):
             label = f"{name}[{i}] (input {tensor.layer.name!r})"
-            array = checks.as_array(array, label, self.dtype)
+            array = checks.as_array(array, label, tensor.layer.data_dtype or self.dtype)
             checks.check_features(array, tensor.shape, label)
             arrays.append(array)
         checks.check_same_length(**{f"{name}[{i}]": a for i, a in enumerate(arrays)})

@@ -100,6 +100,12 @@ class Model(Layer):
         layers = self.layers
         return layers[-1] if layers else None
 
+    @property
+    def input_dtype(self) -> str:
+        """The dtype `fit`, `evaluate` and `predict` give x: the integer or bool dtype of
+        the model's Input (`Input(shape, dtype="int32")`), else the model's float dtype."""
+        return self.dtype
+
     def prepare_inputs(self, x, name: str = "x"):
         """x checked and converted to what `forward` takes (builds the model if needed).
 

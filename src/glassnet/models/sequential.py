@@ -30,6 +30,12 @@ class Sequential(Model):
     def layers(self) -> list[Layer]:
         return [layer for layer in self._layers if not isinstance(layer, InputLayer)]
 
+    @property
+    def input_dtype(self) -> str:
+        """The integer or bool dtype of the Input, if it has one, else the float dtype."""
+        first = self._layers[0] if self._layers else None
+        return getattr(first, "data_dtype", None) or self.dtype
+
     def add(self, layer) -> None:
         """Append a layer (or an `Input(...)` placeholder, which fixes the input shape)."""
         if isinstance(layer, SymbolicTensor):
@@ -126,8 +132,11 @@ class Sequential(Model):
         return dy if input_gradient else None
 
     def get_config(self) -> dict[str, Any]:
+        layers = self.layers
+        if self._layers and getattr(self._layers[0], "data_dtype", None):
+            layers = self._layers  # an integer Input keeps its dtype, as in Keras' config
         config_ = {"name": self.name, "trainable": self.trainable,
-                   "layers": [serialize(layer) for layer in self.layers]}
+                   "layers": [serialize(layer) for layer in layers]}
         if self._dtype is not None:
             config_["dtype"] = self._dtype
         if self.input_shape is not None:

@@ -19,7 +19,11 @@ _REJECTED_KINDS = {"O": "object", "U": "string", "S": "bytes", "c": "complex", "
 
 
 def as_array(data, name: str, dtype: str | None = None) -> np.ndarray:
-    """`data` as a non-empty numeric ndarray (cast to float `dtype` if given), NaN/inf-free."""
+    """`data` as a non-empty numeric ndarray (cast to `dtype` if given), NaN/inf-free.
+
+    A float `dtype` is any model's; an integer or bool one an Input's (ids for an Embedding):
+    then float data must hold whole numbers, and every value must fit the integer dtype.
+    """
     if data is None:
         raise ValueError(f"{name}: expected an array, got None")
     try:
@@ -28,12 +32,29 @@ def as_array(data, name: str, dtype: str | None = None) -> np.ndarray:
         raise ValueError(f"{name}: could not be converted to an array ({error})") from None
     check_header(array, name)
     kind = array.dtype.kind
+    if dtype is not None and np.dtype(dtype).kind in "iu" and array.dtype != dtype:
+        _check_integral(array, name, np.dtype(dtype))
     if dtype is not None and array.dtype != dtype:
         with np.errstate(over="ignore"):  # 1e300 -> float32 is inf: check_finite says so
             array = array.astype(dtype)
     if kind == "f" or (dtype is not None and np.dtype(dtype).kind == "f"):
         check_finite(array, name)
     return array
+
+
+def _check_integral(array: np.ndarray, name: str, dtype: np.dtype) -> None:
+    """Data for an integer Input: whole numbers in the range of `dtype` (no silent cast)."""
+    if array.dtype.kind == "f":
+        check_finite(array, name)
+        if not np.array_equal(array, np.floor(array)):
+            raise ValueError(f"{name}: the model's Input takes {dtype.name}; got values that "
+                             "are not whole numbers")
+    if array.dtype.kind in "iuf" and array.size:
+        low, high = array.min(), array.max()
+        info = np.iinfo(dtype)
+        if low < info.min or high > info.max:
+            raise ValueError(f"{name}: the model's Input takes {dtype.name} "
+                             f"[{info.min}, {info.max}]; got values in [{low}, {high}]")
 
 
 def check_header(array: np.ndarray, name: str) -> None:

@@ -18,9 +18,10 @@ from glassnet.training.data import adapters, checks
 
 # ----- arrays against the model -------------------------------------------------------------
 def input_array(model, x, name: str = "x") -> np.ndarray:
-    """x as a float array of the model's dtype with the model's input shape; an unbuilt
-    model is built for it. (The default of `model.prepare_inputs`.)"""
-    x = checks.as_array(x, name, model.dtype)
+    """x as an array of the model's input dtype (its float dtype, or the integer dtype of an
+    `Input(..., dtype="int32")`) with the model's input shape; an unbuilt model is built for
+    it. (The default of `model.prepare_inputs`.)"""
+    x = checks.as_array(x, name, getattr(model, "input_dtype", model.dtype))
     if model.built:
         checks.check_features(x, model.input_shape, name)
     else:
