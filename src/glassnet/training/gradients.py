@@ -71,7 +71,7 @@ def backpropagate_loss(model, x, y, sample_weight, training: bool, params, loss=
     for param in params:
         param.zero_grad()
     y_pred = model.forward(x, training=training)
-    masked = _mask_argument(model)
+    masked = mask_argument(model)
     fused = fused_activation(model, loss)
     if fused is not None:
         value, dz = loss.fused_value_and_gradient(y, fused.logits, y_pred, sample_weight,
@@ -84,7 +84,7 @@ def backpropagate_loss(model, x, y, sample_weight, training: bool, params, loss=
     return float(value), y_pred
 
 
-def _mask_argument(model) -> dict:
+def mask_argument(model) -> dict:
     """{"mask": the output's padding mask} when the last forward gave one (Keras applies
     it to the loss and the metrics: padded steps do not count), else {}."""
     mask = model.output_mask
@@ -104,11 +104,16 @@ def compute_loss(model, x=None, y=None, y_pred=None, sample_weight=None,
     require_compiled(model, "compute_loss")
     if y_pred is None:
         y_pred = model.forward(x, training=training)
-    masked = _mask_argument(model)
+    return data_loss(model, y, y_pred, sample_weight) + penalty(model)
+
+
+def data_loss(model, y, y_pred, sample_weight=None) -> float:
+    """The model's loss of `y_pred` after the forward pass that gave it, without penalties."""
+    masked = mask_argument(model)
     fused = fused_activation(model)
     if fused is not None:
         value, _ = model.loss.fused_value_and_gradient(y, fused.logits, y_pred, sample_weight,
                                                        **masked)
     else:
         value = model.loss(y, y_pred, sample_weight=sample_weight, **masked)
-    return float(value) + penalty(model)
+    return float(value)
