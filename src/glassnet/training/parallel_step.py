@@ -14,6 +14,11 @@ weighted mean is the loss one process computes for the whole batch, however unev
 batch was split; for a "sum" loss D_r = 1 and nothing is divided. The gradients are views of
 the flat buffer (`param.grad` is bound to them), so backward writes straight into it.
 
+A layer whose backward itself sums over the ranks (BatchNormalization(synchronized=True))
+needs every rank's dL/dy_pred on the scale of the whole batch before backward starts, not
+after: for such a model one small all-reduce of the D_r comes first, each rank scales its
+output gradient by D_r / Σ D_r, and the gradients are then plainly summed.
+
 Non-trainable weights that a forward pass moves (BatchNormalization's moving statistics)
 are averaged the same way: each rank's change, summed, divided by the ranks that had data.
 Metrics must keep additive state (totals and counts, as every built-in one): their changes
@@ -50,6 +55,13 @@ class ParallelRun:
         self.communicator = communicator
         self.synced = False
         self.buffer: FlatBuffer | None = None
+        self._coupled: bool | None = None
+
+    def coupled(self, model) -> bool:
+        """Whether a layer of the model sums over ranks in its backward (synchronized)."""
+        if self._coupled is None:
+            self._coupled = _has_synchronized_layer(model)
+        return self._coupled
 
     def shard(self, total: int, start: int, stop: int) -> Shard:
         return Shard(total, start, stop, self.communicator, self)
@@ -84,8 +96,12 @@ def train_step(model, x, y, sample_weight, shard: Shard) -> None:
     run.ensure_synced(model)
     params = model.parameters(trainable_only=True)
     moving = [(p, p.value.copy()) for p in model.parameters() if not p.trainable]
-    loss, y_pred = gradients.backpropagate_loss(model, x, y, sample_weight, True, params)
+    prescale = _output_gradient_share(model, y, sample_weight, shard) \
+        if run.coupled(model) else None
+    loss, y_pred = gradients.backpropagate_loss(model, x, y, sample_weight, True, params,
+                                                gradient_scale=prescale)
     divisor, summed = _divisor(model, y, y_pred, sample_weight)
+    weigh = not summed and prescale is None     # scale by D_r now, divide by Σ D_r after
     tracked, changes = _metric_changes(model, loss, x, y, y_pred, sample_weight, shard)
     buffer = _buffer(run, params, moving, len(changes))
     for param, view in zip(params, buffer.views):
@@ -101,7 +117,7 @@ def train_step(model, x, y, sample_weight, shard: Shard) -> None:
     if shard.empty:
         buffer.array[:] = 0.0                 # a stand-in sample: counts for nothing
     else:
-        if not summed:
+        if weigh:
             buffer.segment[:_gradient_size(params)] *= divisor
         scalars[_LOSS], scalars[_DIVISOR] = divisor * loss, divisor
         scalars[_SAMPLES], scalars[_HAS_DATA] = shard.count, 1.0
@@ -110,7 +126,7 @@ def train_step(model, x, y, sample_weight, shard: Shard) -> None:
     shard.communicator.allreduce_sum(buffer.array)
 
     total_divisor = 1.0 if summed else float(scalars[_DIVISOR])
-    if total_divisor not in (0.0, 1.0):
+    if weigh and total_divisor not in (0.0, 1.0):
         buffer.segment[:_gradient_size(params)] *= 1.0 / total_divisor
     for param, view in zip(params, buffer.views):
         if param.grad is not view:
@@ -153,6 +169,25 @@ def _divisor(model, y, y_pred, sample_weight) -> tuple[float, bool]:
         return float(len(y_pred)), False
     value = divisor(y, y_pred, sample_weight=sample_weight, **gradients.mask_argument(model))
     return (1.0, True) if value is None else (float(value), False)
+
+
+def _output_gradient_share(model, y, sample_weight, shard: Shard):
+    """`gradient_scale` for backpropagate_loss: D_r / Σ D_r, after one small all-reduce
+    (every rank takes part; a "sum" loss, the same on every rank, needs none)."""
+    def share(y_pred) -> float:
+        divisor, summed = _divisor(model, y, y_pred, sample_weight)
+        mine = 0.0 if shard.empty else divisor
+        if summed:
+            return mine
+        total = shard.communicator.allreduce_sum(np.array([mine]))[0]
+        return mine / total if total else 0.0
+
+    return share
+
+
+def _has_synchronized_layer(layer) -> bool:
+    return any(getattr(sub, "synchronized", False) is True or _has_synchronized_layer(sub)
+               for sub in layer.sublayers())
 
 
 def _raise_divergence(model, x, y, sample_weight, loss: float, moving) -> None:
