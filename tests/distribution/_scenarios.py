@@ -193,6 +193,45 @@ def uninterrupted(backup_dir: str) -> dict[str, np.ndarray]:
     return {"weights": _weights(model), **_history(history)}
 
 
+def weighted_losses() -> dict[str, np.ndarray]:
+    """Losses whose divisor is known only per rank: a padding mask (Embedding with
+    mask_zero, per-step labels), ignore_class with a synchronized BatchNormalization (its
+    backward needs the global divisor first), a mean over the sample weights; and "sum"."""
+    results = {}
+    rng = np.random.default_rng(8)
+    tokens = rng.integers(1, 9, (27, 6))
+    tokens[:, 4:] *= rng.integers(0, 2, (27, 1))           # some sequences padded with 0
+    labels = rng.integers(0, 3, (27, 6))
+    gn.random.set_random_seed(9)
+    model = gn.Sequential([layers.Input((6,)), layers.Embedding(9, 4, mask_zero=True),
+                           layers.LSTM(5, return_sequences=True),
+                           layers.Dense(3, activation="softmax")])
+    model.compile(optimizer=optimizers.Adam(0.02), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    history = model.fit(tokens, labels, batch_size=8, epochs=2, verbose=0)
+    results["masked_weights"] = _weights(model)
+    results["masked_loss"] = np.asarray(history.history["loss"])
+    results["masked_accuracy"] = np.asarray(history.history["accuracy"])
+
+    x, y = _data(33, (6,), 3, seed=9)
+    for name, loss, model_fn in (
+            ("ignore_class", gn.losses.SparseCategoricalCrossentropy(ignore_class=1),
+             lambda: gn.Sequential([layers.Input((6,)), layers.Dense(5),
+                                    layers.BatchNormalization(synchronized=True),
+                                    layers.Dense(3, activation="softmax")])),
+            ("sample_weight_mean", gn.losses.SparseCategoricalCrossentropy(
+                reduction="mean_with_sample_weight"), _mlp),
+            ("sum", gn.losses.SparseCategoricalCrossentropy(reduction="sum"), _mlp)):
+        gn.random.set_random_seed(10)
+        model = model_fn()
+        model.compile(optimizer=optimizers.SGD(0.01), loss=loss)
+        history = model.fit(x, y, batch_size=10, epochs=2, verbose=0,
+                            sample_weight=np.linspace(0.2, 2.0, 33))
+        results[f"{name}_weights"] = _weights(model)
+        results[f"{name}_loss"] = np.asarray(history.history["loss"])
+    return results
+
+
 def chief_outputs(out: str) -> dict[str, np.ndarray]:
     """CSVLogger and ModelCheckpoint, given the same paths on both ranks: rank 0 writes."""
     gn.random.set_random_seed(7)
@@ -206,7 +245,8 @@ def chief_outputs(out: str) -> dict[str, np.ndarray]:
 
 
 SCENARIOS = {"mlp_sgd": mlp_sgd, "cnn_adam": cnn_adam, "lstm": lstm,
-             "bn_synchronized": bn_synchronized, "bn_per_rank": bn_per_rank}
+             "bn_synchronized": bn_synchronized, "bn_per_rank": bn_per_rank,
+             "weighted_losses": weighted_losses}
 
 
 def main(out: str) -> None:

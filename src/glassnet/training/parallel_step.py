@@ -30,6 +30,7 @@ numbers), so `DivergenceError` is raised everywhere, never on one rank alone.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -96,14 +97,12 @@ def train_step(model, x, y, sample_weight, shard: Shard) -> None:
     run.ensure_synced(model)
     params = model.parameters(trainable_only=True)
     moving = [(p, p.value.copy()) for p in model.parameters() if not p.trainable]
-    prescale = _output_gradient_share(model, y, sample_weight, shard) \
-        if run.coupled(model) else None
+    share = _Share(model, y, sample_weight, shard, run.coupled(model))
     loss, y_pred = gradients.backpropagate_loss(model, x, y, sample_weight, True, params,
-                                                gradient_scale=prescale)
-    divisor, summed = _divisor(model, y, y_pred, sample_weight)
-    weigh = not summed and prescale is None     # scale by D_r now, divide by Σ D_r after
+                                                gradient_scale=share)
     tracked, changes = _metric_changes(model, loss, x, y, y_pred, sample_weight, shard)
     buffer = _buffer(run, params, moving, len(changes))
+    grads = buffer.segment[:_gradient_size(params)]
     for param, view in zip(params, buffer.views):
         grad = param.grad                     # writes a pending zero_grad's zeros
         if grad is not view:
@@ -117,17 +116,20 @@ def train_step(model, x, y, sample_weight, shard: Shard) -> None:
     if shard.empty:
         buffer.array[:] = 0.0                 # a stand-in sample: counts for nothing
     else:
-        if weigh:
-            buffer.segment[:_gradient_size(params)] *= divisor
-        scalars[_LOSS], scalars[_DIVISOR] = divisor * loss, divisor
+        if share.deferred:
+            grads *= share.divisor
+        scalars[_LOSS], scalars[_DIVISOR] = share.loss_weight * loss, share.divisor
         scalars[_SAMPLES], scalars[_HAS_DATA] = shard.count, 1.0
         scalars[_FIXED:] = changes
     _signal_flags(model, scalars)
     shard.communicator.allreduce_sum(buffer.array)
 
-    total_divisor = 1.0 if summed else float(scalars[_DIVISOR])
-    if weigh and total_divisor not in (0.0, 1.0):
-        buffer.segment[:_gradient_size(params)] *= 1.0 / total_divisor
+    loss = float(scalars[_LOSS])
+    if share.deferred:                        # Σ D_r·g_r / Σ D_r
+        total = float(scalars[_DIVISOR])
+        if total:
+            grads *= 1.0 / total
+        loss = loss / total if total else 0.0
     for param, view in zip(params, buffer.views):
         if param.grad is not view:
             param.grad[...] = view
@@ -135,13 +137,71 @@ def train_step(model, x, y, sample_weight, shard: Shard) -> None:
     for (param, before), view in zip(moving, buffer.views[len(params):]):
         param.value[...] = before + view / ranks_with_data
     _agree_on_signals(model, scalars)
-    loss = (float(scalars[_LOSS]) / total_divisor if total_divisor else 0.0) \
-        + gradients.add_penalties(params)
-    if not guard.step_is_finite(loss, params):
+    loss += gradients.add_penalties(params)
+    if not _finite(loss, grads, params):
         _raise_divergence(model, x, y, sample_weight, loss, moving)
     model.optimizer.apply(params)
     _set_metrics(tracked, scalars[_FIXED:])
     model.metrics[0].update_state(loss, sample_weight=int(scalars[_SAMPLES]))
+
+
+class _Share:
+    """This rank's share of the batch's loss, D_r / Σ_r D_r, and where it is applied.
+
+    Called between forward and backward (`gradient_scale`), it returns the factor for the
+    rank's dL/dy_pred, so that backward yields the rank's part of the whole batch's
+    gradient and the reduction is a plain sum. The factor is known without communicating
+    when the loss averages over entries that no mask removes (D_r ∝ the rank's samples:
+    n_r / total); a "sum" loss takes 1. Otherwise (masks, ignore_class, a mean over the
+    sample weights) D_r is known only locally: a model whose backward sums over ranks asks
+    the others first (one small all-reduce); any other defers the weighting to the flat
+    buffer (`deferred`: multiply by D_r before the reduction, divide by Σ D_r after).
+    """
+
+    def __init__(self, model, y, sample_weight, shard: Shard, coupled: bool):
+        self.model, self.y, self.sample_weight = model, y, sample_weight
+        self.shard, self.coupled = shard, coupled
+        self.divisor, self.loss_weight, self.deferred = 0.0, 0.0, False
+
+    def __call__(self, y_pred) -> float:
+        model, shard = self.model, self.shard
+        if getattr(model.loss, "reduction", None) == "sum":
+            factor = 1.0
+        elif _counts_entries(model):
+            factor = shard.count / shard.total
+        else:
+            self.divisor, _ = _divisor(model, self.y, y_pred, self.sample_weight)
+            if self.coupled:
+                mine = 0.0 if shard.empty else self.divisor
+                total = shard.communicator.allreduce_sum(np.array([mine]))[0]
+                factor = self.divisor / total if total else 0.0
+            else:
+                self.deferred = True
+                factor = 1.0
+        factor = 0.0 if shard.empty else factor
+        self.loss_weight = self.divisor if self.deferred else factor
+        return factor
+
+
+def _counts_entries(model) -> bool:
+    """Whether the loss divides by its entries, every one counted (no mask): then D_r is
+    proportional to the rank's samples, the same for all ranks' rows."""
+    loss = model.loss
+    if getattr(loss, "divisor", None) is None:
+        return True                           # assumed a mean over the samples
+    return (getattr(loss, "reduction", None) in ("sum_over_batch_size", "mean")
+            and getattr(loss, "ignore_class", None) is None
+            and not gradients.mask_argument(model))
+
+
+def _finite(loss: float, grads: np.ndarray, params) -> bool:
+    """`guard.step_is_finite`, as one dot over the flat gradients when they are all in it."""
+    if not math.isfinite(loss):
+        return False
+    if all(p.grad.base is grads.base for p in params) and math.isfinite(
+            float(np.vdot(grads, grads))):
+        return True
+    return guard.step_is_finite(loss, params)
 
 
 def _gradient_size(params) -> int:
@@ -169,20 +229,6 @@ def _divisor(model, y, y_pred, sample_weight) -> tuple[float, bool]:
         return float(len(y_pred)), False
     value = divisor(y, y_pred, sample_weight=sample_weight, **gradients.mask_argument(model))
     return (1.0, True) if value is None else (float(value), False)
-
-
-def _output_gradient_share(model, y, sample_weight, shard: Shard):
-    """`gradient_scale` for backpropagate_loss: D_r / Σ D_r, after one small all-reduce
-    (every rank takes part; a "sum" loss, the same on every rank, needs none)."""
-    def share(y_pred) -> float:
-        divisor, summed = _divisor(model, y, y_pred, sample_weight)
-        mine = 0.0 if shard.empty else divisor
-        if summed:
-            return mine
-        total = shard.communicator.allreduce_sum(np.array([mine]))[0]
-        return mine / total if total else 0.0
-
-    return share
 
 
 def _has_synchronized_layer(layer) -> bool:
