@@ -146,3 +146,26 @@ def test_an_error_on_one_rank_ends_the_job(tmp_path):
     assert done.returncode != 0
     assert elapsed < 60
     assert "rank 1 of 2" in done.stderr and "a bad batch on rank 1" in done.stderr
+
+
+def test_demo_on_two_ranks(tmp_path):
+    """`glassnet demo tiny --ranks 2` relaunches itself under mpiexec: rank 0 alone writes
+    the files, and the result is one process' (float32: to rounding)."""
+    import json
+
+    mpiexec = _mpiexec()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PATH": os.pathsep.join(
+        [str(Path(mpiexec).parent), os.environ.get("PATH", "")]),
+        "PYTHONPATH": os.pathsep.join([str(HERE.parents[1] / "src"),
+                                       os.environ.get("PYTHONPATH", "")])}
+    results = {}
+    for ranks in (1, 2):
+        out = tmp_path / f"ranks{ranks}"
+        done = subprocess.run([sys.executable, "-m", "glassnet", "demo", "tiny", "--out",
+                               str(out), "--quiet", "--ranks", str(ranks)],
+                              capture_output=True, text=True, timeout=180, env=env)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert done.stdout.count("prediction") == 1            # printed by rank 0 only
+        results[ranks] = json.loads((out / "metrics.json").read_text())
+    assert results[2]["final_loss"] == pytest.approx(results[1]["final_loss"], rel=1e-5)
+    assert results[2]["predictions"] == pytest.approx(results[1]["predictions"], abs=1e-3)

@@ -28,6 +28,7 @@ from glassnet.distribution.data_parallel import (
     communicator,
     distribution,
     is_chief,
+    launched_ranks,
     rank,
     set_distribution,
     world_size,
@@ -44,5 +45,5 @@ from glassnet.distribution.shards import (
 
 __all__ = ["DataParallel", "Distribution", "FlatBuffer", "MPICommunicator", "Shard",
            "SingleProcess", "batch_rows", "broadcast_object", "communicator", "current_shard",
-           "distribution", "is_chief", "rank", "set_distribution", "shard_bounds", "sharding",
-           "synchronized_sum", "world_size"]
+           "distribution", "is_chief", "launched_ranks", "rank", "set_distribution",
+           "shard_bounds", "sharding", "synchronized_sum", "world_size"]

@@ -117,18 +117,26 @@ class DataParallel(Distribution):
         return self.world_size
 
 
-def _warn_if_launched_without_mpi4py() -> None:
-    """Under mpiexec without mpi4py every process would train alone on all the data."""
+def launched_ranks() -> int:
+    """How many processes the MPI launcher (mpiexec, srun) started, from its environment
+    variables (read without initializing MPI); 1 outside a launcher."""
     for name in _LAUNCHER_SIZES:
         value = os.environ.get(name, "")
-        if value.isdigit() and int(value) > 1:
-            try:
-                import mpi4py  # noqa: F401
-            except ImportError:
-                warnings.warn(f"DataParallel: started as one of {value} processes ({name}) "
-                              "but mpi4py is not installed, so each process trains alone; "
-                              'pip install "glassnet[mpi]"', RuntimeWarning, stacklevel=3)
-            return
+        if value.isdigit():
+            return int(value)
+    return 1
+
+
+def _warn_if_launched_without_mpi4py() -> None:
+    """Under mpiexec without mpi4py every process would train alone on all the data."""
+    count = launched_ranks()
+    if count > 1:
+        try:
+            import mpi4py  # noqa: F401
+        except ImportError:
+            warnings.warn(f"DataParallel: started as one of {count} processes but mpi4py is "
+                          "not installed, so each process trains alone; "
+                          'pip install "glassnet[mpi]"', RuntimeWarning, stacklevel=3)
 
 
 _state: dict[str, Distribution | None] = {"distribution": None}
