@@ -18,6 +18,11 @@ so P ranks use P cores. Each (framework, network, ranks) runs once a round, in a
 rotated from round to round, after a warm-up of a few batches in the same process; the
 table gives the median over rounds (and the best, less sensitive to a busy machine).
 
+`--bound` measures instead, in this one process, what a rank computes: one epoch at 1 rank
+against one epoch of rank 0's shards in a world of 2 whose all-reduce is free (a stand-in
+communicator), so T1 / (2 T_shard) is the efficiency 2 idle cores would reach before any
+communication; it is far less sensitive to a busy machine than the timings of real ranks.
+
 Afterwards, the cost model of docs/distributed.md from the measured one-rank step time:
 ring all-reduce of n bytes over P ranks, t = 2(P-1) (α + n / (P β)), against the step's
 compute, at 8, 64 and 256 ranks on 10 and 100 Gb/s links, for the MLP and a model of 10M
@@ -44,7 +49,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE), str(HERE.parent / "src")]   # this checkout's glassnet
 import _peers  # noqa: E402
 
 NETWORKS = {"mlp": {"batch": 128, "samples": 60000}, "cnn": {"batch": 64, "samples": 10000}}
@@ -118,6 +123,44 @@ def torch_worker(args) -> dict:
     dist.all_reduce(elapsed)
     dist.destroy_process_group()
     return {"epoch_seconds": float(elapsed[0]) / size}
+
+
+def bound(networks: list[str], rounds: int, scale: float) -> dict:
+    """{network: {"one_rank_s", "shard_s", "efficiency"}}: best of `rounds` epochs each."""
+    import glassnet as gn
+    from glassnet.distribution import Distribution, SingleProcess
+
+    class FreeAllReduce(SingleProcess):
+        """Rank 0 of 2 whose collectives cost nothing (and change nothing)."""
+
+        size = 2
+
+        def allreduce_sum(self, buffer):
+            self.reduce_calls += 1
+            return buffer
+
+    results = {}
+    for network in networks:
+        batch = NETWORKS[network]["batch"]
+        x, y = make_data(network, max(int(NETWORKS[network]["samples"] * scale), 64 * batch))
+        times = {}
+        for name, setting in (("one_rank_s", None), ("shard_s", Distribution(FreeAllReduce()))):
+            gn.distribution.set_distribution(setting)
+            trainer = _peers.GlassnetTrainer(network, "sgd", batch)
+            trainer.epoch((x[:WARMUP_BATCHES * batch], y[:WARMUP_BATCHES * batch]))
+            runs = []
+            for _ in range(rounds):
+                start = time.perf_counter()
+                trainer.epoch((x, y))
+                runs.append(time.perf_counter() - start)
+            times[name] = min(runs)
+        gn.distribution.set_distribution(None)
+        times["efficiency"] = times["one_rank_s"] / (2 * times["shard_s"])
+        results[network] = times
+        print(f"  {network}: 1 rank {times['one_rank_s']:.3f} s/epoch, rank 0's shards of 2 "
+              f"{times['shard_s']:.3f} s -> compute efficiency "
+              f"{100 * times['efficiency']:.0f}%", flush=True)
+    return results
 
 
 def worker_main(args) -> None:
@@ -228,6 +271,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the sample counts")
     parser.add_argument("--only", default="mlp,cnn", help="networks: mlp, cnn or both")
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--bound", action="store_true",
+                        help="in-process: the efficiency of the computation alone")
     parser.add_argument("--worker", choices=("glassnet", "torch"), help=argparse.SUPPRESS)
     parser.add_argument("--network", help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
@@ -249,6 +294,11 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     rounds, scale = (2, args.scale / 5) if args.quick else (args.rounds, args.scale)
+    if args.bound:
+        report = bound(networks, rounds, scale)
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=2))
+        return 0
     print(f"{rounds} rounds, {', '.join(networks)}; one BLAS thread per rank; "
           f"{os.cpu_count()} cores", flush=True)
     rows = summary(measure(networks, rounds, scale))
