@@ -126,9 +126,10 @@ def test_interrupted_and_resumed_on_two_ranks_and_on_one(two_ranks, tmp_path):
 
 
 def test_one_all_reduce_per_training_step(two_ranks):
-    """The LSTM fit: 2 epochs of 4 batches, no validation: 8 all-reduces on each rank."""
+    """The LSTM fit: 2 epochs of 4 batches, no validation: 8 all-reduces on each rank, and
+    one at the start (that every rank was given the same data)."""
     rank0, rank1 = _ranks(two_ranks, "lstm_calls")
-    assert int(rank0["calls"]) == int(rank1["calls"]) == 8
+    assert int(rank0["calls"]) == int(rank1["calls"]) == 8 + 1
 
 
 def test_only_rank_0_writes_logs_and_checkpoints(two_ranks):
@@ -146,6 +147,8 @@ def test_an_error_on_one_rank_ends_the_job(tmp_path):
     assert done.returncode != 0
     assert elapsed < 60
     assert "rank 1 of 2" in done.stderr and "a bad batch on rank 1" in done.stderr
+    # before that, data that differ between the ranks were refused on both, cleanly
+    assert done.stdout.count("ranks were given other data than rank 0") == 2
 
 
 def test_demo_on_two_ranks(tmp_path):

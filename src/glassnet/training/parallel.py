@@ -65,11 +65,42 @@ def shard(run: ParallelRun | None, source):
 
 
 def shard_sources(run: ParallelRun | None, *sources) -> None:
-    """Make each batch source serve this rank's rows only."""
-    if run is not None:
-        for source in sources:
-            if source is not None:
-                source.shard_by(run.communicator.rank, run.communicator.size)
+    """Make each batch source serve this rank's rows only, after checking that every rank
+    was given the same arrays (each takes its rows of them: different data would train on
+    a mix, silently)."""
+    if run is None:
+        return
+    comm = run.communicator
+    sources = [source for source in sources if source is not None]
+    mine = [_fingerprint(source) for source in sources]
+    chief = comm.broadcast_object(mine)
+    differs = comm.allreduce_sum(np.array([float(mine != chief)]))[0]
+    if differs:
+        raise ValueError(f"DataParallel: {int(differs)} of {comm.size} ranks were given "
+                         "other data than rank 0 (every rank must get the same x, y and "
+                         f"sample weights, and takes its part of each batch); rank 0: "
+                         f"{chief}, rank {comm.rank}: {mine}")
+    for source in sources:
+        source.shard_by(comm.rank, comm.size)
+
+
+def _fingerprint(source) -> list:
+    """The shapes and dtypes of a source's arrays and the sums of their first and last
+    samples (two rows read, memory-mapped ones too); [] for a PyDataset or a generator."""
+    arrays = getattr(source, "arrays", None)
+    if arrays is None:
+        return []
+    found = []
+    for array in arrays:
+        parts = getattr(array, "arrays", [array])     # a multi-input model's inputs
+        for part in parts:
+            if part is None:
+                found.append(None)
+                continue
+            ends = np.concatenate([np.ravel(part[:1]), np.ravel(part[-1:])])
+            found.append([list(part.shape), str(part.dtype),
+                          float(np.sum(ends, dtype=np.float64))])
+    return found
 
 
 class AgreedProgress(training_state.FitProgress):
