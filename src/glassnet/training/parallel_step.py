@@ -2,27 +2,26 @@
 
 On every rank, with its shard of the global batch (see `glassnet.distribution.shards`):
 
-    zero grads; forward; loss L_r; backward      -> W.grad = dL_r/dW     (the rank's rows)
-    the metrics' sums of the rank's rows          -> Δmetrics_r            (not kept yet)
-    buffer = [D_r·W.grad ..., Δmoving_r ..., D_r·L_r, D_r, n_r, 1, signals, Δmetrics_r]
-    allreduce_sum(buffer)                         one call, every number summed over ranks
-    W.grad = Σ D_r·dL_r/dW / Σ D_r                the gradient of the whole batch
-    penalties; finiteness check; optimizer.apply  the same numbers on every rank
+    zero grads; forward; loss L_r                   on the rank's rows
+    dy = s_r · dL_r/dy_pred; backward               s_r = D_r / Σ D_r, the rank's share
+    the metrics' sums of the rank's rows            -> Δmetrics_r (not kept yet)
+    buffer = [W.grad ..., Δmoving_r ..., s_r·L_r, D_r, n_r, 1, signals, Δmetrics_r]
+    allreduce_sum(buffer)                           one call, every number summed over ranks
+    W.grad = Σ_r s_r·dL_r/dW                        the gradient of the whole batch
+    penalties; finiteness check; optimizer.apply    the same numbers on every rank
 
-D_r is what the loss divides by on rank r (`Loss.divisor`: the entries it averaged), so the
-weighted mean is the loss one process computes for the whole batch, however unevenly the
-batch was split; for a "sum" loss D_r = 1 and nothing is divided. The gradients are views of
-the flat buffer (`param.grad` is bound to them), so backward writes straight into it.
-
-A layer whose backward itself sums over the ranks (BatchNormalization(synchronized=True))
-needs every rank's dL/dy_pred on the scale of the whole batch before backward starts, not
-after: for such a model one small all-reduce of the D_r comes first, each rank scales its
-output gradient by D_r / Σ D_r, and the gradients are then plainly summed.
+D_r is what the loss divides by on rank r (`Loss.divisor`: the entries it averaged), so
+Σ s_r L_r is the loss one process computes for the whole batch, however unevenly the batch
+was split. Usually s_r is known without communicating (no mask: n_r / n); when it is not
+(a mask, ignore_class, a mean over the sample weights) the weighting moves to the buffer,
+D_r·W.grad before the reduction and a division by Σ D_r after (`_Share` says which). A "sum"
+loss has s_r = 1. The gradients are views of the flat buffer (`param.grad` is bound to
+them), so backward writes straight into it.
 
 Non-trainable weights that a forward pass moves (BatchNormalization's moving statistics)
-are averaged the same way: each rank's change, summed, divided by the ranks that had data.
-Metrics must keep additive state (totals and counts, as every built-in one): their changes
-are summed; the running loss is added once, from the global loss.
+are averaged: each rank's change, summed, divided by the ranks that had data. Metrics must
+keep additive state (totals and counts, as every built-in one): their changes are summed;
+the running loss is added once, from the global loss.
 
 A step that is not finite fails on every rank together (the check runs on the reduced
 numbers), so `DivergenceError` is raised everywhere, never on one rank alone.
