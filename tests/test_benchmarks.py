@@ -70,3 +70,14 @@ def test_memory_probe_reports_a_peak():
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["peak_mib"] >= 0 and result["rss_before_mib"] > 0
+
+
+def test_distributed_bound_runs(tmp_path):
+    """benchmarks/distributed.py --bound: the in-process compute bound of 2 ranks."""
+    out = tmp_path / "bound.json"
+    done = subprocess.run([sys.executable, str(RUN.parent / "distributed.py"), "--bound",
+                           "--only", "mlp", "--rounds", "1", "--scale", "0.01", "--json",
+                           str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(out.read_text())
+    assert report["mlp"]["one_rank_s"] > 0 and report["mlp"]["efficiency"] > 0

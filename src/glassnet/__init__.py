@@ -19,6 +19,7 @@ from glassnet import (  # noqa: E402  (the version is set before submodules impo
     config,
     datasets,
     diagnostics,
+    distribution,
     functional,
     gradcheck,
     initializers,
@@ -39,7 +40,8 @@ from glassnet.saving import load_model  # noqa: E402
 
 __all__ = [
     "Input", "Model", "Sequential", "activations", "callbacks", "config", "datasets",
-    "diagnostics", "functional", "gradcheck", "initializers", "layers", "load_model", "losses",
+    "diagnostics", "distribution", "functional", "gradcheck", "initializers", "layers",
+    "load_model", "losses",
     "export", "metrics", "models", "optimizers", "plot", "preprocessing", "regularizers",
     "saving", "schedules", "utils", "wrappers",
 ]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet.distribution import batch_rows, current_shard
+
 _state = {"generator": np.random.default_rng()}
 
 
@@ -32,3 +34,19 @@ def make_generator(seed: int | None = None) -> np.random.Generator:
     elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed: expected None or a non-negative integer, got {seed!r}")
     return np.random.default_rng(int(seed))
+
+
+def batch_random(generator: np.random.Generator, shape: tuple, dtype=np.float64,
+                 per_sample: bool = True) -> np.ndarray:
+    """`generator.random(shape, dtype)` for a batch whose first axis is the samples.
+
+    Under data parallelism (inside a step's `distribution.current_shard()`), the numbers are
+    drawn for the whole global batch and this rank keeps its rows: every rank's generator
+    advances alike, and the masks are exactly those one process draws for the batch.
+    `per_sample=False` (a draw shared by all samples): the same numbers on every rank.
+    """
+    shard = current_shard()
+    if shard is None or not per_sample or not shape:
+        return generator.random(shape, dtype=dtype)
+    draw = generator.random((shard.total,) + tuple(shape[1:]), dtype=dtype)
+    return draw[batch_rows(shard.total, shard, shape[0])]

@@ -10,6 +10,11 @@ SIGTERM are deferred: `glassnet.saving.training_state`; this callback decides wh
     >>> backup = callbacks.BackupAndRestore("backup", save_freq=100)
     >>> model.fit(x, y, epochs=20, callbacks=[backup])   # Ctrl-C, or the job is preempted
     >>> model.fit(x, y, epochs=20, callbacks=[backup])   # later, same call: goes on from there
+
+Data parallelism (`glassnet.distribution`): rank 0 alone writes and deletes the backup; at
+the start of fit rank 0 reads it and every rank restores what it read (the ranks need not
+share a file system). The backup holds the whole job's state, not one rank's, so a job can
+resume it with a different number of processes.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import contextlib
 import os
 from pathlib import Path
 
+from glassnet import distribution
 from glassnet.callbacks.base import Callback
 from glassnet.callbacks.monitor import save_frequency
 from glassnet.registry import register
@@ -77,8 +83,16 @@ class BackupAndRestore(Callback):
             raise ValueError("To use the BackupAndRestore callback, the model must be built "
                              "before fit() is called (give it an Input shape)")
         self._batches_since_save = 0
-        self._remove_stale_temporaries()
-        contents = self._read_latest()
+        contents = None
+        if distribution.is_chief():
+            self._remove_stale_temporaries()
+            try:
+                contents = self._read_latest()
+            except Exception as error:  # raised on every rank, not on rank 0 alone
+                contents = error
+        contents = distribution.broadcast_object(contents)
+        if isinstance(contents, Exception):
+            raise contents
         if contents is not None:
             restore_training_state(self.model, self._progress(), contents)
 
@@ -94,7 +108,8 @@ class BackupAndRestore(Callback):
             self.backup(epoch_logs=(epoch, logs or {}))
 
     def on_train_end(self, logs=None):
-        if self.delete_checkpoint and self._progress().interrupted is None:
+        if (self.delete_checkpoint and self._progress().interrupted is None
+                and distribution.is_chief()):
             for path in (self.checkpoint_path, self.backup_dir / PREVIOUS_FILE_NAME):
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
@@ -108,6 +123,8 @@ class BackupAndRestore(Callback):
         have recorded yet (callbacks run in list order; History runs last).
         """
         self._batches_since_save = 0
+        if not distribution.is_chief():
+            return                             # every rank holds the same state
         self.backup_dir.mkdir(parents=True, exist_ok=True)
         if self.double_checkpoint and self.checkpoint_path.exists():
             os.replace(self.checkpoint_path, self.backup_dir / PREVIOUS_FILE_NAME)

@@ -1,8 +1,16 @@
-"""`glassnet demo [NAME]`: run one seed demo, or the whole tour with its report.html."""
+"""`glassnet demo [NAME]`: run one seed demo, or the whole tour with its report.html.
+
+`--ranks N` runs it data-parallel on N processes (`mpiexec -n N glassnet demo NAME`, which
+works as well): rank 0 prints and writes the files.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import subprocess
+import sys
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -22,6 +30,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="folder with semeion.data, mnist/, fashion-mnist/ "
                              "(default: $GLASSNET_DATA, then the user cache, then download)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--ranks", type=_positive_int, default=1,
+                        help="train on N MPI processes (needs mpi4py and mpiexec: "
+                             'pip install "glassnet[mpi]")')
     return parser
 
 
@@ -32,9 +43,31 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _launch(args: argparse.Namespace) -> int:
+    """The same command under `mpiexec -n RANKS`, without --ranks."""
+    local = os.path.join(os.path.dirname(sys.executable), "mpiexec")
+    mpiexec = local if os.path.exists(local) else shutil.which("mpiexec")
+    if mpiexec is None:
+        print('glassnet demo: --ranks needs mpiexec; pip install "glassnet[mpi]"',
+              file=sys.stderr)
+        return 2
+    command = [mpiexec, "-n", str(args.ranks), sys.executable, "-m", "glassnet", "demo"]
+    command += [] if args.name is None else [args.name]
+    command += ["--out", args.out, "--seed", str(args.seed)]
+    command += [] if args.epochs is None else ["--epochs", str(args.epochs)]
+    command += [] if args.data_dir is None else ["--data-dir", args.data_dir]
+    command += ["--quiet"] if args.quiet else []
+    return subprocess.run(command, check=False).returncode
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.ranks > 1:
+        return _launch(args)
+    from glassnet import distribution
     from glassnet.demos import run_demo, run_tour
 
+    if distribution.distribution() is None and distribution.launched_ranks() > 1:
+        distribution.set_distribution(distribution.DataParallel())   # under mpiexec
     verbose = 0 if args.quiet else 2
     if args.name is None:
         results = run_tour(args.out, seed=args.seed, epochs=args.epochs,

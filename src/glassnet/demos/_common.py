@@ -1,4 +1,8 @@
-"""What every demo shares: an output folder, a console, figures, the model file, metrics.json."""
+"""What every demo shares: an output folder, a console, figures, the model file, metrics.json.
+
+Under data parallelism (`glassnet demo NAME --ranks N`) every rank trains, rank 0 alone
+prints and writes: the other ranks' `echo`, `figure`, `save_model`, `write_metrics` do nothing.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from glassnet import plot
+from glassnet import distribution, plot
 from glassnet.io import atomic_write
 
 
@@ -28,6 +32,10 @@ class DemoContext:
 
     def __post_init__(self):
         self.out = Path(self.out)
+        self.chief = distribution.is_chief()
+        if not self.chief:
+            self.echo = _silent
+            return
         self.out.mkdir(parents=True, exist_ok=True)
 
     def epochs_or(self, default: int) -> int:
@@ -35,13 +43,16 @@ class DemoContext:
 
     def figure(self, figure, filename: str) -> Path:
         """Save a matplotlib Figure as a PNG in the output folder."""
+        if not self.chief:
+            return self.out / filename
         path = plot.save(figure, self.out / filename)
         self.figures.append(path)
         return path
 
     def save_model(self, model, filename: str = "model.glassnet") -> Path:
         path = self.out / filename
-        model.save(path)
+        if self.chief:
+            model.save(path)
         return path
 
     def command(self) -> str:
@@ -55,8 +66,14 @@ class DemoContext:
 
     def write_metrics(self, metrics: dict[str, Any]) -> Path:
         path = self.out / "metrics.json"
+        if not self.chief:
+            return path
         record = {"demo": self.name, "command": self.command(), "seed": self.seed, **metrics}
         with atomic_write(path, mode="w") as file:
             json.dump(record, file, indent=2, sort_keys=False)
             file.write("\n")
         return path
+
+
+def _silent(text: str) -> None:
+    """The echo of ranks other than 0."""

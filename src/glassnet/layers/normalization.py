@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from glassnet import config, regularizers
 from glassnet.backend import namespace
+from glassnet.distribution import current_shard, synchronized_sum
 from glassnet.layers.base import (
     Layer,
     Parameter,
@@ -54,6 +55,28 @@ def _standardize_backward(dx_hat, x_hat, inv_std, axes: tuple[int, ...]):
     mean_dx_hat = dx_hat.mean(axis=axes, keepdims=True)                 # through μ
     mean_dx_hat_x_hat = (dx_hat * x_hat).mean(axis=axes, keepdims=True)  # through σ²
     return inv_std * (dx_hat - mean_dx_hat - x_hat * mean_dx_hat_x_hat)
+
+
+def _synchronized_standardize(x, axes: tuple[int, ...], epsilon: float):
+    """`_standardize` with the statistics of the global batch of a data-parallel step: each
+    rank's sums over `axes`, summed over the ranks (`synchronized_sum`); returns
+    (x̂, mean, var, inv_std, m), m the number of values per channel in the global batch."""
+    xp = namespace(x)
+    local = x.sum(axis=axes, keepdims=True)
+    m = synchronized_sum(xp.asarray([x.size // local.size], dtype=x.dtype))[0]
+    mean = synchronized_sum(local) / m
+    centered = x - mean
+    var = synchronized_sum((centered * centered).sum(axis=axes, keepdims=True)) / m
+    inv_std = 1.0 / xp.sqrt(var + epsilon)
+    centered *= inv_std
+    return centered, mean, var, inv_std, m
+
+
+def _synchronized_standardize_backward(dx_hat, x_hat, inv_std, m, axes: tuple[int, ...]):
+    """`_standardize_backward` with both means over the global batch (summed over ranks)."""
+    sums = synchronized_sum(namespace(dx_hat).stack(
+        [dx_hat.sum(axis=axes, keepdims=True), (dx_hat * x_hat).sum(axis=axes, keepdims=True)]))
+    return inv_std * (dx_hat - sums[0] / m - x_hat * (sums[1] / m))
 
 
 def _masked_standardize(x, w, axes: tuple[int, ...], epsilon: float):
@@ -216,6 +239,12 @@ class BatchNormalization(_Normalization):
     even when called with `training=True` (fine-tuning a pretrained network keeps its
     statistics), and its moving statistics are not updated.
 
+    Data parallelism (`glassnet.distribution.DataParallel`): by default each rank takes
+    μ_B, σ²_B over its own part of the batch (as PyTorch's DDP), and the moving statistics
+    become the mean of the ranks' updates. With `synchronized=True` the sums behind μ_B, σ²_B
+    and the two means of backward are summed over the ranks (three small all-reduces a
+    step), so the layer computes exactly what one process does with the whole batch.
+
     Args:
         axis: the channel axis, kept; statistics are taken over all the others.
         momentum: weight of the old value in the moving averages, in [0, 1].
@@ -224,6 +253,9 @@ class BatchNormalization(_Normalization):
         beta_initializer, gamma_initializer, moving_mean_initializer,
         moving_variance_initializer: names or Initializer objects.
         beta_regularizer, gamma_regularizer: e.g. "l2".
+        synchronized: under data parallelism, the statistics of the whole global batch
+            (Keras' argument); no effect on one process. With a padding mask the
+            statistics stay per rank.
 
     Example:
         >>> bn = BatchNormalization()
@@ -236,9 +268,10 @@ class BatchNormalization(_Normalization):
                  center: bool = True, scale: bool = True, beta_initializer="zeros",
                  gamma_initializer="ones", moving_mean_initializer="zeros",
                  moving_variance_initializer="ones", beta_regularizer=None,
-                 gamma_regularizer=None, **kwargs):
+                 gamma_regularizer=None, synchronized: bool = False, **kwargs):
         super().__init__(epsilon, center, scale, beta_initializer, gamma_initializer,
                          beta_regularizer, gamma_regularizer, **kwargs)
+        self.synchronized = bool(synchronized)
         if isinstance(axis, bool) or not isinstance(axis, int):
             raise TypeError(f"BatchNormalization: axis must be an int, got {axis!r}")
         if not 0.0 <= float(momentum) <= 1.0:
@@ -271,8 +304,13 @@ class BatchNormalization(_Normalization):
         are taken over the unmasked positions only, as in Keras."""
         self._check_input(x)
         self._batch_statistics = bool(training) and self.trainable   # frozen: inference mode
-        self._mask_weights = None
-        if self._batch_statistics and mask is not None:
+        self._mask_weights = self._global_count = None
+        if self._batch_statistics and self.synchronized and mask is None \
+                and current_shard() is not None:
+            x_hat, mean, var, inv_std, self._global_count = _synchronized_standardize(
+                x, self._reduce_axes, self.epsilon)
+            self._update_moving_statistics(mean, var)
+        elif self._batch_statistics and mask is not None:
             w = namespace(x).asarray(mask).astype(x.dtype)
             w = w.reshape(w.shape + (1,) * (x.ndim - w.ndim))
             x_hat, mean, var, inv_std, total = _masked_standardize(x, w, self._reduce_axes,
@@ -306,6 +344,9 @@ class BatchNormalization(_Normalization):
         """
         require_forward_state(self, getattr(self, "_x_hat", None))
         dx_hat = self._affine_backward(dy, self._reduce_axes)          # γ · dy, x's shape
+        if self._batch_statistics and self._global_count is not None:
+            return _synchronized_standardize_backward(dx_hat, self._x_hat, self._inv_std,
+                                                      self._global_count, self._reduce_axes)
         if self._batch_statistics and self._mask_weights is not None:
             w, total, mean = self._mask_weights
             return _masked_standardize_backward(dx_hat, self._x_hat, self._inv_std, w, total,
@@ -319,6 +360,7 @@ class BatchNormalization(_Normalization):
             **super().get_config(),
             "axis": self.axis,
             "momentum": self.momentum,
+            "synchronized": self.synchronized,
             "moving_mean_initializer": serialize_initializer(self.moving_mean_initializer),
             "moving_variance_initializer": serialize_initializer(
                 self.moving_variance_initializer),

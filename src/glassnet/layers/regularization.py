@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from glassnet.backend import namespace
 from glassnet.layers.base import Layer
-from glassnet.random import make_generator
+from glassnet.random import batch_random, make_generator
 from glassnet.registry import register
 
 
@@ -46,7 +46,10 @@ class Dropout(Layer):
             self._mask = None
             return x
         xp = namespace(x)
-        keep = self._generator.random(self._mask_shape(x), dtype=x.dtype) >= self.rate
+        # per sample unless noise_shape shares the mask over the batch (see batch_random)
+        per_sample = self.noise_shape is None or self.noise_shape[0] is None
+        keep = batch_random(self._generator, self._mask_shape(x), x.dtype,
+                            per_sample) >= self.rate
         self._mask = xp.asarray(keep, dtype=x.dtype) * x.dtype.type(1.0 / (1.0 - self.rate))
         return x * self._mask
 

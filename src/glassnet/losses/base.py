@@ -195,9 +195,9 @@ class Loss:
         boolean of the entries' shape, or None when every entry counts."""
         return None
 
-    def _scale(self, y_true, y_pred, sample_weight, mask, shape: tuple):
-        """c, broadcastable to entries of `shape`, such that the reduced loss is Σ c l (and
-        "none" returns c l): the weights, the mask and the reduction's divisor in one."""
+    def _weights_and_mask(self, y_true, y_pred, sample_weight, mask, shape: tuple):
+        """(w, m) for entries of `shape`: the sample weights ready to broadcast (or None) and
+        the mask in y_pred's dtype, the given one AND the loss' own (or None)."""
         if not shape:
             raise ValueError(f"{type(self).__name__}.call: expected per-entry losses of shape "
                              "(N, ...), got a scalar")
@@ -208,18 +208,44 @@ class Loss:
             mask = own if mask is None else mask & own
         if mask is not None:
             mask = mask.astype(y_pred.dtype)
-        numerator = 1.0 if weights is None else weights
+        return weights, mask
+
+    def _denominator(self, weights, mask, shape: tuple):
+        """What the reduction divides Σ w m l by; None for "sum" and "none"."""
         if self.reduction in ("sum", "none", None):
-            return numerator if mask is None else numerator * mask
+            return None
         if self.reduction == "mean_with_sample_weight" and weights is not None:
-            denominator = (weights if mask is None else weights * mask).sum()
-        else:
-            denominator = math.prod(shape) if mask is None else mask.sum()
+            return (weights if mask is None else weights * mask).sum()
+        return math.prod(shape) if mask is None else mask.sum()
+
+    def _scale(self, y_true, y_pred, sample_weight, mask, shape: tuple):
+        """c, broadcastable to entries of `shape`, such that the reduced loss is Σ c l (and
+        "none" returns c l): the weights, the mask and the reduction's divisor in one."""
+        weights, mask = self._weights_and_mask(y_true, y_pred, sample_weight, mask, shape)
+        numerator = 1.0 if weights is None else weights
+        denominator = self._denominator(weights, mask, shape)
+        if denominator is None:
+            return numerator if mask is None else numerator * mask
         if denominator == 0:  # nothing to average (all masked): 0, as Keras' divide_no_nan
             scale = numerator * 0.0
         else:
             scale = numerator / denominator
         return scale if mask is None else scale * mask
+
+    def divisor(self, y_true, y_pred, sample_weight=None, mask=None) -> float | None:
+        """The number the reduction divides this batch's Σ w m l by (arguments as `__call__`):
+        Σ m, the entries counted, for "sum_over_batch_size"; Σ w m for
+        "mean_with_sample_weight" with weights; None for "sum" and "none".
+
+        Data parallelism weighs each rank's loss and gradient with it: the loss of a batch
+        split across ranks is then Σ_r divisor_r · L_r / Σ_r divisor_r, exactly the loss of
+        the whole batch in one process, however unevenly the batch was split.
+        """
+        y_true, y_pred = self._convert(y_true, y_pred)
+        shape = self.entry_shape(y_pred)
+        weights, mask = self._weights_and_mask(y_true, y_pred, sample_weight, mask, shape)
+        denominator = self._denominator(weights, mask, shape)
+        return None if denominator is None else float(denominator)
 
     def _reduce(self, losses, scale):
         weighted = losses * scale

@@ -62,29 +62,37 @@ def penalty(model) -> float:
                if p.regularizer is not None)
 
 
-def backpropagate_loss(model, x, y, sample_weight, training: bool, params, loss=None):
+def backpropagate_loss(model, x, y, sample_weight, training: bool, params, loss=None,
+                       gradient_scale=None):
     """Zero the grads of `params`, run forward, the loss and backward; (loss, y_pred).
 
     The loss is without the penalties (see `add_penalties`). `loss` defaults to the model's.
+    `gradient_scale(y_pred)`, if given, is called between forward and backward and returns
+    a factor for dL/dy_pred (data parallelism: this rank's share of the global batch).
     """
     loss = model.loss if loss is None else loss
     for param in params:
         param.zero_grad()
     y_pred = model.forward(x, training=training)
-    masked = _mask_argument(model)
+    masked = mask_argument(model)
     fused = fused_activation(model, loss)
+    factor = 1.0 if gradient_scale is None else gradient_scale(y_pred)
     if fused is not None:
         value, dz = loss.fused_value_and_gradient(y, fused.logits, y_pred, sample_weight,
                                                   **masked)
+        if factor != 1.0:
+            dz *= dz.dtype.type(factor)
         model.backward(dz, from_preactivation=True, input_gradient=False)
     else:
         value = loss(y, y_pred, sample_weight=sample_weight, **masked)
-        model.backward(loss.gradient(y, y_pred, sample_weight=sample_weight, **masked),
-                       input_gradient=False)
+        dy = loss.gradient(y, y_pred, sample_weight=sample_weight, **masked)
+        if factor != 1.0:
+            dy *= dy.dtype.type(factor)
+        model.backward(dy, input_gradient=False)
     return float(value), y_pred
 
 
-def _mask_argument(model) -> dict:
+def mask_argument(model) -> dict:
     """{"mask": the output's padding mask} when the last forward gave one (Keras applies
     it to the loss and the metrics: padded steps do not count), else {}."""
     mask = model.output_mask
@@ -104,11 +112,16 @@ def compute_loss(model, x=None, y=None, y_pred=None, sample_weight=None,
     require_compiled(model, "compute_loss")
     if y_pred is None:
         y_pred = model.forward(x, training=training)
-    masked = _mask_argument(model)
+    return data_loss(model, y, y_pred, sample_weight) + penalty(model)
+
+
+def data_loss(model, y, y_pred, sample_weight=None) -> float:
+    """The model's loss of `y_pred` after the forward pass that gave it, without penalties."""
+    masked = mask_argument(model)
     fused = fused_activation(model)
     if fused is not None:
         value, _ = model.loss.fused_value_and_gradient(y, fused.logits, y_pred, sample_weight,
                                                        **masked)
     else:
         value = model.loss(y, y_pred, sample_weight=sample_weight, **masked)
-    return float(value) + penalty(model)
+    return float(value)

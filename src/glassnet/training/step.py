@@ -7,14 +7,17 @@
     update the running loss and metrics
 
 `Model.train_step` and `Model.test_step` call these; `fit` calls the model's methods, so a
-subclass that overrides them changes what fit does, as in Keras.
+subclass that overrides them changes what fit does, as in Keras. Inside a data-parallel
+step (a `distribution.current_shard()`), both go through `parallel_step`, which adds the
+all-reduce between backward and the check.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from glassnet.training import gradients, guard, locate
+from glassnet.distribution import current_shard
+from glassnet.training import gradients, guard, locate, parallel_step
 
 
 def train_step(model, x, y, sample_weight) -> None:
@@ -22,6 +25,10 @@ def train_step(model, x, y, sample_weight) -> None:
     gradient are finite. Otherwise the weights (moving statistics too), the optimizer
     state and the metrics stay as before the step, and `DivergenceError` names the
     layer and operation where the first NaN/inf appeared."""
+    shard = current_shard()
+    if shard is not None:
+        parallel_step.train_step(model, x, y, sample_weight, shard)
+        return
     params = model.parameters(trainable_only=True)
     moving = _non_trainable_copies(model)
     loss, y_pred = gradients.compute_gradients(model, x, y, sample_weight, True, params)
@@ -33,6 +40,10 @@ def train_step(model, x, y, sample_weight) -> None:
 
 def test_step(model, x, y, sample_weight) -> None:
     """Loss and metrics of one batch in inference mode, added to the running metrics."""
+    shard = current_shard()
+    if shard is not None:
+        parallel_step.test_step(model, x, y, sample_weight, shard)
+        return
     y_pred = model.forward(x, training=False)
     loss = gradients.compute_loss(model, x, y, y_pred, sample_weight, training=False)
     model.update_metrics(loss, x, y, y_pred, sample_weight)

@@ -10,19 +10,27 @@ the metrics' resets, and interruption; one step (`Model.train_step` -> `step.py`
 Interruption: Ctrl-C (SIGINT) and SIGTERM end the current step (`deferred_interrupts`); the
 state between steps is consistent (`FitProgress.safe`), so a `BackupAndRestore` can write it
 and a later fit resume from it.
+
+Data parallelism (`glassnet.distribution.DataParallel`, several MPI processes): every rank
+runs these same loops; the sources serve each rank its rows of every batch, each step runs
+inside that batch's `Shard` (so `step.py` reduces over the ranks), and `parallel.py`
+supplies what else differs (shared random state, agreed interruption, rank 0's output).
 """
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import numpy as np
 
 from glassnet import callbacks as callbacks_module
 from glassnet import checks
+from glassnet.distribution import shard_bounds, sharding
 from glassnet.layers.base import inference_only
 from glassnet.random import global_generator
 from glassnet.saving import training_state
+from glassnet.training import parallel
 from glassnet.training.buffers import StepBuffers
 from glassnet.training.data import adapters, prepare
 from glassnet.training.data.checks import check_int
@@ -51,28 +59,35 @@ def fit(model, x=None, y=None, batch_size: int | None = 32, epochs: int = 1, ver
     train, val = prepare.fit_sources(model, x, y, sample_weight, class_weight, batch_size,
                                      steps_per_epoch, shuffle, validation_split,
                                      validation_data, validation_batch_size, validation_steps)
+    run = parallel.run_for(model)            # None on one process
+    parallel.shard_sources(run, train, val)
+    callbacks, verbose = parallel.callbacks_for_rank(callbacks, verbose, run)
     cbs = callbacks_module.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                         model=model, verbose=verbose, epochs=epochs,
                                         steps=train.num_batches)
     backup = next((c for c in cbs.callbacks
                    if isinstance(c, callbacks_module.BackupAndRestore)), None)
-    progress = training_state.FitProgress(epoch=initial_epoch, num_batches=train.num_batches,
-                                         train=train, validation=val)
+    progress_class = training_state.FitProgress if run is None else parallel.AgreedProgress
+    progress = progress_class(epoch=initial_epoch, num_batches=train.num_batches, train=train,
+                              validation=val)
     model.fit_progress = progress  # read and restored by BackupAndRestore
     model.step_buffers = StepBuffers()
     model.stop_training = False
     epoch_logs: dict[str, float] = {}
     try:
-        with training_state.deferred_interrupts(progress):
+        with parallel.failing_together(run, "fit"), \
+                training_state.deferred_interrupts(progress):
             try:
                 progress.safe = False  # a backup is being restored
+                if run is not None:    # the same shuffle orders and masks on every rank
+                    parallel.sync_generators(model, run.communicator)
                 cbs.on_train_begin()
                 progress.restore_history(cbs.history)
                 progress.safe = True
                 epoch_logs = _fit_epochs(model, train, val, cbs, progress, epochs,
-                                         bool(shuffle), validation_freq)
+                                         bool(shuffle), validation_freq, run)
             except KeyboardInterrupt:
-                if not progress.safe:  # inside a step: no consistent state to save
+                if not progress.safe or run is not None:  # no consistent state to save
                     raise
                 progress.interrupted = "KeyboardInterrupt"
             if progress.interrupted is not None:
@@ -85,7 +100,7 @@ def fit(model, x=None, y=None, batch_size: int | None = 32, epochs: int = 1, ver
 
 
 def _fit_epochs(model, train, val, cbs, progress, epochs: int, shuffle: bool,
-                validation_freq: int) -> dict[str, float]:
+                validation_freq: int, run=None) -> dict[str, float]:
     """The epochs from `progress` (epoch 0 step 0, or where a backup left off)."""
     epoch_logs: dict[str, float] = {}
     while progress.epoch < epochs and progress.interrupted is None:
@@ -97,19 +112,19 @@ def _fit_epochs(model, train, val, cbs, progress, epochs: int, shuffle: bool,
         train.on_epoch_begin()
         if progress.order is None:
             progress.order = train.draw_order(shuffle, global_generator())
-        _fit_batches(model, train, cbs, progress)
+        _fit_batches(model, train, cbs, progress, run)
         if progress.interrupted is not None:
             break
         if progress.step == 0 and getattr(train, "exhausted", False):
             adapters.warn_exhausted("fit")
             break
-        epoch_logs = _end_epoch(model, epoch, train, val, cbs, progress, validation_freq)
+        epoch_logs = _end_epoch(model, epoch, train, val, cbs, progress, validation_freq, run)
         if model.stop_training:
             break
     return epoch_logs
 
 
-def _fit_batches(model, train, cbs, progress) -> None:
+def _fit_batches(model, train, cbs, progress, run=None) -> None:
     """The epoch's batches from `progress.step` on; `progress.step` counts those done."""
     buffers = model.step_buffers
     for x, y, weights in train.batches(progress.order, progress.step):
@@ -117,7 +132,9 @@ def _fit_batches(model, train, cbs, progress) -> None:
         cbs.on_train_batch_begin(step)
         progress.safe = False  # weights and optimizer state are half-updated in a step
         try:
-            with buffers.reusing():  # layers write into last step's arrays (see buffers)
+            # layers write into last step's arrays (see buffers); under data parallelism
+            # the step reduces over the ranks (see parallel_step)
+            with buffers.reusing(), sharding(parallel.shard(run, train)):
                 model.train_step((x, y, weights))
         except DivergenceError as error:  # fit adds where in the epochs
             raise error.at(epoch=progress.epoch + 1, batch=step + 1) from None
@@ -130,12 +147,12 @@ def _fit_batches(model, train, cbs, progress) -> None:
 
 
 def _end_epoch(model, epoch: int, train, val, cbs, progress,
-               validation_freq: int) -> dict[str, float]:
+               validation_freq: int, run=None) -> dict[str, float]:
     progress.safe = False  # validation and the epoch-end callbacks are one unit
     train.on_epoch_end()
     epoch_logs = model.get_metrics_result()
     if val is not None and (epoch + 1) % validation_freq == 0:
-        val_logs = _evaluate_batches(model, val)
+        val_logs = _evaluate_batches(model, val, run=run)
         epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
     progress.epoch, progress.step, progress.order = epoch + 1, 0, None
     cbs.on_epoch_end(epoch, epoch_logs)
@@ -167,14 +184,15 @@ def _report_interruption(progress, backup) -> None:
 
 
 # ----- evaluate and predict -------------------------------------------------------------------
-def _evaluate_batches(model, source, cbs=None) -> dict[str, float]:
+def _evaluate_batches(model, source, cbs=None, run=None) -> dict[str, float]:
     model.reset_metrics()
     source.on_epoch_begin()
     steps = 0
     for step, (x, y, weights) in enumerate(source.batches(None)):
         if cbs is not None:
             cbs.on_test_batch_begin(step)
-        model.test_step((x, y, weights))
+        with sharding(parallel.shard(run, source)):
+            model.test_step((x, y, weights))
         steps = step + 1
         if cbs is not None:
             cbs.on_test_batch_end(step, model.get_metrics_result())
@@ -194,12 +212,16 @@ def evaluate(model, x=None, y=None, batch_size: int | None = 32, verbose="auto",
     steps = check_int(steps, "steps", 1, allow_none=True)
     verbose = _verbosity(verbose)
     source = prepare.batch_source(model, x, y, sample_weight, None, batch_size, steps)
+    run = parallel.run_for(model)
+    parallel.shard_sources(run, source)
+    callbacks, verbose = parallel.callbacks_for_rank(callbacks, verbose, run)
     cbs = callbacks_module.CallbackList(callbacks, add_history=False, add_progbar=verbose != 0,
                                         model=model, verbose=verbose, epochs=1,
                                         steps=source.num_batches)
-    cbs.on_test_begin()
-    logs = _evaluate_batches(model, source, cbs)
-    cbs.on_test_end(logs)
+    with parallel.failing_together(run, "evaluate"):
+        cbs.on_test_begin()
+        logs = _evaluate_batches(model, source, cbs, run)
+        cbs.on_test_end(logs)
     return _result(logs, return_dict)
 
 
@@ -210,9 +232,15 @@ def predict(model, x, batch_size: int | None = 32, verbose="auto", steps: int | 
     steps = check_int(steps, "steps", 1, allow_none=True)
     verbose = _verbosity(verbose)
     source = prepare.batch_source(model, x, batch_size=batch_size, steps=steps, targets=False)
+    run = parallel.run_for(model)
+    parallel.shard_sources(run, source)
+    callbacks, verbose = parallel.callbacks_for_rank(callbacks, verbose, run)
     cbs = callbacks_module.CallbackList(callbacks, add_history=False, add_progbar=verbose != 0,
                                         model=model, verbose=verbose, epochs=1,
                                         steps=source.num_batches)
+    if run is not None:
+        with parallel.failing_together(run, "predict"):
+            return _predict_sharded(model, source, cbs, run)
     cbs.on_predict_begin()
     # Arrays: one output array allocated once; other sources: batches concatenated.
     total = (min(source.num_samples, source.num_batches * source.batch_size)
@@ -240,6 +268,28 @@ def predict(model, x, batch_size: int | None = 32, verbose="auto", steps: int | 
     return outputs
 
 
+def _predict_sharded(model, source, cbs, run) -> np.ndarray:
+    """`predict` under data parallelism: each rank its rows, then every output everywhere."""
+    run.ensure_synced(model)
+    cbs.on_predict_begin()
+    pieces, rows, offset = [], [], 0
+    source.on_epoch_begin()
+    for step, (x_batch, _, _) in enumerate(source.batches(None)):
+        cbs.on_predict_batch_begin(step)
+        total, start, stop = source.last_shard
+        y_batch = None
+        if stop > start:                      # not a stand-in
+            with inference_only():
+                y_batch = model.forward(x_batch, training=False)
+            pieces.append(np.array(y_batch))
+            rows.append(range(offset + start, offset + stop))
+        offset += total
+        cbs.on_predict_batch_end(step, {"outputs": y_batch})
+    source.on_epoch_end()
+    cbs.on_predict_end()
+    return parallel.gather_predictions(run, pieces, rows, offset)
+
+
 # ----- one batch ------------------------------------------------------------------------------
 def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None,
                    return_dict: bool = False):
@@ -247,7 +297,9 @@ def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None,
     require_compiled(model, "train_on_batch")
     x, y, weights = prepare.prepare_arrays(model, x, y, sample_weight, class_weight)
     model.reset_metrics()
-    model.train_step((x, y, weights))
+    run = parallel.run_for(model)
+    with parallel.failing_together(run, "train_on_batch"), _batch_shard(run, x) as rows:
+        model.train_step(tuple(None if a is None else a[rows] for a in (x, y, weights)))
     return _result(model.get_metrics_result(), return_dict)
 
 
@@ -255,8 +307,23 @@ def test_on_batch(model, x, y=None, sample_weight=None, return_dict: bool = Fals
     require_compiled(model, "test_on_batch")
     x, y, weights = prepare.prepare_arrays(model, x, y, sample_weight)
     model.reset_metrics()
-    model.test_step((x, y, weights))
+    run = parallel.run_for(model)
+    with parallel.failing_together(run, "test_on_batch"), _batch_shard(run, x) as rows:
+        model.test_step(tuple(None if a is None else a[rows] for a in (x, y, weights)))
     return _result(model.get_metrics_result(), return_dict)
+
+
+@contextlib.contextmanager
+def _batch_shard(run, x):
+    """The rows of one given batch this rank steps on (all of it on one process), with
+    the step inside their shard."""
+    if run is None:
+        yield slice(None)
+        return
+    total = len(x)
+    start, stop = shard_bounds(total, run.communicator.rank, run.communicator.size)
+    with sharding(run.shard(total, start, stop)):
+        yield slice(start, stop) if stop > start else slice(0, 1)
 
 
 def predict_on_batch(model, x):

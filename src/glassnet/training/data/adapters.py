@@ -9,6 +9,13 @@ batches from batch number `start` on (a resumed run starts mid-epoch).
                               shuffling permutes the order of the batches, never the data
     PyDataset                 batch i = dataset[i]; shuffling permutes the batch indices
     generator / iterator      batches in the order they come; no shuffling
+
+Data parallelism (`shard_by(rank, size)`): every rank draws the same order and serves only
+its rows of each global batch (`distribution.shard_bounds`): arrays gather just those rows,
+memory-mapped arrays read just those rows from the file; a PyDataset's or a generator's
+batch is read whole (it has no smaller unit) and cut. `last_shard` then says where the rows
+sit: (samples in the global batch, start, stop). A rank left without rows by a short last
+batch gets the batch's first sample as a stand-in, with start == stop (it counts for nothing).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from glassnet.distribution import shard_bounds
 from glassnet.training.data.pydataset import PyDataset
 
 
@@ -77,7 +85,31 @@ def _limit(count: int, steps: int | None) -> int:
     return count if steps is None else min(count, steps)
 
 
-class ArrayBatches:
+class _Sharded:
+    """What every batch source shares for data parallelism (see the module's docstring)."""
+
+    split: tuple[int, int] | None = None        # (rank, size), or None: the whole batch
+    last_shard: tuple[int, int, int] | None = None
+
+    def shard_by(self, rank: int, size: int) -> None:
+        """Serve only rank `rank`'s rows of each batch, out of `size` ranks."""
+        self.split = (rank, size)
+
+    def _bounds(self, total: int) -> tuple[int, int]:
+        """The rows of a batch of `total` to read: the rank's, or a one-sample stand-in."""
+        start, stop = shard_bounds(total, *self.split)
+        self.last_shard = (total, start, stop)
+        return (start, stop) if stop > start else (0, 1)
+
+    def _cut(self, batch: Batch) -> Batch:
+        """The rank's rows of a whole (checked) batch."""
+        if self.split is None:
+            return batch
+        start, stop = self._bounds(len(batch[0]))
+        return tuple(None if a is None else a[start:stop] for a in batch)
+
+
+class ArrayBatches(_Sharded):
     """Batches of arrays: consecutive slices of `batch_size` samples.
 
     With `by_batch=False` (in-memory arrays) shuffling permutes the samples: one gather per
@@ -116,6 +148,14 @@ class ArrayBatches:
         if self.by_batch:
             yield from self._batches_by_index(order, start)
             return
+        if self.split is not None:   # only the rank's rows, gathered batch by batch
+            for part in itertools.islice(batch_slices(self.num_samples, self.batch_size),
+                                         start, self.num_batches):
+                begin, end = self._bounds(part.stop - part.start)
+                rows = slice(part.start + begin, part.start + end)
+                rows = rows if order is None else order[rows]
+                yield tuple(None if a is None else a[rows] for a in self.arrays)
+            return
         arrays = self.arrays if order is None else tuple(
             None if a is None else a[order] for a in self.arrays)
         for part in itertools.islice(batch_slices(self.num_samples, self.batch_size), start,
@@ -127,6 +167,9 @@ class ArrayBatches:
         for index in indices[start:self.num_batches]:
             begin = int(index) * self.batch_size
             part = slice(begin, min(begin + self.batch_size, self.num_samples))
+            if self.split is not None:   # read only the rank's rows from the file
+                first, last = self._bounds(part.stop - part.start)
+                part = slice(begin + first, begin + last)
             batch = tuple(None if a is None else a[part] for a in self.arrays)
             if self.prepare is not None:
                 batch = self.prepare(batch, f"samples {part.start}:{part.stop}")
@@ -136,7 +179,7 @@ class ArrayBatches:
     def on_epoch_end(self) -> None: ...
 
 
-class PyDatasetBatches:
+class PyDatasetBatches(_Sharded):
     """Batch i is `dataset[i]`; shuffling permutes the batch indices (as Keras 3 does)."""
 
     def __init__(self, dataset: PyDataset, prepare: Prepare, steps: int | None = None,
@@ -161,7 +204,7 @@ class PyDatasetBatches:
         label = type(self.dataset).__name__
         for index in indices[start:self.num_batches]:
             where = f"{label}[{int(index)}]"
-            yield self.prepare(unpack_batch(self.dataset[int(index)], where), where)
+            yield self._cut(self.prepare(unpack_batch(self.dataset[int(index)], where), where))
 
     def on_epoch_begin(self) -> None:
         self.dataset.on_epoch_begin()
@@ -170,7 +213,7 @@ class PyDatasetBatches:
         self.dataset.on_epoch_end()
 
 
-class IteratorBatches:
+class IteratorBatches(_Sharded):
     """Batches in the order a generator (or any iterator) gives them; never shuffled.
 
     With `steps`, an epoch takes the next `steps` batches (the iterator is shared by the
@@ -210,7 +253,7 @@ class IteratorBatches:
                 return
             where = f"batch {self.position} of the generator"
             self.position += 1
-            yield self.prepare(unpack_batch(batch, where), where)
+            yield self._cut(self.prepare(unpack_batch(batch, where), where))
 
     def on_epoch_begin(self) -> None: ...
     def on_epoch_end(self) -> None: ...
