@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet import config
+from glassnet import checks, config
 from glassnet.backend import namespace
 
 _name_counters: dict[str, itertools.count] = {}
@@ -185,13 +185,18 @@ class Parameter:
         self._zero_pending = False
 
     def assign(self, value) -> None:
-        """Overwrite the weight in place, checking shape (and casting to its dtype)."""
+        """Overwrite the weight in place, checking shape and values (see
+        `checks.weight_values`: no NaN or inf, no cast that changes a value) first."""
+        self.value[...] = self.checked(value)
+
+    def checked(self, value) -> np.ndarray:
+        """`value` as an array that `assign` may store: right shape, values kept by the cast."""
         value = np.asarray(value)
         if value.shape != self.value.shape:
             raise ValueError(
                 f"weight {self.name!r}: expected shape {self.value.shape}, got {value.shape}"
             )
-        self.value[...] = value
+        return checks.weight_values(self.name, value, self.value.dtype)
 
     def __repr__(self) -> str:
         return f"Parameter({self.name!r}, shape={self.shape}, dtype={self.dtype})"
@@ -287,8 +292,9 @@ class Layer:
                 f"set_weights on layer {self.name!r}: expected {len(params)} arrays "
                 f"({[p.shape for p in params]}), got {len(weights)}"
             )
-        for param, value in zip(params, weights):
-            param.assign(value)
+        checked = [param.checked(value) for param, value in zip(params, weights)]
+        for param, value in zip(params, checked):   # all checked first: all or nothing
+            param.value[...] = value
 
     def zero_grad(self) -> None:
         for param in self.parameters():
