@@ -13,6 +13,7 @@ Every case is run by `Fuzzer.run`, which asserts:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import pickle
@@ -21,7 +22,7 @@ import time
 import tracemalloc
 import zipfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,36 @@ TIME_CAP = 2.0  # CPU seconds one case may take
 # Reproducible in CI: the same examples every run, none replayed from a local database.
 HYPOTHESIS = dict(deadline=None, derandomize=True, database=None,
                   suppress_health_check=[HealthCheck.too_slow])
+
+
+class Measure:
+    """What `measured()` saw: CPU seconds and tracemalloc's peak of new allocations."""
+
+    seconds: float = 0.0
+    peak: int = 0
+
+
+@contextlib.contextmanager
+def measured(memory: bool = True) -> Iterator[Measure]:
+    """The block's CPU seconds and, with `memory`, its peak of new allocations (tracemalloc,
+    which NumPy reports its arrays to; it also slows every allocation, so time a block that
+    must be fast with memory=False)."""
+    result = Measure()
+    started = memory and not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    if memory:
+        tracemalloc.reset_peak()
+        baseline = tracemalloc.get_traced_memory()[0]
+    start = time.process_time()
+    try:
+        yield result
+    finally:
+        result.seconds = time.process_time() - start
+        if memory:
+            result.peak = tracemalloc.get_traced_memory()[1] - baseline
+        if started:
+            tracemalloc.stop()
 
 
 class Fuzzer:

@@ -46,8 +46,10 @@ class BackupAndRestore(Callback):
             cannot be read (writes are atomic, so this guards against disk corruption only).
         delete_checkpoint: delete the backup once training completes (not when interrupted).
 
-    Raises (at the start of fit): ValueError if the model is not built yet, or if the backup
-    was written by a fit with a different number of batches per epoch.
+    Raises (at the start of fit): ValueError if the model is not built yet; ModelFileError
+    (a ValueError) naming the file and the field if the backup is not one that this fit could
+    have written (another number of batches per epoch, an epoch past `epochs`, a forged
+    field): nothing is restored then.
     """
 
     def __init__(self, backup_dir: str | os.PathLike, save_freq: str | int = "epoch",
@@ -80,7 +82,8 @@ class BackupAndRestore(Callback):
         self._remove_stale_temporaries()
         contents = self._read_latest()
         if contents is not None:
-            restore_training_state(self.model, self._progress(), contents)
+            restore_training_state(self.model, self._progress(), contents,
+                                   epochs=self.params.get("epochs"))
 
     def on_train_batch_end(self, batch, logs=None):
         if self.save_freq == "epoch":

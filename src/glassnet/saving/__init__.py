@@ -8,9 +8,11 @@
     >>> model.save("mnist.glassnet")
     >>> model = glassnet.saving.load_model("mnist.glassnet")
 
-The size limits (`MAX_TOTAL_BYTES`, `MAX_MEMBER_BYTES`, `MAX_JSON_BYTES`, `MAX_ARRAYS`,
-`MAX_COMPRESSION_RATIO`) are read and set here as attributes of this package; an assignment,
-`glassnet.saving.MAX_TOTAL_BYTES = 8 * 2**30`, reaches `archive.py`, whose checks use it.
+The size limits (`MAX_TOTAL_BYTES`, `MAX_MEMBER_BYTES`, `MAX_JSON_BYTES`, `MAX_JSON_VALUES`,
+`MAX_ARRAYS`, `MAX_COMPRESSION_RATIO`, and `MAX_DATA_COMPRESSION_RATIO` for users' data files
+read by `glassnet.datasets`) are read and set here as attributes of this package; an
+assignment, `glassnet.saving.MAX_TOTAL_BYTES = 8 * 2**30`, reaches `archive.py`, the one
+reader of zip, .npz and .npy files, whose checks use it.
 """
 
 from __future__ import annotations
@@ -54,8 +56,10 @@ class _SavingPackage(types.ModuleType):
     MAX_TOTAL_BYTES = _limit("MAX_TOTAL_BYTES")
     MAX_MEMBER_BYTES = _limit("MAX_MEMBER_BYTES")
     MAX_JSON_BYTES = _limit("MAX_JSON_BYTES")
+    MAX_JSON_VALUES = _limit("MAX_JSON_VALUES")
     MAX_ARRAYS = _limit("MAX_ARRAYS")
     MAX_COMPRESSION_RATIO = _limit("MAX_COMPRESSION_RATIO")
+    MAX_DATA_COMPRESSION_RATIO = _limit("MAX_DATA_COMPRESSION_RATIO")
 
 
 sys.modules[__name__].__class__ = _SavingPackage
