@@ -168,3 +168,16 @@ def test_loader_refuses_a_truncated_file_in_a_data_dir(tmp_path, monkeypatch):
         target.write_bytes(data[:-100] if name.startswith("t10k-labels") else data)
     with pytest.raises(DatasetError, match="t10k-labels-idx1-ubyte.gz is corrupt"):
         mnist(tmp_path)
+
+
+def test_read_idx_refuses_ratios_past_the_data_limit(tmp_path, monkeypatch):
+    # A 16 MiB image file of zeros gzips to 16 KB: read_idx inflated it (deflate allows it).
+    from glassnet import saving
+
+    zeros = np.zeros((256, 256, 256), dtype=np.uint8)
+    (tmp_path / "zeros.gz").write_bytes(gzip.compress(idx_bytes(zeros)))
+    with pytest.raises(DatasetError, match=r"zeros.gz: .*more than 100:1 "
+                                           r"\(glassnet.saving.MAX_DATA_COMPRESSION_RATIO\)"):
+        read_idx(tmp_path / "zeros.gz")
+    monkeypatch.setattr(saving, "MAX_DATA_COMPRESSION_RATIO", 2000)
+    assert read_idx(tmp_path / "zeros.gz").shape == (256, 256, 256)
