@@ -127,13 +127,13 @@ class BackupAndRestore(Callback):
     def _read_latest(self) -> dict | None:
         previous = self.backup_dir / PREVIOUS_FILE_NAME
         if not self.checkpoint_path.exists():
-            return read_checkpoint(previous) if self.double_checkpoint and previous.exists() \
-                else None
+            return read_checkpoint(previous, self.model) \
+                if self.double_checkpoint and previous.exists() else None
         try:
-            return read_checkpoint(self.checkpoint_path)
+            return read_checkpoint(self.checkpoint_path, self.model)
         except ModelFileError:
             if self.double_checkpoint and previous.exists():
-                return read_checkpoint(previous)
+                return read_checkpoint(previous, self.model)
             raise
 
 

@@ -1,9 +1,12 @@
 """Saving and loading without pickle: models, weights and training state as JSON and arrays.
 
-    archive.py          untrusted zip/.npz/.npy/JSON read with every size capped; atomic zips
-    weights.py          the parameters as arrays "0000", "0001", ...; their checked assignment
+    archive.py          the one reader of untrusted zip/.npz/.npy/JSON: every limit applied
+                        before inflating, linear checks; atomic zips
+    weights.py          the parameters as arrays "0000", "0001", ...; their size bounds,
+                        header checks and checked assignment (no NaN, no value-changing cast)
     model_file.py       the `.glassnet` format: save_model, load_model, save/load_weights
     training_state.py   the backup of a `fit` in progress (callbacks.BackupAndRestore's file)
+    training_state_checks.py   every field of a backup against what a fit could have written
 
     >>> model.save("mnist.glassnet")
     >>> model = glassnet.saving.load_model("mnist.glassnet")

@@ -73,6 +73,7 @@ _CHUNK = 2**20                  # bytes read at a time into an array
 ANY_KEY = re.compile(r".+", re.DOTALL)
 ANY_KIND = "biufcmMUSV"         # every dtype kind but object ("O", which would need pickle)
 NUMERIC_KINDS = "iuf"           # signed, unsigned, float: no bool, str, bytes, object, void
+_CONTROL = re.compile(r"[\x00-\x1f]")
 
 
 class ModelFileError(ValueError):
@@ -202,31 +203,31 @@ def _count_entries(handle, where: str) -> None:
             break
         position += len(chunk) - 3 if position + len(chunk) < end else len(chunk)
     handle.seek(0)
-    if entries > MAX_ARRAYS:
-        raise ModelFileError(f"{where}: {entries:,} members, more than {MAX_ARRAYS:,} "
-                             "(glassnet.saving.MAX_ARRAYS)")
+    _check_count(entries, MAX_ARRAYS, "glassnet.saving.MAX_ARRAYS", where)
 
 
 def check_members(zf: zipfile.ZipFile, where: str, required=(), optional=(),
                   pattern: re.Pattern | None = None, methods: dict[int, str] = METHODS,
-                  max_ratio: float | None = None) -> dict[str, zipfile.ZipInfo]:
+                  max_ratio: float | None = None,
+                  max_members: tuple[int, str] | None = None) -> dict[str, zipfile.ZipInfo]:
     """Check names, methods and sizes of every member before reading any; return them by name.
 
     Either `required`/`optional` list the exact names allowed, or `pattern` (for .npz keys);
     `methods` are the compression methods allowed; `max_ratio` (for data files) caps the
-    compression ratio of members over SMALL_BYTES.
+    compression ratio of members over SMALL_BYTES; `max_members` is (count, what it is) when
+    the caller knows how many members there can be (a model's weights, say).
     """
     infos = zf.infolist()
-    if len(infos) > MAX_ARRAYS:
-        raise ModelFileError(f"{where}: {len(infos):,} members, more than {MAX_ARRAYS:,} "
-                             "(glassnet.saving.MAX_ARRAYS)")
     names = [info.filename for info in infos]
+    _check_count(len(names), MAX_ARRAYS, "glassnet.saving.MAX_ARRAYS", where)
     for name in names:
         _check_member_name(name, where, pattern)
     counts = Counter(names)
     if len(counts) != len(names):
         duplicates = sorted(name for name, count in counts.items() if count > 1)
         raise ModelFileError(f"{where}: duplicate members {few(duplicates)}")
+    if max_members is not None:
+        _check_count(len(names), *max_members, where)
     if pattern is None:
         missing = sorted(set(required) - counts.keys())
         extra = sorted(counts.keys() - set(required) - set(optional))
@@ -244,11 +245,16 @@ def check_members(zf: zipfile.ZipFile, where: str, required=(), optional=(),
     return {info.filename: info for info in infos}
 
 
+def _check_count(count: int, limit: int, what: str, where: str) -> None:
+    if count > limit:
+        raise ModelFileError(f"{where}: {count:,} members, more than {limit:,} ({what})")
+
+
 def _check_member_name(name: str, where: str, pattern: re.Pattern | None) -> None:
     # Nothing is ever extracted to disk, but a name like "../evil" only appears in a crafted
     # file, so it is refused outright rather than ignored.
     if (not name or ("/" in name and pattern is None) or "\\" in name or ".." in name
-            or name.startswith("/") or any(ord(c) < 32 for c in name)):
+            or name.startswith("/") or _CONTROL.search(name)):
         raise ModelFileError(f"{where}: unsafe member name {name[:200]!r}")
     if pattern is not None and not (name.endswith(".npy")
                                     and pattern.fullmatch(name[:-len(".npy")])):
@@ -342,8 +348,8 @@ HeaderCheck = Callable[[dict[str, tuple[tuple, np.dtype]]], None]
 
 def read_npz(source, where: str, key_pattern: re.Pattern = ANY_KEY, kinds: str = ANY_KIND,
              methods: dict[int, str] = METHODS, keys: list[str] | None = None,
-             max_ratio: float | None = None,
-             check: HeaderCheck | None = None) -> dict[str, np.ndarray]:
+             max_ratio: float | None = None, check: HeaderCheck | None = None,
+             max_arrays: tuple[int, str] | None = None) -> dict[str, np.ndarray]:
     """{key: array} from an untrusted .npz (a path or a binary file object), never unpickling.
 
     Member names, compression methods and sizes are checked before anything is inflated;
@@ -359,6 +365,8 @@ def read_npz(source, where: str, key_pattern: re.Pattern = ANY_KEY, kinds: str =
         keys: the arrays to read (all are checked); None reads every one.
         max_ratio: compression ratio allowed (MAX_DATA_COMPRESSION_RATIO for data files).
         check: check({key: (shape, dtype)}) of the arrays to read, from their headers.
+        max_arrays: (count, what it is): the most arrays the caller can use, checked
+            before any header is read (each takes ~30 us to parse).
 
     Raises:
         ModelFileError (a ValueError) naming `where`: anything wrong with the file, or a key
@@ -366,7 +374,7 @@ def read_npz(source, where: str, key_pattern: re.Pattern = ANY_KEY, kinds: str =
     """
     with open_zip(source, where) as zf:
         infos = check_members(zf, where, pattern=key_pattern, methods=methods,
-                              max_ratio=max_ratio)
+                              max_ratio=max_ratio, max_members=max_arrays)
         names = {name[:-len(".npy")]: name for name in infos}
         for key in keys or ():
             if key not in names:
@@ -384,12 +392,14 @@ def read_npz(source, where: str, key_pattern: re.Pattern = ANY_KEY, kinds: str =
 def read_nested_npz(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str,
                     key_pattern: re.Pattern, kinds: str = NUMERIC_KINDS,
                     max_bytes: int | None = None, expected: str = "",
-                    check: HeaderCheck | None = None) -> dict[str, np.ndarray]:
+                    check: HeaderCheck | None = None,
+                    max_arrays: tuple[int, str] | None = None) -> dict[str, np.ndarray]:
     """{key: array} of an .npz that is member `info` of the open archive `zf`.
 
     Its own members must be stored (NESTED_METHODS: the ratios cannot multiply), and with
     `max_bytes` its declared size is compared with what the caller expects (`expected`
-    says what, e.g. "the 6 weights of the model (119 values)") before it is inflated.
+    says what, e.g. "the 6 weights of the model (119 values)") before it is inflated;
+    `check` and `max_arrays` as for `read_npz`.
     """
     if max_bytes is not None and info.file_size > max_bytes:
         raise ModelFileError(f"{where}: {info.filename} would decompress to "
@@ -397,7 +407,7 @@ def read_nested_npz(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str,
                              f"{max_bytes:,}")
     data = read_member(zf, info, where)
     return read_npz(io.BytesIO(data), f"{where}: {info.filename}", key_pattern, kinds,
-                    NESTED_METHODS, check=check)
+                    NESTED_METHODS, check=check, max_arrays=max_arrays)
 
 
 def npz_size_bound(arrays: int, values: int, itemsize: int = 8) -> int:

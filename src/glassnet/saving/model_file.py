@@ -62,11 +62,13 @@ from glassnet.saving.weights import (
     WEIGHT_KEY,
     assign_optimizer_state,
     assign_weights,
+    optimizer_count,
     optimizer_header_check,
     optimizer_size_bound,
     ordered_weights,
     weight_arrays,
     weight_header_check,
+    weights_count,
     weights_size_bound,
 )
 
@@ -232,15 +234,16 @@ def read_model_file(filepath: str | os.PathLike,
         params = model.parameters()
         limit, expected = weights_size_bound(params)
         weights = read_nested_npz(zf, infos[WEIGHTS], where, WEIGHT_KEY, max_bytes=limit,
-                                  expected=expected,
+                                  expected=expected, max_arrays=weights_count(model),
                                   check=weight_header_check(model, f"{where}: {WEIGHTS}"))
         state = None
         if OPTIMIZER in infos:
             trainable = model.parameters(trainable_only=True)
             limit, expected = optimizer_size_bound(trainable)
             state = read_nested_npz(zf, infos[OPTIMIZER], where, STATE_KEY, max_bytes=limit,
-                                    expected=expected, check=optimizer_header_check(
-                                        trainable, f"{where}: {OPTIMIZER}"))
+                                    expected=expected, max_arrays=optimizer_count(model),
+                                    check=optimizer_header_check(trainable,
+                                                                 f"{where}: {OPTIMIZER}"))
     ordered = ordered_weights(weights, f"{where}: {WEIGHTS}")
     assign_weights(model, ordered, f"{where}: {WEIGHTS}")
     return ModelFile(path, path.stat().st_size, metadata, config, ordered, state, model)
@@ -281,7 +284,8 @@ def load_weights(model, filepath: str | os.PathLike) -> None:
                              f"{archive.MAX_TOTAL_BYTES:,} (glassnet.saving.MAX_TOTAL_BYTES)")
     with open(path, "rb") as handle:
         arrays = read_npz(handle, str(path), WEIGHT_KEY, NUMERIC_KINDS,
-                          check=weight_header_check(model, str(path)))
+                          check=weight_header_check(model, str(path)),
+                          max_arrays=weights_count(model))
     assign_weights(model, ordered_weights(arrays, str(path)), str(path))
 
 

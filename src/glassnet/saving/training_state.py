@@ -65,8 +65,12 @@ from glassnet.saving.weights import (
     WEIGHT_KEY,
     assign_optimizer_state,
     assign_weights,
+    optimizer_count,
+    optimizer_size_bound,
     ordered_weights,
     weight_arrays,
+    weights_count,
+    weights_size_bound,
 )
 
 FORMAT_NAME = "glassnet-training-state"
@@ -76,6 +80,7 @@ PREVIOUS_FILE_NAME = "training_state.previous.zip"
 
 STATE, WEIGHTS, OPTIMIZER, ARRAYS = "state.json", "weights.npz", "optimizer.npz", "arrays.npz"
 _ARRAY_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_MAX_ARRAYS = 1000      # in arrays.npz: the order, the legacy RNG's keys, metrics' arrays
 
 
 @dataclass
@@ -211,23 +216,34 @@ def write_checkpoint(path: Path, state: dict[str, Any], members: dict[str, dict]
               zipfile.ZIP_STORED)
 
 
-def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+def read_checkpoint(path: str | os.PathLike, model=None) -> dict[str, Any]:
     """{"state", "weights", "optimizer", "arrays", "where"} of a backup, every member and
     every field of state.json checked (`training_state_checks.check_state`).
 
     Members are stored, as `write_checkpoint` writes them (nothing is inflated, so a backup
-    can ask for no more memory than its size). Raises ModelFileError (a ValueError) naming
-    the file and the problem."""
+    can ask for no more memory than its size); with `model`, the weights and the optimizer
+    state are compared with its weights (count and size) before their arrays are read.
+    Raises ModelFileError (a ValueError) naming the file and the problem."""
     where = str(path)
     path = existing_file(path)
+    weights_limits: dict[str, Any] = {}
+    optimizer_limits: dict[str, Any] = {}
+    if model is not None:
+        size, expected = weights_size_bound(model.parameters())
+        weights_limits = dict(max_bytes=size, expected=expected,
+                              max_arrays=weights_count(model))
+        size, expected = optimizer_size_bound(model.parameters(trainable_only=True))
+        optimizer_limits = dict(max_bytes=size, expected=expected,
+                                max_arrays=optimizer_count(model))
     with open(path, "rb") as handle, open_zip(handle, where) as zf:
         infos = check_members(zf, where, required=(STATE, WEIGHTS, OPTIMIZER, ARRAYS),
                               methods=NESTED_METHODS)
         state = read_json(zf, infos[STATE], where)
-        arrays = read_nested_npz(zf, infos[ARRAYS], where, _ARRAY_KEY)
+        arrays = read_nested_npz(zf, infos[ARRAYS], where, _ARRAY_KEY,
+                                 max_arrays=(_MAX_ARRAYS, "what a fit writes"))
         check_state(state, arrays, where)
-        weights = read_nested_npz(zf, infos[WEIGHTS], where, WEIGHT_KEY)
-        optimizer = read_nested_npz(zf, infos[OPTIMIZER], where, STATE_KEY)
+        weights = read_nested_npz(zf, infos[WEIGHTS], where, WEIGHT_KEY, **weights_limits)
+        optimizer = read_nested_npz(zf, infos[OPTIMIZER], where, STATE_KEY, **optimizer_limits)
     return {"state": state, "weights": ordered_weights(weights, f"{where}: {WEIGHTS}"),
             "optimizer": optimizer, "arrays": arrays, "where": where}
 

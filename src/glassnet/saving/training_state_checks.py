@@ -222,6 +222,7 @@ def check_against_fit(model, progress, contents: dict[str, Any], generators: lis
     for name, source in zip(SOURCES, (progress.train, progress.validation)):
         _check_position(state, name, source, json_where)
     _check_targets_fit(state["targets"], model, progress, json_where)
+    _check_metrics_fit(state, arrays, model, json_where)
     _check_generators(state["rng"], generators, arrays, json_where, hint)
     order, size = arrays.get("order"), getattr(progress.train, "order_size", None)
     if order is not None and (order.shape != (size,)
@@ -229,7 +230,12 @@ def check_against_fit(model, progress, contents: dict[str, Any], generators: lis
         raise ModelFileError(f"{where}: arrays.npz: 'order' is not a permutation of the {size} "
                              f"samples or batches of this fit (shape {order.shape}){hint}")
     check_weights(model, contents["weights"], f"{where}: weights.npz")
-    check_optimizer_state(model, contents["optimizer"], f"{where}: optimizer.npz")
+    optimizer = contents["optimizer"]
+    check_optimizer_state(model, optimizer, f"{where}: optimizer.npz")
+    iterations = optimizer.get("iterations", np.zeros((), np.int64))
+    if iterations.size == 1 and iterations.dtype.kind in "iu" and int(iterations) < step:
+        _fail(f"{where}: optimizer.npz", "iterations", f"{int(iterations)} optimizer steps, "
+              f"but the backup is after {step} steps of this epoch")
 
 
 def _check_position(state, name: str, source, where: str) -> None:
@@ -259,6 +265,52 @@ def _check_targets_fit(targets, model, progress, where: str) -> None:
     if output and all(_is_int(d) for d in output) and math.prod(shape[1:]) > math.prod(output):
         _fail(where, "targets.shape", f"{shape} does not fit the model's output "
                                       f"{(None, *output)}")
+
+
+def _check_metrics_fit(state, arrays, model, where: str) -> None:
+    """The running metrics against the model's: the same names, and only numbers and arrays
+    each metric already has (what `training_state.load_metric_state` will set)."""
+    saved = state["metrics"]
+    objects = None if saved is None else _metric_objects(model, state["targets"])
+    if objects is None:
+        return
+    names = [metric.name for metric in objects]
+    if [m["name"] for m in saved] != names:
+        _fail(where, "metrics", f"the backup holds metrics {few([m['name'] for m in saved])}, "
+                                f"the model has {few(names)}: compile it as before")
+    for index, (metric, metric_state) in enumerate(zip(objects, saved)):
+        for name in metric_state["scalars"]:
+            current = getattr(metric, name, None)
+            if not _is_number(current):
+                _fail(where, f"metrics[{index}].scalars", f"{name[:80]!r}: metric "
+                                                          f"{metric.name!r} has no such number; "
+                                                          "expected a number it already has")
+        for name in metric_state["arrays"]:
+            current = getattr(metric, name, None)
+            if not isinstance(current, np.ndarray) or \
+                    current.shape != arrays[f"metric{index}_{name}"].shape:
+                _fail(where, f"metrics[{index}].arrays", f"{name!r} does not match metric "
+                                                         f"{metric.name!r}'s array")
+
+
+def _metric_objects(model, targets) -> list | None:
+    """The model's metrics (the loss's tracker first), or new ones made as the first batch
+    makes them (from its compile config and the shape of a batch of y), or None."""
+    built = list(model.metrics)
+    specs = (model.get_compile_config() or {}).get("metrics") or []
+    if len(built) == 1 + len(specs) or targets is None:
+        return built if len(built) == 1 + len(specs) else None
+    from glassnet import metrics
+
+    shape = tuple(targets["shape"])
+    output = tuple(getattr(model, "output_shape", None) or ())[1:]
+    try:
+        y_true = np.zeros(shape, targets["dtype"])
+        y_pred = np.zeros(shape[:1] + output, model.dtype)
+        return built + [metrics.get(spec, loss=model.loss, y_true=y_true, y_pred=y_pred)
+                        for spec in specs]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
 
 
 def _check_generators(rng, generators: list, arrays, where: str, hint: str) -> None:

@@ -66,6 +66,19 @@ def optimizer_size_bound(params) -> tuple[int, str]:
             f"{MAX_SLOTS} arrays of {values:,} values)")
 
 
+def weights_count(model) -> tuple[int, str]:
+    """(the most arrays a weights .npz for `model` holds, what that is), for `read_npz`."""
+    count = len(model.parameters())
+    hint = "" if count or model.built else ": it is not built yet, build it first"
+    return count, f"the model {model.name!r} has {count} weight arrays{hint}"
+
+
+def optimizer_count(model) -> tuple[int, str]:
+    """As `weights_count`, for an optimizer state: MAX_SLOTS a trainable weight, and two."""
+    count = MAX_SLOTS * len(model.parameters(trainable_only=True)) + 2
+    return count, f"an optimizer state for the model {model.name!r} has at most {count} arrays"
+
+
 def weight_header_check(model, where: str) -> HeaderCheck:
     """The check of a weights .npz for `model` from its .npy headers: the count of arrays
     (as `check_weights`), then each array's shape and dtype kind."""
@@ -172,6 +185,6 @@ def assign_optimizer_state(model, state: dict[str, np.ndarray], where: str) -> N
 
 
 __all__ = ["MAX_SLOTS", "STATE_KEY", "WEIGHT_KEY", "assign_optimizer_state", "assign_weights",
-           "check_optimizer_state", "check_weights", "optimizer_header_check",
+           "check_optimizer_state", "check_weights", "optimizer_count", "optimizer_header_check",
            "optimizer_size_bound", "ordered_weights", "weight_arrays", "weight_header_check",
-           "weight_key", "weights_size_bound"]
+           "weight_key", "weights_count", "weights_size_bound"]
