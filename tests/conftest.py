@@ -28,6 +28,12 @@ def require_data(relative: str) -> Path:
     return path
 
 
+def pytest_addoption(parser):
+    parser.addoption("--diff-cases", type=int, default=None,
+                     help="tests/differential: run seeds 0..N-1 of every category "
+                          "(default: each category's CI count; or GLASSNET_DIFF_CASES=N)")
+
+
 @pytest.fixture
 def torch():
     """PyTorch for reference comparisons; CI installs it, so there a missing torch fails."""

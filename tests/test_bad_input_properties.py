@@ -9,8 +9,8 @@ fractions, negatives, out of range, (N, 1) vs (N,)).
 An oracle (`Case.problems`) says, from what was drawn, which arguments are invalid. Then:
 - valid arguments: the call works: finite loss, outputs of shape (N, units), finite;
 - invalid ones: a ValueError or TypeError whose message names one of the invalid arguments,
-  raised by glassnet's own checks (the traceback's last frame is in glassnet/model.py or
-  glassnet/data_adapter.py), never from inside NumPy, a layer or a loss.
+  raised by glassnet's own checks (the traceback's last frame is in glassnet/training/data/
+  or the training loop), never from inside NumPy, a layer or a loss.
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ MODELS = {
     "sparse_categorical_crossentropy": (3, "softmax"),
 }
 # The files whose checks may raise: glassnet's own argument checks.
-CHECKERS = ("glassnet/data_adapter.py", "glassnet/model.py")
+CHECKERS = ("glassnet/training/data/checks.py", "glassnet/training/data/adapters.py",
+            "glassnet/training/data/prepare.py", "glassnet/training/trainer.py",
+            "glassnet/models/model.py")
 NUMERIC = ["float32", "float64", "float16", "int8", "int64", "uint8", "bool"]
 NON_NUMERIC = ["complex64", "object", "str", "bytes", "datetime64[s]", "timedelta64[s]"]
 COUNTS: dict[str, int] = {}

@@ -95,6 +95,84 @@ def test_functions_are_per_sample():
                                   [0.0, 1.0])
 
 
+# --------------------------------------------------------------------------- sequences, masks
+
+
+def _keras_masked_update(values, sample_weight, mask):
+    """(total, count) one batch adds in Keras 3: MeanMetricWrapper merges the mask into the
+    weights (apply_mask, "sum"), then reduce_to_samplewise_values averages per sample."""
+    weights = mask.astype(float)
+    if sample_weight is not None:
+        weights = sample_weight.reshape((-1,) + (1,) * (values.ndim - 1)) * weights
+    axes = tuple(range(1, values.ndim))
+    return (values * weights).mean(axis=axes).sum(), weights.mean(axis=axes).sum()
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sequence_metrics_with_a_mask_average_the_unmasked_entries(rng, weighted):
+    n, t, c = 12, 5, 4
+    labels, probs = rng.integers(0, c, (n, t)), rng.dirichlet(np.ones(c), (n, t))
+    mask = rng.random((n, t)) < 0.6
+    w = rng.uniform(0.1, 2.0, n) if weighted else None
+    weights = mask * (1.0 if w is None else w[:, None])        # w broadcast over the steps
+    matches = labels == probs.argmax(-1)
+    expected = (weights * matches).sum() / weights.sum()
+
+    def run(metric, y_true, y_pred):
+        for part in _batches(n, (5, 7)):                       # batches of the same T
+            metric.update_state(y_true[part], y_pred[part], mask=mask[part],
+                                sample_weight=None if w is None else w[part])
+        return metric.result()
+
+    assert run(metrics.SparseCategoricalAccuracy(), labels, probs) == pytest.approx(expected)
+    assert run(metrics.SparseCategoricalAccuracy(), labels[..., None], probs) == \
+        pytest.approx(expected)
+    assert run(metrics.CategoricalAccuracy(), np.eye(c)[labels], probs) == pytest.approx(expected)
+    assert run(metrics.Accuracy(), labels[..., None], probs.argmax(-1)[..., None]) == \
+        pytest.approx(expected)                                # one value per step (N, T)
+    y_true, y_pred = rng.standard_normal((n, t, 3)), rng.standard_normal((n, t, 3))
+    squared = ((y_pred - y_true) ** 2).mean(-1)
+    assert run(metrics.MeanSquaredError(), y_true, y_pred) == \
+        pytest.approx((weights * squared).sum() / weights.sum(), rel=1e-12)
+    binary, p = rng.integers(0, 2, (n, t, 1)).astype(float), rng.uniform(0, 1, (n, t, 1))
+    hits = (binary == (p > 0.5))[..., 0]
+    assert run(metrics.BinaryAccuracy(), binary, p) == \
+        pytest.approx((weights * hits).sum() / weights.sum())
+
+    # one batch, term by term as Keras: the same running sums
+    metric = metrics.SparseCategoricalAccuracy()
+    metric.update_state(labels, probs, sample_weight=w, mask=mask)
+    total, count = _keras_masked_update(matches.astype(float), w, mask)
+    assert (metric.total, metric.count) == (pytest.approx(total), pytest.approx(count))
+
+
+def test_an_all_true_mask_is_no_mask_and_a_mask_drops_samples(rng):
+    labels, probs = rng.integers(0, 3, (6, 4)), rng.dirichlet(np.ones(3), (6, 4))
+    w = rng.uniform(0.5, 2.0, 6)
+    plain, masked = metrics.SparseCategoricalAccuracy(), metrics.SparseCategoricalAccuracy()
+    plain.update_state(labels, probs, w)
+    masked.update_state(labels, probs, w, mask=np.ones((6, 4), dtype=bool))
+    assert masked.result() == pytest.approx(plain.result(), rel=1e-14)
+    # (N, C) outputs: one value per sample, so a mask (N,) keeps the samples it marks
+    y_true, y_pred = rng.standard_normal((6, 2)), rng.standard_normal((6, 2))
+    keep = np.array([1, 0, 1, 1, 0, 1])
+    metric, reference = metrics.MeanAbsoluteError(), metrics.MeanAbsoluteError()
+    metric.update_state(y_true, y_pred, w, mask=keep)
+    reference.update_state(y_true[keep == 1], y_pred[keep == 1], w[keep == 1])
+    assert metric.result() == pytest.approx(reference.result(), rel=1e-14)
+    with pytest.raises(ValueError, match=r"mask: expected the shape of the metric's values "
+                                         r"\(6, 4\).*got \(6,\)"):
+        metrics.SparseCategoricalAccuracy().update_state(labels, probs, mask=np.ones(6))
+
+
+def test_mean_takes_weights_of_the_values_shape_as_keras(rng):
+    values, weights = rng.standard_normal((5, 3)), rng.uniform(0, 1, (5, 3))
+    mean = metrics.Mean()
+    mean.update_state(values, sample_weight=weights)
+    total, count = (values * weights).mean(1).sum(), weights.mean(1).sum()   # per sample
+    assert mean.result() == pytest.approx(total / count, rel=1e-14)
+
+
 def test_confusion_matrix_matches_sklearn(rng):
     labels, predicted = rng.integers(0, 4, 40), rng.integers(0, 4, 40)
     expected = sklearn_metrics.confusion_matrix(labels, predicted, labels=range(4))

@@ -25,8 +25,8 @@ from glassnet import (  # noqa: E402  (the version is set before submodules impo
     layers,
     losses,
     metrics,
+    models,
     optimizers,
-    plot,
     preprocessing,
     regularizers,
     saving,
@@ -34,13 +34,25 @@ from glassnet import (  # noqa: E402  (the version is set before submodules impo
     utils,
 )
 from glassnet.layers import Input  # noqa: E402
-from glassnet.model import Model  # noqa: E402
+from glassnet.models import Model, Sequential  # noqa: E402
 from glassnet.saving import load_model  # noqa: E402
-from glassnet.sequential import Sequential  # noqa: E402
 
 __all__ = [
     "Input", "Model", "Sequential", "activations", "callbacks", "config", "datasets",
     "diagnostics", "functional", "gradcheck", "initializers", "layers", "load_model", "losses",
-    "metrics", "optimizers", "plot", "preprocessing", "regularizers", "saving", "schedules",
-    "utils",
+    "export", "metrics", "models", "optimizers", "plot", "preprocessing", "regularizers",
+    "saving", "schedules", "utils", "wrappers",
 ]
+
+# Imported on first use: matplotlib (plot), onnx (export) and scikit-learn (wrappers) are
+# never needed to train, and each is an optional extra.
+_LAZY = ("plot", "export", "wrappers")
+
+
+def __getattr__(name: str):
+    """`glassnet.plot`, `glassnet.export`, `glassnet.wrappers`: imported on first use."""
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f"glassnet.{name}")
+    raise AttributeError(f"module 'glassnet' has no attribute {name!r}")

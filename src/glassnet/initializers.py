@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet import config, registry
+from glassnet import checks, config, registry
 from glassnet.random import global_generator
 
 
@@ -69,12 +69,6 @@ def _check_shape(shape) -> tuple[int, ...]:
     if any(d < 0 for d in shape):
         raise ValueError(f"shape: expected non-negative sizes, got {shape}")
     return shape
-
-
-def _positive(owner: str, argument: str, value) -> float:
-    if not value > 0:
-        raise ValueError(f"{owner}: {argument} must be > 0, got {value!r}")
-    return float(value)
 
 
 class Initializer:
@@ -234,7 +228,7 @@ class RandomNormal(Initializer):
 
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
         self.mean = float(mean)
-        self.stddev = _positive(type(self).__name__, "stddev", stddev)
+        self.stddev = checks.positive(f"{type(self).__name__}: stddev", stddev)
         self.seed = _check_seed(seed)
 
     def generate(self, shape, rng):
@@ -288,7 +282,7 @@ class VarianceScaling(Initializer):
 
     def __init__(self, scale: float = 1.0, mode: str = "fan_in",
                  distribution: str = "truncated_normal", seed: int | None = None):
-        self.scale = _positive(type(self).__name__, "scale", scale)
+        self.scale = checks.positive(f"{type(self).__name__}: scale", scale)
         if mode not in _MODES:
             raise ValueError(f"{type(self).__name__}: mode must be one of {_MODES}, "
                              f"got {mode!r}")

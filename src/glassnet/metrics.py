@@ -1,10 +1,12 @@
 """Metrics: running averages over an epoch, Keras-style (update_state / result / reset_state).
 
 A metric keeps two running sums, total = Σ w v and count = Σ w, over the batches of an
-epoch, and `result()` is total / count. The per-sample values v (is this prediction right?
-its squared error?) come from a plain function such as `categorical_accuracy`, computed in
-the input's dtype; the two sums are Python floats (float64), so that a long epoch of float32
-batches does not lose precision.
+epoch, and `result()` is total / count. The values v (is this prediction right? its squared
+error?) come from a plain function such as `categorical_accuracy`, one per sample for
+(N, C) outputs and one per step for sequences (N, T, C), computed in the input's dtype; the
+two sums are Python floats (float64), so that a long epoch of float32 batches does not lose
+precision. A mask of the values' shape (padding steps) leaves entries out, as in Keras:
+`update_state(y_true, y_pred, sample_weight, mask=m)`.
 
     >>> import numpy as np
     >>> from glassnet import metrics
@@ -16,17 +18,13 @@ batches does not lose precision.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
 
 from glassnet import config, losses, registry
 from glassnet.backend import namespace, to_numpy
-
-
-def _snake_case(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+from glassnet.naming import snake_case
 
 
 def _float_values(values, like=None):
@@ -109,7 +107,7 @@ class Metric:
     """
 
     def __init__(self, name: str | None = None, dtype=None):
-        self.name = name or _snake_case(type(self).__name__)
+        self.name = name or snake_case(type(self).__name__)
         self.dtype = None if dtype is None else config.standardize_dtype(dtype)
         self.reset_state()
 
@@ -139,15 +137,35 @@ class Metric:
 
 
 def _sample_weights(sample_weight, values):
-    """sample_weight as an array broadcastable to values: scalar, (N,) or (N, 1)."""
+    """sample_weight as an array broadcastable to values: scalar, (N,) or (N, 1) -> (N,);
+    weights of the values' own shape (N, T, ...) are kept as they are."""
     weights = namespace(values).asarray(sample_weight).astype(values.dtype, copy=False)
     if weights.ndim == 0:
         return weights
     n = values.shape[0] if values.ndim else None
+    if n is not None and values.ndim > 1 and weights.shape == values.shape:
+        return weights
     if n is None or weights.shape not in ((n,), (n, 1)):
         raise ValueError(f"sample_weight: expected a scalar or shape ({n},) or ({n}, 1) for "
                          f"values of shape {values.shape}, got {weights.shape}")
     return weights.reshape(n)
+
+
+def _masked_weights(sample_weight, mask, values):
+    """Weights of the values' shape: the sample weights (one per sample, broadcast over its
+    entries as Keras does, or of the values' shape) times the 0/1 mask."""
+    xp = namespace(values)
+    mask = xp.asarray(mask)
+    if mask.shape != values.shape:
+        raise ValueError(f"mask: expected the shape of the metric's values {values.shape} "
+                         f"(y_pred's shape without the class axis), got {mask.shape}")
+    mask = (mask if mask.dtype == bool else mask != 0).astype(values.dtype)
+    if sample_weight is None:
+        return mask
+    weights = _sample_weights(sample_weight, values)
+    if 0 < weights.ndim < values.ndim:
+        weights = weights.reshape(weights.shape + (1,) * (values.ndim - 1))
+    return weights * mask
 
 
 @registry.register("metric", "mean")
@@ -157,6 +175,8 @@ class Mean(Metric):
     `update_state(values, sample_weight=None)`: values is a scalar or per-sample (N, ...)
     (trailing axes are averaged per sample, as Keras does); a scalar weight counts a scalar
     value that many times (the model adds each batch's loss with weight = batch size).
+    Weights of the values' own shape (N, T, ...) -- a mask -- are averaged per sample with
+    them, as Keras: total += Σ_n mean_t w v, count += Σ_n mean_t w.
     """
 
     def reset_state(self) -> None:
@@ -174,6 +194,13 @@ class Mean(Metric):
         values = _float_values(values)
         if self.dtype is not None:
             values = values.astype(self.dtype, copy=False)
+        if sample_weight is not None and values.ndim > 1:
+            weights = _sample_weights(sample_weight, values)
+            if weights.ndim > 1:  # one weight per entry: reduce both per sample (Keras)
+                axes = tuple(range(1, values.ndim))
+                self.total += float((values * weights).mean(axis=axes).sum())
+                self.count += float(weights.mean(axis=axes).sum())
+                return
         if values.ndim > 1:
             values = values.reshape(values.shape[0], -1).mean(axis=1)
         if sample_weight is None:
@@ -189,15 +216,31 @@ class Mean(Metric):
 
 
 class MeanMetricWrapper(Mean):
-    """Mean of a per-sample function fn(y_true, y_pred, **kwargs) -> (N,) over all samples."""
+    """Mean of a function fn(y_true, y_pred, **kwargs) -> values (N,) or (N, T, ...) over all
+    samples (per-sample means of the values first, as Keras)."""
 
     def __init__(self, fn, name: str | None = None, dtype=None, **kwargs):
         super().__init__(name=name or getattr(fn, "__name__", None), dtype=dtype)
         self._fn = fn
         self._fn_kwargs = kwargs
 
-    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+    def update_state(self, y_true, y_pred, sample_weight=None, mask=None) -> None:
+        """Add one batch.
+
+        Args:
+            y_true, y_pred: the batch's targets and predictions.
+            sample_weight: a scalar, (N,), (N, 1) or the values' shape; None for ones.
+            mask: None, or boolean (0/1) of the values' shape, e.g. (N, T) for sequence
+                outputs (N, T, C): False entries count for nothing. With weights w (N,), the
+                batch adds Σ_n mean_t w_n m_nt v_nt to the total and Σ_n mean_t w_n m_nt to
+                the count, as Keras: one batch gives the mean of v where m is True.
+        """
         values = self._fn(y_true, y_pred, **self._fn_kwargs)
+        if mask is not None:
+            values = _float_values(values)
+            if self.dtype is not None:
+                values = values.astype(self.dtype, copy=False)
+            sample_weight = _masked_weights(sample_weight, mask, values)
         super().update_state(values, sample_weight)
 
 

@@ -16,10 +16,10 @@ import pytest
 
 import glassnet as gn
 from glassnet import callbacks, layers
-from glassnet.pydataset import PyDataset
 from glassnet.random import set_random_seed
 from glassnet.saving import ModelFileError
 from glassnet.saving.training_state import FILE_NAME, read_checkpoint, write_checkpoint
+from glassnet.training.data.pydataset import PyDataset
 
 EPOCHS, BATCH = 4, 16
 
@@ -334,7 +334,7 @@ def test_forged_backup_is_refused(tmp_path, change, error, message):
 def test_keyboard_interrupt_inside_a_step_propagates_and_keeps_the_last_backup(
         tmp_path, reference):
     model = make_model()
-    train_step, calls = model._train_step, []
+    train_step, calls = model.train_step, []
 
     def interrupted_step(*args):  # as if Ctrl-C reached a step outside fit's handler
         calls.append(1)
@@ -342,7 +342,7 @@ def test_keyboard_interrupt_inside_a_step_propagates_and_keeps_the_last_backup(
             raise KeyboardInterrupt
         train_step(*args)
 
-    model._train_step = interrupted_step
+    model.train_step = interrupted_step
     with pytest.raises(KeyboardInterrupt):
         fit(model, tmp_path, save_freq=5)
     state = read_checkpoint(tmp_path / FILE_NAME)["state"]

@@ -5,7 +5,7 @@ import pytest
 
 import glassnet as gn
 from glassnet import gradcheck, layers
-from glassnet.layers.base import Parameter
+from glassnet.layers.parameter import Parameter
 
 
 def test_explicit_build_marks_the_layer_built_and_the_call_keeps_its_weights():

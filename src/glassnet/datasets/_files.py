@@ -25,8 +25,6 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
 # Seconds a download may wait on the server before it is given up (socket timeout).
 DOWNLOAD_TIMEOUT = 20.0
 _CHUNK = 1 << 20
@@ -204,6 +202,8 @@ def _download_one(url: str, remote: RemoteFile, target: Path) -> None:
 
 def _copy_url(url: str, file, max_size: int, label: str) -> str:
     """Copy the body of `url` into `file` with a progress bar; return its hex SHA-256."""
+    from tqdm import tqdm  # here: `import glassnet` needs no progress bar
+
     digest = hashlib.sha256()
     received = 0
     with _urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response, tqdm(

@@ -1,7 +1,7 @@
 """Activation layers: y = f(x) elementwise (Softmax: along an axis), no weights.
 
 Each layer holds an `glassnet.activations.ActivationFunction` in `self.activation`; forward
-and backward are that object's, so the math lives in one place (`activations.py`) and a
+and backward are that object's, so the math lives in one place (`glassnet.activations`) and a
 `Dense(…, activation="relu")` and a `Dense(…)` followed by `ReLU()` compute the same thing.
 
     >>> import numpy as np
@@ -12,13 +12,15 @@ and backward are that object's, so the math lives in one place (`activations.py`
 
 from __future__ import annotations
 
-from glassnet import activations
+from glassnet import activations, checks
 from glassnet.layers.base import Layer
 from glassnet.registry import register
 
 
 class _ActivationLayer(Layer):
     """Shared body: forward/backward delegate to `self.activation` (set by the subclass)."""
+
+    supports_masking = True      # elementwise: a padding mask passes on (Keras)
 
     activation: activations.ActivationFunction
 
@@ -59,9 +61,11 @@ class Activation(_ActivationLayer):
 
 
 def _non_negative(layer: str, argument: str, value) -> float:
-    if value is None or not value >= 0:
-        raise ValueError(f"{layer}: {argument} must be a number >= 0, got {value!r}")
-    return float(value)
+    """`checks.non_negative`, raising ValueError for a non-number too (None), as Keras does."""
+    try:
+        return checks.non_negative(f"{layer}: {argument}", value)
+    except TypeError as error:
+        raise ValueError(str(error)) from None
 
 
 @register("layer")

@@ -1,13 +1,31 @@
-"""The Layer contract every layer follows, and the Parameter that holds a weight.
+"""The Layer contract every layer follows: what a model may call, each with a default.
 
 A layer is two functions side by side, written in NumPy:
 
-    forward(x, training=False) -> y        keeps what backward needs on `self`
-    backward(dy) -> dx                     dy = dL/dy; adds dL/dW into each W.grad
+    forward(x, training=False) -> y        keeps what backward needs (`self.keep(...)`)
+    backward(dy, input_gradient=True) -> dx
+                                           dy = dL/dy; adds dL/dW into each W.grad
 
 plus a lazy `build(input_shape)` that creates the weights the first time the layer sees data.
 Gradients accumulate (`+=`), as in micrograd and PyTorch, so a layer used twice gets the sum;
 the model zeroes them before each step.
+
+Models call a layer through one door each way, `apply` (forward) and `backpropagate`
+(backward), never `forward`/`backward` directly: hooks added with `add_hook` observe every
+call there (diagnostics watches a re-run that way). The rest of the contract, with the
+default a plain layer gets:
+
+    supports_masking = False       the layer passes a padding mask on (from Embedding with
+                                   mask_zero=True) to the next layer, as Keras' layers do;
+                                   its forward gets `mask=` when it has that parameter
+    compute_mask(x, mask)          the mask for the next layer: `mask` when
+                                   supports_masking, else None (the mask stops here)
+    skips_input_gradient = False   backward(dy, input_gradient=False) skips dL/dx
+    backward_preactivation(dz)     raises: only layers with an output activation (Dense,
+                                   Conv, activation layers) take dL/dz below it, for the
+                                   fused softmax/sigmoid cross-entropy path
+    activation = None              that output activation
+    sublayers() -> []              layers inside this one (models, wrappers)
 """
 
 from __future__ import annotations
@@ -15,17 +33,17 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-import itertools
+import inspect
 import math
-import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from glassnet import checks, config
-from glassnet.backend import namespace
-
-_name_counters: dict[str, itertools.count] = {}
+from glassnet import config
+from glassnet.layers import calls
+from glassnet.layers.parameter import Parameter
+from glassnet.naming import snake_case, unique_name
 
 # Elements that layers may still allocate, or None for no limit (see `weight_budget`).
 _weight_budget: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
@@ -83,19 +101,6 @@ def weight_budget(elements: int):
         _weight_budget.reset(token)
 
 
-def _snake_case(name: str) -> str:
-    """Keras' rule: 'Dense' -> 'dense', 'Conv2D' -> 'conv2d', 'MaxPooling2D' -> 'max_pooling2d'."""
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def unique_name(prefix: str) -> str:
-    """'dense', 'dense_1', 'dense_2', ... as Keras names layers."""
-    counter = _name_counters.setdefault(prefix, itertools.count())
-    index = next(counter)
-    return prefix if index == 0 else f"{prefix}_{index}"
-
-
 def _marks_built(build):
     """Wrap a `build(input_shape)` so that it records the shapes and sets `built`, as Keras'
     build wrapper does: an explicit `layer.build(shape)` leaves the layer as its first call
@@ -120,88 +125,6 @@ def _marks_built(build):
     return build_and_mark
 
 
-class Parameter:
-    """A trainable array and the gradient of the loss with respect to it.
-
-    Attributes:
-        value: the weight itself, shape `shape`.
-        grad: dL/dvalue, same shape and dtype, accumulated by `backward` (allocated the
-            first time a gradient is computed or read: inference holds none).
-        regularizer: optional penalty added to the loss (kernels only, by convention).
-    """
-
-    def __init__(self, value, name: str = "", trainable: bool = True, regularizer=None):
-        self.value = value
-        self._grad = None              # allocated when first needed: a model that only
-        self._zero_pending = False     # predicts never holds gradients (as PyTorch's None)
-        self.name = name
-        self.trainable = trainable
-        self.regularizer = regularizer
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.value.shape
-
-    @property
-    def dtype(self):
-        return self.value.dtype
-
-    @property
-    def grad(self):
-        """dL/dvalue (see `zero_grad` for when its zeros are written)."""
-        if self._grad is None:
-            self._grad = namespace(self.value).zeros_like(self.value)
-            self._zero_pending = False
-        elif self._zero_pending:
-            self._grad.fill(0)
-            self._zero_pending = False
-        return self._grad
-
-    @grad.setter
-    def grad(self, value) -> None:
-        self._grad = value
-        self._zero_pending = False
-
-    def zero_grad(self) -> None:
-        """Make the gradient zero, lazily: the zeros are written when `grad` is next read.
-
-        Why lazily: Dense's and Conv's weight gradients are one matrix product each, which
-        `add_matmul` writes straight into the zeroed gradient; writing zeros first would be
-        a pass over the whole array that the product then overwrites. Reading `grad` (to
-        add to it with `+=`, or to look at it) writes the zeros first, so every other use
-        sees exactly a zeroed array.
-        """
-        self._zero_pending = True
-
-    def add_matmul(self, a, b) -> None:
-        """grad += a @ b. Right after `zero_grad` the product is written straight into grad:
-        the same result without zeros written first, a temporary array or a second pass."""
-        if self._grad is None:
-            self._grad = namespace(a).matmul(a, b).astype(self.value.dtype, copy=False)
-        elif self._zero_pending:
-            namespace(a).matmul(a, b, out=self._grad)
-        else:
-            self._grad += a @ b
-        self._zero_pending = False
-
-    def assign(self, value) -> None:
-        """Overwrite the weight in place, checking shape and values (see
-        `checks.weight_values`: no NaN or inf, no cast that changes a value) first."""
-        self.value[...] = self.checked(value)
-
-    def checked(self, value) -> np.ndarray:
-        """`value` as an array that `assign` may store: right shape, values kept by the cast."""
-        value = np.asarray(value)
-        if value.shape != self.value.shape:
-            raise ValueError(
-                f"weight {self.name!r}: expected shape {self.value.shape}, got {value.shape}"
-            )
-        return checks.weight_values(self.name, value, self.value.dtype)
-
-    def __repr__(self) -> str:
-        return f"Parameter({self.name!r}, shape={self.shape}, dtype={self.dtype})"
-
-
 class Layer:
     """Base class: subclasses implement `build`, `forward`, `backward` (and `get_config`).
 
@@ -212,10 +135,16 @@ class Layer:
         input_shape: optional, without the batch axis; lets a Sequential build eagerly.
     """
 
+    supports_masking = False      # passes a mask on (see `compute_mask`)
+    takes_mask = False            # forward has a `mask` parameter (set per class)
+    skips_input_gradient = False  # backward(dy, input_gradient=False) skips dL/dx
+    activation = None             # the output activation, for the fused output path
+    _hooks: tuple = ()            # see `add_hook`; an instance gets its own when one is added
+
     def __init__(self, name: str | None = None, trainable: bool = True, dtype=None,
                  input_shape: tuple[int, ...] | None = None):
-        self.name = name or unique_name(_snake_case(type(self).__name__))
-        self.trainable = bool(trainable)
+        self.name = name or unique_name(snake_case(type(self).__name__))
+        self._trainable = bool(trainable)
         self._dtype = None if dtype is None else config.standardize_dtype(dtype)
         self._input_shape_arg = None if input_shape is None else tuple(input_shape)
         self._parameters: list[Parameter] = []
@@ -226,13 +155,48 @@ class Layer:
     def __init_subclass__(cls, **kwargs):
         """A subclass' own `build` is wrapped by `_marks_built` (see there)."""
         super().__init_subclass__(**kwargs)
+        cls.takes_mask = "mask" in inspect.signature(cls.forward).parameters
         if "build" in vars(cls):
             cls.build = _marks_built(vars(cls)["build"])
 
     # ----- weights ---------------------------------------------------------------------
     @property
     def dtype(self) -> str:
+        """The float dtype of the weights and outputs: the one given, else floatx()."""
         return self._dtype or config.floatx()
+
+    @dtype.setter
+    def dtype(self, dtype) -> None:
+        """Set before the layer is built (the weights are created in this dtype)."""
+        self._dtype = None if dtype is None else config.standardize_dtype(dtype)
+
+    @property
+    def declared_dtype(self) -> str | None:
+        """The dtype given to the layer (or set), None when it follows floatx()."""
+        return self._dtype
+
+    @property
+    def declared_input_shape(self) -> tuple | None:
+        """The `input_shape` given to the constructor (no batch axis), or None."""
+        return self._input_shape_arg
+
+    @property
+    def trainable(self) -> bool:
+        """False freezes the layer: the optimizer leaves its weights alone, and layers that
+        behave differently in training (BatchNormalization) run in inference mode."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        """As in Keras, setting it on a model or a wrapper sets it on every layer inside
+        (the transfer-learning recipe: `base_model.trainable = False`)."""
+        self._trainable = bool(value)
+        for layer in self.sublayers():
+            layer.trainable = value
+
+    def sublayers(self) -> list[Layer]:
+        """The layers inside this one (a model's, a wrapper's); none for a plain layer."""
+        return []
 
     def add_weight(self, shape, initializer="zeros", name: str = "", trainable: bool = True,
                    regularizer=None) -> Parameter:
@@ -322,11 +286,107 @@ class Layer:
     def forward(self, x, training: bool = False):
         raise NotImplementedError(f"{type(self).__name__}.forward")
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
+        """dL/dy -> dL/dx, adding dL/dW into each weight's grad. With input_gradient=False
+        (only called so when `skips_input_gradient`) dL/dx is not computed: None."""
         raise NotImplementedError(f"{type(self).__name__}.backward")
 
+    def backward_preactivation(self, dz, input_gradient: bool = True):
+        """backward from dL/dz, the gradient below the output activation (the fused
+        softmax/sigmoid cross-entropy path). Layers with an `activation` implement it."""
+        raise NotImplementedError(
+            f"layer {self.name!r} ({type(self).__name__}) has no output activation to "
+            f"start backward below; only layers that implement backward_preactivation "
+            f"(Dense, Conv1D/Conv2D, activation layers) end a model whose loss is fused")
+
+    @property
+    def takes_preactivation_gradient(self) -> bool:
+        """Whether this layer implements `backward_preactivation`."""
+        return type(self).backward_preactivation is not Layer.backward_preactivation
+
+    def compute_mask(self, x, mask=None):
+        """The mask for the next layer, given this layer's input and its mask: passed on
+        unchanged by a layer that supports masking (elementwise and per-step layers), else
+        None, the mask stops here (Embedding, RNNs, pooling and merges override it)."""
+        return mask if self.supports_masking else None
+
+    def keep(self, value):
+        """What backward needs from this forward: `value`, or None inside inference_only()
+        (predict), where nothing is kept and the layer's activation too lets go of what
+        its forward kept. Use it as `self._x = self.keep(x)`."""
+        if _keep_for_backward.get():
+            return value
+        if self.activation is not None:
+            self.activation.forget()
+        return None
+
+    # ----- the one door each way, and its hooks -------------------------------------------
+    def apply(self, x, training: bool = False, mask=None, **kwargs):
+        """forward(x), as models call it: `mask` is passed on when the layer's forward takes
+        one, hooks observe the call (see `add_hook`), and a second call in the same forward
+        pass puts the first call's state aside for its backward (see `layers.calls`)."""
+        if mask is not None and self.takes_mask:
+            kwargs["mask"] = mask
+        if _keep_for_backward.get():
+            calls.before_forward(self)
+        if not self._hooks:
+            return self.forward(x, training=training, **kwargs)
+        return self._run_hooks("forward", functools.partial(self.forward, x, training=training,
+                                                            **kwargs))
+
+    def backpropagate(self, dy, input_gradient: bool = True, preactivation: bool = False,
+                      call: int | None = None):
+        """backward(dy) (or backward_preactivation, with `preactivation`), as models call
+        it: input_gradient=False reaches layers that can skip dL/dx (others compute it
+        and the caller ignores it), and hooks observe the call (see `add_hook`). `call`
+        is the number of the forward call this backward belongs to (`last_call` right after
+        `apply`), for a layer called more than once in a pass; None: the latest."""
+        calls.before_backward(self, call)
+        skip = not input_gradient and self.skips_input_gradient
+        if not self._hooks:
+            return self._backward(dy, skip, preactivation)
+        return self._run_hooks("backward", functools.partial(self._backward, dy, skip,
+                                                             preactivation))
+
+    @property
+    def last_call(self) -> int:
+        """The number of this layer's latest call in the current forward pass (0, 1, ...):
+        what a model hands back to `backpropagate(..., call=)`."""
+        return calls.last_call(self)
+
+    def _backward(self, dy, skip: bool, preactivation: bool):
+        method = self.backward_preactivation if preactivation else self.backward
+        return method(dy, input_gradient=False) if skip else method(dy)
+
+    def add_hook(self, hook: Callable) -> Callable[[], None]:
+        """Observe every call of this layer through `apply` and `backpropagate`.
+
+        `hook(layer, phase, call)` runs around the call: `phase` is "forward" or "backward",
+        `call()` runs the layer (or the next hook) and the hook returns its result. Hooks
+        added later run inside earlier ones. Returns a function that removes the hook.
+
+        Example, the shape of every output:
+            >>> def shapes(layer, phase, call):
+            ...     result = call()
+            ...     if phase == "forward":
+            ...         print(layer.name, result.shape)
+            ...     return result
+            >>> remove = layer.add_hook(shapes)
+        """
+        self._hooks = (*self._hooks, hook)
+
+        def remove() -> None:
+            self._hooks = tuple(h for h in self._hooks if h is not hook)
+
+        return remove
+
+    def _run_hooks(self, phase: str, call: Callable):
+        for hook in reversed(self._hooks):
+            call = functools.partial(hook, self, phase, call)
+        return call()
+
     def __call__(self, x, training: bool = False):
-        """Eager call on an array: build on first use, then `forward`.
+        """Eager call on an array: build on first use, then `apply`.
 
         On a symbolic tensor, or a list of them (merge layers), the call is recorded in the
         graph instead and the output's placeholder returned (see `SymbolicTensor.call`).
@@ -339,7 +399,7 @@ class Layer:
             if first is not None:
                 return first.call(self, x)
         self.maybe_build((None,) + tuple(np.shape(x))[1:])
-        return self.forward(x, training=training)
+        return self.apply(x, training=training)
 
     # ----- (de)serialisation ------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:

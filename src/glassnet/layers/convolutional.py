@@ -136,15 +136,11 @@ class _Conv(Layer):
         # times the input's memory (1.5 MB for 64 MNIST images and a 3x3 kernel) saves a second
         # im2col copy. Inference keeps only a reference to the input, as Dense does (a
         # backward after it rebuilds the rows), and inference_only() (predict) not even that.
-        self._cols = cols
-        self._x_pad = x_pad if not training and keeps_for_backward() else None
         self._geometry = (x.shape, x_pad.shape, pads, out)
         z = z.reshape(x.shape[0], *out, self.filters)              # (N, *out, F)
-        if activated:
-            return z
-        y = self.activation.forward_overwriting(z, training=training)  # z is ours
-        if not keeps_for_backward():
-            self.activation.forget()
+        y = z if activated else self.activation.forward_overwriting(z, training=training)
+        self._cols = self.keep(cols)                              # training: the rows
+        self._x_pad = None if training else self.keep(x_pad)      # else: the input
         return y
 
     def _rows_times_kernel(self, x_pad, out, kernel):

@@ -8,9 +8,9 @@ import numpy as np
 
 from glassnet import activations, regularizers
 from glassnet.backend import namespace
-from glassnet.buffers import step_buffer
-from glassnet.layers.base import Layer, keeps_for_backward, require_forward_state, weight_config
+from glassnet.layers.base import Layer, require_forward_state, weight_config
 from glassnet.registry import register
+from glassnet.training.buffers import step_buffer
 
 
 class SymbolicTensor:
@@ -93,7 +93,7 @@ class InputLayer(Layer):
     def forward(self, x, training=False):
         return x
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         return dy
 
     def get_config(self):
@@ -136,6 +136,8 @@ class Dense(Layer):
         (2, 3)
     """
 
+    supports_masking = True      # per position: a padding mask passes on (Keras)
+
     @classmethod
     def contract_sample(cls, rng):
         return {"units": 3, "activation": "tanh"}, rng.standard_normal((3, 4))
@@ -170,17 +172,13 @@ class Dense(Layer):
     def forward(self, x, training=False):
         _check_last_axis(self, x, self.W.shape[0])
         xp, W = namespace(x), self.W.value
-        # z: an empty (N, units) array; in fit, the one of the last step (glassnet.buffers)
+        # z: an empty (N, units) array; in fit, the one of the last step (training.buffers)
         z = step_buffer(self, "z", x.shape[:-1] + (self.units,), xp.result_type(x, W), xp)
         xp.matmul(x, W, out=z)                        # (N, n_in) @ (n_in, units)
         if self.b is not None:
             z += self.b.value                         # in place: no second (N, units) array
         y = self.activation.forward_overwriting(z, training=training)  # z is ours
-        if keeps_for_backward():
-            self._x = x                               # kept for dL/dW
-        else:                                         # predict: keep nothing
-            self._x = None
-            self.activation.forget()
+        self._x = self.keep(x)                        # for dL/dW (predict: nothing kept)
         return y
 
     skips_input_gradient = True  # see backward_preactivation's `input_gradient`
@@ -238,7 +236,7 @@ class Flatten(Layer):
         self._shape = x.shape
         return x.reshape(x.shape[0], -1)
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         return dy.reshape(self._shape)
 
 
@@ -279,7 +277,7 @@ class Reshape(Layer):
             raise ValueError(f"Reshape {self.name!r}: cannot reshape input of shape "
                              f"{x.shape[1:]} to {self.target_shape}") from error
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         return dy.reshape(self._shape)
 
     def get_config(self):

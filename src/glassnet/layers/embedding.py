@@ -8,6 +8,7 @@ from glassnet import regularizers
 from glassnet.backend import namespace
 from glassnet.layers.base import (
     Layer,
+    require_forward_state,
     serialize_initializer,
     serialize_optional,
 )
@@ -88,11 +89,13 @@ class Embedding(Layer):
         return x
 
     def forward(self, x, training=False):
-        self._ids = self._check_ids(x)                # kept for the scatter in backward
-        return self.embeddings.value[self._ids]       # (N, ...) -> (N, ..., D)
+        ids = self._check_ids(x)
+        self._ids = self.keep(ids)                    # for the scatter in backward
+        return self.embeddings.value[ids]             # (N, ...) -> (N, ..., D)
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         """dL/dy (N, ..., D) -> None; adds each position's dy into its id's row of dL/dE."""
+        require_forward_state(self, getattr(self, "_ids", None))
         if self.trainable:
             ids = self._ids.reshape(-1)
             rows = dy.reshape(-1, self.output_dim)    # (N·..., D)

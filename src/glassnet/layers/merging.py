@@ -31,6 +31,21 @@ class Merge(Layer):
 
     min_inputs = 2
     max_inputs: int | None = None
+    supports_masking = True
+
+    def compute_mask(self, x, mask=None):
+        """As Keras: a position counts where every input's mask (those that have one) says
+        so; no mask in, none out."""
+        if mask is None:
+            return None
+        masks = [m for m in (mask if isinstance(mask, (list, tuple)) else [mask])
+                 if m is not None]
+        if not masks:
+            return None
+        combined = np.asarray(masks[0], dtype=bool)
+        for other in masks[1:]:
+            combined = combined & np.asarray(other, dtype=bool)
+        return combined
 
     @classmethod
     def contract_sample(cls, rng):
@@ -43,7 +58,7 @@ class Merge(Layer):
         if any(getattr(t, "_glassnet_symbolic", False) for t in inputs):
             return super().__call__(inputs, training=training)
         self.maybe_build([(None,) + tuple(np.shape(a))[1:] for a in inputs])
-        return self.forward(list(inputs), training=training)
+        return self.apply(list(inputs), training=training)
 
     def _check_list(self, inputs) -> None:
         """A list (or tuple) of min_inputs..max_inputs items, or a ValueError naming the layer."""
@@ -111,7 +126,7 @@ class Add(Merge):
             y += x
         return y
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         return [dy] * self._count
 
 
@@ -128,7 +143,7 @@ class Subtract(Merge):
         x1, x2 = self._check_arrays(inputs)
         return x1 - x2
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         return [dy, -dy]
 
 
@@ -149,7 +164,7 @@ class Multiply(Merge):
             y *= x
         return y
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         inputs = self._inputs
         # prefix[i] = dy ⊙ x_1 ⊙ ... ⊙ x_{i-1}; walking back, suffix = x_{i+1} ⊙ ... ⊙ x_k
         prefix = [dy]
@@ -179,7 +194,7 @@ class Average(Merge):
         y /= self._count                           # a Python int keeps float32 float32
         return y
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         dx = dy / self._count
         return [dx] * self._count
 
@@ -202,7 +217,7 @@ class _Extremum(Merge):
         self._index = getattr(xp, self.select)(stacked, axis=0)   # (N, ...) which input won
         return xp.take_along_axis(stacked, self._index[None], axis=0)[0]
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         xp = namespace(dy)
         zero = dy.dtype.type(0)
         return [xp.where(self._index == i, dy, zero) for i in range(self._count)]
@@ -277,7 +292,7 @@ class Concatenate(Merge):
         self._axis_index = axis
         return namespace(inputs[0]).concatenate(inputs, axis=axis)
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         return namespace(dy).split(dy, self._splits, axis=self._axis_index)
 
     def get_config(self) -> dict[str, Any]:

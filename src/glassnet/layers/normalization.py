@@ -17,11 +17,12 @@ backward passes therefore share one derivative of x̂ with respect to x (`_stand
 
 from __future__ import annotations
 
-from glassnet import regularizers
+from glassnet import config, regularizers
 from glassnet.backend import namespace
 from glassnet.layers.base import (
     Layer,
     Parameter,
+    require_forward_state,
     serialize_initializer,
     serialize_optional,
 )
@@ -55,6 +56,38 @@ def _standardize_backward(dx_hat, x_hat, inv_std, axes: tuple[int, ...]):
     return inv_std * (dx_hat - mean_dx_hat - x_hat * mean_dx_hat_x_hat)
 
 
+def _masked_standardize(x, w, axes: tuple[int, ...], epsilon: float):
+    """`_standardize` with the statistics taken over the unmasked positions only (Keras'
+    BatchNormalization with a padding mask), w = the mask as 0/1 broadcast against x:
+
+        W = Σ_A w + δ,  μ = Σ_A w·x / W,  σ² = Σ_A w·(x - μ)² / W       (δ = config.epsilon(),
+                                                                           as Keras adds it)
+    Every position is normalized with them; returns (x̂, mean, var, inv_std, W).
+    """
+    xp = namespace(x)
+    total = w.sum(axis=axes, keepdims=True) + config.epsilon()
+    mean = (w * x).sum(axis=axes, keepdims=True) / total
+    centered = x - mean
+    var = (w * centered * centered).sum(axis=axes, keepdims=True) / total
+    inv_std = 1.0 / xp.sqrt(var + epsilon)
+    return centered * inv_std, mean, var, inv_std, total
+
+
+def _masked_standardize_backward(dx_hat, x_hat, inv_std, w, total, mean, axes):
+    """dL/dx for `_masked_standardize`: only unmasked positions move μ and σ², every
+    position's x̂ depends on them (so the sums below run over all positions).
+
+        dσ² = -inv_std² / 2 · Σ dx̂·x̂
+        dμ  = -inv_std · Σ dx̂ + dσ² · (-2 δ μ / W)        (Σ w (x - μ) = δ μ, not 0)
+        dx  = inv_std · dx̂ + w / W · (dμ + 2 dσ² (x - μ))
+    """
+    d_var = -0.5 * inv_std * inv_std * (dx_hat * x_hat).sum(axis=axes, keepdims=True)
+    delta = total - w.sum(axis=axes, keepdims=True)
+    d_mean = (-inv_std * dx_hat.sum(axis=axes, keepdims=True)
+              - 2.0 * d_var * delta * mean / total)
+    return inv_std * dx_hat + (w / total) * (d_mean + 2.0 * d_var * (x_hat / inv_std))
+
+
 def _positive_axis(axis: int, rank: int, layer: Layer) -> int:
     """`axis` in [0, rank) (negative counts from the end), else ValueError naming the layer."""
     if isinstance(axis, bool) or not isinstance(axis, int):
@@ -76,6 +109,8 @@ def _broadcast_shape(rank: int, axes: tuple[int, ...], sizes: tuple[int, ...]) -
 
 class _Normalization(Layer):
     """What both layers share: γ/β creation, the affine map, checks and config."""
+
+    supports_masking = True      # per position: a padding mask passes on (Keras)
 
     def __init__(self, epsilon: float, center: bool, scale: bool, beta_initializer,
                  gamma_initializer, beta_regularizer, gamma_regularizer, **kwargs):
@@ -231,10 +266,20 @@ class BatchNormalization(_Normalization):
         _positive_axis(self.axis, len(input_shape), self)
         return tuple(input_shape)
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, mask=None):
+        """`mask` (N, T) from Embedding(mask_zero=True): in training, the batch statistics
+        are taken over the unmasked positions only, as in Keras."""
         self._check_input(x)
         self._batch_statistics = bool(training) and self.trainable   # frozen: inference mode
-        if self._batch_statistics:
+        self._mask_weights = None
+        if self._batch_statistics and mask is not None:
+            w = namespace(x).asarray(mask).astype(x.dtype)
+            w = w.reshape(w.shape + (1,) * (x.ndim - w.ndim))
+            x_hat, mean, var, inv_std, total = _masked_standardize(x, w, self._reduce_axes,
+                                                                   self.epsilon)
+            self._update_moving_statistics(mean, var)
+            self._mask_weights = self.keep((w, total, mean))
+        elif self._batch_statistics:
             x_hat, mean, var, inv_std = _standardize(x, self._reduce_axes, self.epsilon)
             self._update_moving_statistics(mean, var)
         else:
@@ -243,7 +288,7 @@ class BatchNormalization(_Normalization):
             var = self.moving_variance.value.reshape(self._param_shape)
             inv_std = 1.0 / xp.sqrt(var + self.epsilon)
             x_hat = (x - mean) * inv_std
-        self._x_hat, self._inv_std = x_hat, inv_std   # kept for backward
+        self._x_hat, self._inv_std = self.keep(x_hat), inv_std   # for backward
         return self._affine(x_hat)
 
     def _update_moving_statistics(self, mean, var) -> None:
@@ -252,14 +297,19 @@ class BatchNormalization(_Normalization):
             moving.value *= self.momentum
             moving.value += (1.0 - self.momentum) * batch.reshape(moving.shape)
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         """dL/dy -> dL/dx (both shaped like x); accumulates dL/dγ and dL/dβ.
 
         Training mode (the statistics depend on x), m values per channel:
             dx = γ · inv_std / m · (m·dy - Σ dy - x̂ · Σ dy·x̂)       sums over A, per channel
         Inference mode (the statistics are constants): dx = γ · inv_std · dy.
         """
+        require_forward_state(self, getattr(self, "_x_hat", None))
         dx_hat = self._affine_backward(dy, self._reduce_axes)          # γ · dy, x's shape
+        if self._batch_statistics and self._mask_weights is not None:
+            w, total, mean = self._mask_weights
+            return _masked_standardize_backward(dx_hat, self._x_hat, self._inv_std, w, total,
+                                                mean, self._reduce_axes)
         if self._batch_statistics:
             return _standardize_backward(dx_hat, self._x_hat, self._inv_std, self._reduce_axes)
         return dx_hat * self._inv_std                                  # inv_std: (1, ..., C)
@@ -344,16 +394,18 @@ class LayerNormalization(_Normalization):
     def forward(self, x, training=False):
         self._check_input(x)
         x_hat, _, _, inv_std = _standardize(x, self._norm_axes, self.epsilon)
-        self._x_hat, self._inv_std = x_hat, inv_std   # (N, ..., C) and (N, ..., 1): for backward
+        # (N, ..., C) and (N, ..., 1): for backward
+        self._x_hat, self._inv_std = self.keep(x_hat), self.keep(inv_std)
         return self._affine(x_hat)
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         """dL/dy -> dL/dx (both shaped like x); accumulates dL/dγ and dL/dβ.
 
         Per sample, with m = number of normalized elements:
             dx = inv_std / m · (m·dx̂ - Σ dx̂ - x̂ · Σ dx̂·x̂),   dx̂ = γ · dy, sums over `axis`
         dγ and dβ sum over the batch (and any other non-normalized axes).
         """
+        require_forward_state(self, getattr(self, "_x_hat", None))
         dx_hat = self._affine_backward(dy, self._reduce_axes)
         return _standardize_backward(dx_hat, self._x_hat, self._inv_std, self._norm_axes)
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from glassnet.backend import namespace
 from glassnet.layers import _windows
-from glassnet.layers.base import Layer, keeps_for_backward, require_forward_state
+from glassnet.layers.base import Layer, require_forward_state
 from glassnet.registry import register
 
 
@@ -75,7 +75,7 @@ class _Pooling(Layer):
         self._geometry = (x.shape, pads, out)
         return self._pool(x, pads, out, training)                  # (N, *out, C)
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         """dL/dy (N, *out, C) -> dL/dx (N, *spatial, C)."""
         x_shape, pads, out = self._geometry
         padded_shape = (x_shape[0],
@@ -102,7 +102,7 @@ class _MaxPooling(_Pooling):
         # The argmax costs as much as the max; inference skips it and keeps only a reference
         # to the input (as Dense keeps x), so a backward after it can still find the maxima.
         y, self._argmax = self._max(x_pad, out, with_argmax=training)
-        self._x_pad = x_pad if not training and keeps_for_backward() else None
+        self._x_pad = None if training else self.keep(x_pad)
         return y
 
     @property
@@ -286,7 +286,7 @@ class _GlobalPooling(Layer):
         y = self._pool(flat)                                       # (N, C)
         return y.reshape(self.compute_output_shape(x.shape)) if self.keepdims else y
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         """dL/dy (N, C) or (N, 1, .., 1, C) -> dL/dx (N, *spatial, C)."""
         n, channels = self._x_shape[0], self._x_shape[-1]
         dflat = self._unpool(dy.reshape(n, channels), math.prod(self._x_shape[1:-1]))
@@ -337,9 +337,47 @@ class GlobalAveragePooling2D(_GlobalAveragePooling):
 
 @register("layer")
 class GlobalAveragePooling1D(_GlobalAveragePooling):
-    """Mean over steps: (N, T, C) -> (N, C) (keepdims: (N, 1, C))."""
+    """Mean over steps: (N, T, C) -> (N, C) (keepdims: (N, 1, C)).
+
+    With a padding mask m (N, T) (Embedding with mask_zero=True), the mean is over the
+    unmasked steps only, as in Keras 3:
+
+        y[n, c] = Σ_t m[n, t] x[n, t, c] / Σ_t m[n, t]
+        dL/dx[n, t, c] = m[n, t] dy[n, c] / Σ_t m[n, t]
+
+    (a sample with every step masked gives 0, where Keras gives 0/0 = nan). The mask stops
+    here: the output has no steps.
+    """
 
     rank = 1
+    supports_masking = True
+
+    def forward(self, x, training=False, mask=None):
+        self._masked = mask is not None
+        if mask is None:
+            return super().forward(x, training)
+        _windows.check_input_rank(self, x.shape, self.rank)
+        xp = namespace(x)
+        mask = xp.asarray(mask)
+        if mask.shape != x.shape[:2]:
+            raise ValueError(f"{type(self).__name__} {self.name!r}: mask must have shape "
+                             f"(batch, steps) = {x.shape[:2]}, got {mask.shape}")
+        counts = xp.maximum(mask.sum(axis=1, keepdims=True), 1).astype(x.dtype)   # (N, 1)
+        weights = mask.astype(x.dtype) / counts                                  # (N, T)
+        self._x_shape = x.shape
+        self._step_weights = self.keep(weights)
+        y = xp.einsum("nt,ntc->nc", weights, x)
+        return y.reshape(self.compute_output_shape(x.shape)) if self.keepdims else y
+
+    def backward(self, dy, input_gradient: bool = True):
+        if not getattr(self, "_masked", False):
+            return super().backward(dy, input_gradient)
+        require_forward_state(self, self._step_weights)
+        n, channels = self._x_shape[0], self._x_shape[-1]
+        return self._step_weights[:, :, None] * dy.reshape(n, 1, channels)
+
+    def compute_mask(self, x, mask=None):
+        return None
 
 
 @register("layer")

@@ -23,6 +23,8 @@ class Normalization(Layer):
         >>> model = Sequential([Input(shape=(3,)), norm, Dense(1)])
     """
 
+    supports_masking = True      # elementwise: a padding mask passes on (Keras)
+
     @classmethod
     def contract_sample(cls, rng):
         """Statistics given, as adapt would set them."""
@@ -67,7 +69,7 @@ class Normalization(Layer):
             return x * self._scale(x) + self.mean.value
         return (x - self.mean.value) / self._scale(x)
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         return dy * self._scale(dy) if self.invert else dy / self._scale(dy)
 
     def get_config(self):

@@ -21,6 +21,8 @@ class Dropout(Layer):
         seed: seeds this layer's own generator (default: drawn from the global seed).
     """
 
+    supports_masking = True      # elementwise: a padding mask passes on (Keras)
+
     @classmethod
     def contract_sample(cls, rng):
         return {"rate": 0.5, "seed": 0}, rng.standard_normal((3, 4))
@@ -48,7 +50,7 @@ class Dropout(Layer):
         self._mask = xp.asarray(keep, dtype=x.dtype) * x.dtype.type(1.0 / (1.0 - self.rate))
         return x * self._mask
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         return dy if self._mask is None else dy * self._mask
 
     def get_config(self):

@@ -67,7 +67,7 @@ class ZeroPadding2D(Layer):
         self._spatial = x.shape[1:-1]
         return _windows.pad(x, self.padding)
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         """dL/dy (N, H + pads, W + pads, C) -> dL/dx (N, H, W, C): the interior."""
         return _windows.crop(dy, self.padding, self._spatial)
 
@@ -120,7 +120,7 @@ class UpSampling2D(Layer):
                                            (n, height, sh, width, sw, channels))
         return blocks.reshape(n, height * sh, width * sw, channels)
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         """dL/dy (N, H·s_h, W·s_w, C) -> dL/dx (N, H, W, C): sum over each block."""
         n, height, width, channels = dy.shape
         sh, sw = self.size

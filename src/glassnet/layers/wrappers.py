@@ -100,8 +100,11 @@ class Bidirectional(Layer):
                                  f"{getattr(backward, attribute)}")
 
     # ----- weights and shapes ---------------------------------------------------------------
+    def sublayers(self) -> list[Layer]:
+        return [self.forward_layer, self.backward_layer]
+
     def parameters(self, trainable_only: bool = False) -> list[Parameter]:
-        return _inner_parameters(self, (self.forward_layer, self.backward_layer), trainable_only)
+        return _inner_parameters(self, self.sublayers(), trainable_only)
 
     def build(self, input_shape):
         self.forward_layer.maybe_build(input_shape)
@@ -132,7 +135,7 @@ class Bidirectional(Layer):
         if getattr(x, "_glassnet_symbolic", False):
             return x.apply(self)
         self.maybe_build((None,) + tuple(np.shape(x))[1:])
-        return self.forward(x, training=training, mask=mask, initial_state=initial_state)
+        return self.apply(x, training=training, mask=mask, initial_state=initial_state)
 
     def forward(self, x, training: bool = False, mask=None, initial_state=None):
         """x (N, T, D) -> merge(forward output, backward output re-ordered to time order).
@@ -143,10 +146,11 @@ class Bidirectional(Layer):
         if initial_state is not None:
             half = len(initial_state) // 2
             forward_state, backward_state = initial_state[:half], initial_state[half:]
-        y = self.forward_layer.forward(x, training=training, mask=mask,
-                                       initial_state=forward_state)
-        y_rev = self.backward_layer.forward(x, training=training, mask=mask,
-                                            initial_state=backward_state)
+        y = self.forward_layer.apply(x, training=training, mask=mask,
+                                     initial_state=forward_state)
+        y_rev = self.backward_layer.apply(x, training=training, mask=mask,
+                                          initial_state=backward_state)
+        self._inner_calls = (self.forward_layer.last_call, self.backward_layer.last_call)
         states = []
         if self.return_state:
             states = y[1:] + y_rev[1:]
@@ -184,7 +188,7 @@ class Bidirectional(Layer):
         half = dy / 2                                  # ave
         return half, half
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         """dL/doutput(s) -> dL/dx (N, T, D): the sum of both directions' input gradients."""
         states_fw = states_bw = []
         if self.return_state:
@@ -198,8 +202,8 @@ class Bidirectional(Layer):
             d_backward = d_backward[:, ::-1]            # into the backward layer's step order
         if self.return_state:
             d_forward, d_backward = [d_forward] + states_fw, [d_backward] + states_bw
-        dx = self.forward_layer.backward(d_forward)
-        dx_rev = self.backward_layer.backward(d_backward)
+        dx = self.forward_layer.backpropagate(d_forward, call=self._inner_calls[0])
+        dx_rev = self.backward_layer.backpropagate(d_backward, call=self._inner_calls[1])
         return dx + dx_rev
 
     # ----- configuration --------------------------------------------------------------------
@@ -238,14 +242,19 @@ class TimeDistributed(Layer):
 
         return {"layer": Dense(2)}, rng.standard_normal((2, 3, 4))          # (N, T, F)
 
+    supports_masking = True      # a (N, T) padding mask passes on to the output's steps
+
     def __init__(self, layer: Layer, **kwargs):
         if not isinstance(layer, Layer):
             raise ValueError(f"TimeDistributed: layer must be a Layer instance, got {layer!r}")
         super().__init__(**kwargs)
         self.layer = layer
 
+    def sublayers(self) -> list[Layer]:
+        return [self.layer]
+
     def parameters(self, trainable_only: bool = False) -> list[Parameter]:
-        return _inner_parameters(self, (self.layer,), trainable_only)
+        return _inner_parameters(self, self.sublayers(), trainable_only)
 
     def _check_rank(self, shape):
         if len(shape) < 3:
@@ -263,12 +272,13 @@ class TimeDistributed(Layer):
     def forward(self, x, training=False):
         self._check_rank(np.shape(x))
         self._steps = x.shape[:2]
-        y = self.layer.forward(x.reshape((-1,) + x.shape[2:]), training=training)   # (N·T, ...)
+        y = self.layer.apply(x.reshape((-1,) + x.shape[2:]), training=training)     # (N·T, ...)
+        self._inner_call = self.layer.last_call
         return y.reshape(self._steps + y.shape[1:])                                 # (N, T, ...)
 
-    def backward(self, dy):
+    def backward(self, dy, input_gradient: bool = True):
         """dL/dy (N, T, *out) -> dL/dx (N, T, *in); None if the inner layer returns None."""
-        dx = self.layer.backward(dy.reshape((-1,) + dy.shape[2:]))
+        dx = self.layer.backpropagate(dy.reshape((-1,) + dy.shape[2:]), call=self._inner_call)
         return None if dx is None else dx.reshape(self._steps + dx.shape[1:])
 
     def get_config(self):

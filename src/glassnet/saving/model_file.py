@@ -157,7 +157,7 @@ def _metadata(model) -> dict[str, Any]:
 
 
 def _model_config(model) -> dict[str, Any]:
-    from glassnet.model import Model
+    from glassnet.models.model import Model
 
     if not isinstance(model, Model):
         raise TypeError(f"save_model: expected a glassnet Model, got {type(model).__name__}")
@@ -353,7 +353,7 @@ def _model_from_config(config: dict[str, Any], custom_objects, where: str, weigh
     hostile config asking for 10**9 units fails here instead of allocating gigabytes; the
     slack lets a small mismatch reach the weight checks, which name the weight and shapes).
     """
-    from glassnet.model import Model
+    from glassnet.models.model import Model
 
     where = f"{where}: {CONFIG}"
     try:

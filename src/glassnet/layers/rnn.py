@@ -1,0 +1,416 @@
+"""What SimpleRNN, LSTM and GRU share: arguments, masks, and the loop over time.
+
+`_RNN` runs a sequence x (N, T, D) one step at a time, carrying a state h (and, for the
+LSTM, a cell c) from step to step; a subclass (layers/recurrent.py) writes one step forward
+and one step backward. The gate helpers below apply an activation, or its derivative, in
+place into preallocated buffers.
+
+Speed: x_t W does not depend on the state, so it is one GEMM (N·T, D) @ (D, k·U) before the
+loop; each step is one (N, U) @ (U, k·U) GEMM plus elementwise gate math. Backward through
+time keeps only the per-step dL/dz in a (T, N, k·U) array and turns it into dW, dU and db
+with one GEMM each after the loop. Arrays inside are time-major (T, N, ...), so that every
+step reads and writes contiguous (N, ...) slices.
+
+Masking (Keras semantics): where mask[n, t] is False the step is skipped for that sample,
+its states are carried over unchanged and its output is the previous output (h_{t-1}), or
+zero with `zero_output_for_mask=True` (which Bidirectional sets when returning sequences).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet import activations, checks, regularizers
+from glassnet.backend import namespace
+from glassnet.layers.base import Layer, weight_config
+
+
+# ----- gate activations, applied in place into preallocated buffers ------------------------
+def _activate(activation, z, out) -> None:
+    """out[...] = activation(z), in place for the usual gate functions."""
+    if isinstance(activation, activations.Tanh):
+        np.tanh(z, out=out)
+    elif isinstance(activation, activations.Sigmoid):
+        # σ(z) = (1 + tanh(z / 2)) / 2: bounded for every z, and needs no temporary array
+        np.multiply(z, 0.5, out=out)
+        np.tanh(out, out=out)
+        out += 1
+        out *= 0.5
+    elif isinstance(activation, activations.Linear):
+        out[...] = z
+    else:
+        out[...] = activation(z)
+
+
+def _derivative(activation, y, z, out) -> None:
+    """out[...] = f'(z) of an elementwise f, written through the output y = f(z) if possible."""
+    if isinstance(activation, activations.Tanh):
+        np.multiply(y, y, out=out)
+        np.subtract(1, out, out=out)                 # 1 - y²
+    elif isinstance(activation, activations.Sigmoid):
+        np.subtract(1, y, out=out)
+        out *= y                                     # y (1 - y)
+    elif isinstance(activation, activations.Linear):
+        out[...] = 1
+    else:                                            # any other activation: its own backward
+        activation.forward(z)
+        out[...] = activation.backward(np.ones_like(z))
+
+
+def _backprop(activation, dy, y, z, out) -> None:
+    """out[...] = dL/dz for y = f(z): dy ⊙ f'(z), or f's own backward when not elementwise."""
+    if not _elementwise(activation):
+        activation.forward(z)
+        out[...] = activation.backward(dy)
+        return
+    _derivative(activation, y, z, out)
+    out *= dy
+
+
+def _elementwise(activation) -> bool:
+    return not isinstance(activation, activations.Softmax)
+
+
+def _from_output(activation) -> bool:
+    """Whether `_derivative` needs only the output y = f(z) (tanh, sigmoid, linear)."""
+    return isinstance(activation, (activations.Tanh, activations.Sigmoid, activations.Linear))
+
+
+def _part(z, columns):
+    """z[:, columns], or None where the pre-activations were not kept (see `_gate_inputs`)."""
+    return None if z is None else z[:, columns]
+
+
+def _gate_major(z):
+    """(N, 4U) -> (4, N, U) view whose [k] is the column block z[:, kU:(k+1)U] of LSTM gate k."""
+    return z.reshape(z.shape[0], 4, -1).transpose(1, 0, 2)
+
+
+def _column_sums(rows):
+    """Σ over the rows of a (T·N, k) array as ones @ rows: NumPy's sum(axis=0) over a tall
+    array walks it with short strided loops, a matrix-vector product does not (~1.5x faster)."""
+    return np.ones(rows.shape[0], dtype=rows.dtype) @ rows
+
+
+def _positive_integer(layer: str, argument: str, value) -> int:
+    """`checks.positive_integer`, raising ValueError for a non-integer too (2.5, True), as
+    Keras does for `units`."""
+    try:
+        return checks.positive_integer(f"{layer}: {argument}", value)
+    except TypeError as error:
+        raise ValueError(str(error)) from None
+
+
+# ----- what the three layers share: arguments, masks, the loop over time --------------------
+class _RNN(Layer):
+    """Base class: the time loop, masking, go_backwards, return_sequences/return_state.
+
+    A subclass sets `gates` (blocks of `units` columns in the kernel) and `state_names`, and
+    implements one step forward and one step backward:
+
+        _step(t, xz_t, states, new_states)   writes the states after step t into new_states
+                                             (and caches what backward needs at t)
+        _step_backward(t, d_states, dxz_t) -> d_prev_states (writes dL/d(x_t W + b) into dxz_t)
+    """
+
+    gates = 1
+    skips_input_gradient = True          # backward(dy, input_gradient=False) is supported
+    state_names = ("h",)
+    supports_masking = True
+
+    @classmethod
+    def contract_sample(cls, rng):
+        return {"units": 2}, rng.standard_normal((2, 3, 2))                  # (N, T, F)
+
+    def __init__(self, units: int, activation="tanh", use_bias: bool = True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 zero_output_for_mask: bool = False, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        layer = type(self).__name__
+        self.units = _positive_integer(layer, "units", units)
+        for argument, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if float(value) != 0.0:
+                raise ValueError(f"{layer}: {argument}={value!r} is not supported yet "
+                                 f"(only 0.0); use a Dropout layer between layers instead")
+        if stateful:
+            raise ValueError(f"{layer}: stateful=True is not supported yet")
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = kernel_initializer
+        self.recurrent_initializer = recurrent_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.dropout = 0.0
+        self.recurrent_dropout = 0.0
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.stateful = False
+        self.unroll = bool(unroll)              # accepted for Keras compatibility; no effect
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        self.seed = seed
+
+    # ----- weights and shapes ---------------------------------------------------------------
+    def build(self, input_shape):
+        self._check_rank(input_shape)
+        if input_shape[-1] is None:
+            raise ValueError(f"{type(self).__name__} {self.name!r}: the features axis must be "
+                             f"known, got input shape {tuple(input_shape)}")
+        width = self.gates * self.units
+        self.kernel = self.add_weight((input_shape[-1], width), self.kernel_initializer,
+                                      name="kernel", regularizer=self.kernel_regularizer)
+        self.recurrent_kernel = self.add_weight((self.units, width), self.recurrent_initializer,
+                                                name="recurrent_kernel",
+                                                regularizer=self.recurrent_regularizer)
+        self.bias = (self.add_weight(self._bias_shape(), self.bias_initializer, name="bias",
+                                     regularizer=self.bias_regularizer)
+                     if self.use_bias else None)
+
+    def _bias_shape(self) -> tuple:
+        return (self.gates * self.units,)
+
+    def _input_bias(self):
+        """The bias added to x_t W (all of it, except GRU's recurrent row)."""
+        return self.bias.value
+
+    def _scale_columns(self, weights):
+        """The weights (.., k·U) the forward steps multiply by: as they are, except where a
+        subclass wants a multiple of some gate's pre-activation (LSTM's z/2, see its _step)."""
+        return weights
+
+    def compute_output_shape(self, input_shape):
+        batch, steps = input_shape[0], input_shape[1]
+        output = (batch, steps, self.units) if self.return_sequences else (batch, self.units)
+        if self.return_state:
+            return [output] + [(batch, self.units)] * len(self.state_names)
+        return output
+
+    def compute_mask(self, x, mask=None):
+        """The mask the next layer gets: the input mask when returning sequences, else None."""
+        output_mask = mask if self.return_sequences else None
+        if self.return_state:
+            return [output_mask] + [None] * len(self.state_names)
+        return output_mask
+
+    # ----- input checks ---------------------------------------------------------------------
+    def _check_rank(self, shape):
+        if len(shape) != 3:
+            raise ValueError(f"{type(self).__name__} {self.name!r}: expected input of shape "
+                             f"(batch, timesteps, features), got shape {tuple(shape)}")
+
+    def _check_input(self, x):
+        self._check_rank(np.shape(x))
+        features = self.kernel.shape[0]
+        if x.shape[2] != features or x.shape[1] == 0:
+            raise ValueError(f"{type(self).__name__} {self.name!r}: expected input of shape "
+                             f"(batch, timesteps >= 1, {features}), got shape {x.shape}")
+        if not np.issubdtype(x.dtype, np.floating):
+            x = x.astype(self.dtype)
+        return x
+
+    def _check_mask(self, mask, batch: int, steps: int):
+        """(N, T) mask -> (T, N, 1) bool in processing order, or None."""
+        if mask is None:
+            return None
+        mask = namespace(mask).asarray(mask)
+        if mask.shape != (batch, steps):
+            raise ValueError(f"{type(self).__name__} {self.name!r}: mask must have shape "
+                             f"(batch, timesteps) = {(batch, steps)}, got {mask.shape}")
+        mask = mask.astype(bool).T[:, :, None]
+        return mask[::-1] if self.go_backwards else mask
+
+    def _initial_states(self, initial_state, batch: int, dtype):
+        count = len(self.state_names)
+        if initial_state is None:
+            return [np.zeros((batch, self.units), dtype=dtype) for _ in range(count)]
+        if not isinstance(initial_state, (list, tuple)):
+            initial_state = [initial_state]
+        if len(initial_state) != count:
+            raise ValueError(f"{type(self).__name__} {self.name!r}: initial_state must hold "
+                             f"{count} array(s) {list(self.state_names)}, got "
+                             f"{len(initial_state)}")
+        for state in initial_state:
+            if np.shape(state) != (batch, self.units):
+                raise ValueError(f"{type(self).__name__} {self.name!r}: each initial state must "
+                                 f"have shape {(batch, self.units)}, got {np.shape(state)}")
+        return [np.asarray(state, dtype=dtype) for state in initial_state]
+
+    # ----- forward through time -------------------------------------------------------------
+    def __call__(self, x, training: bool = False, mask=None, initial_state=None):
+        if getattr(x, "_glassnet_symbolic", False):
+            return x.apply(self)
+        self._check_rank(np.shape(x))               # before building, to show the real shape
+        self.maybe_build((None,) + tuple(np.shape(x))[1:])
+        return self.forward(x, training=training, mask=mask, initial_state=initial_state)
+
+    def forward(self, x, training: bool = False, mask=None, initial_state=None):
+        """x (N, T, D) -> (N, T, U) if return_sequences else (N, U).
+
+        With return_state the result is a list [output, h] ([output, h, c] for LSTM).
+        `mask` (N, T) bool skips steps; `initial_state` is [h0] ([h0, c0] for LSTM), each (N, U).
+        """
+        x = self._check_input(x)
+        batch, steps, features = x.shape
+        mask = self._check_mask(mask, batch, steps)
+        # the previous call's caches go now, not when this call's replace them at the end:
+        # the old states would sit beside all of this call's arrays (LSTM(128), 64 x 28: 1.9 MB)
+        self._x_tm = self._mask = self._states = None
+        xp = namespace(x)
+        x_steps = x[:, ::-1] if self.go_backwards else x
+        # x_t W + b for all steps in one GEMM, time-major. The bias rides along as a column of
+        # ones: [x_t, 1] @ [W; b] = x_t W + b (adding b to the (T, N, k·U) product afterwards
+        # would be one more pass over it, ~0.15 ms of an LSTM(128) batch of 64 x 28 steps)
+        x_tm = xp.empty((steps, batch, features + int(self.use_bias)), dtype=x.dtype)
+        x_tm[..., :features] = x_steps.transpose(1, 0, 2)
+        kernel = self.kernel.value                                     # (D, k·U)
+        if self.use_bias:
+            x_tm[..., features] = 1
+            kernel = xp.concatenate([kernel, self._input_bias()[None]])  # (D + 1, k·U)
+        kernel = self._scale_columns(kernel)
+        xz = (x_tm.reshape(steps * batch, -1) @ kernel).reshape(steps, batch, -1)  # (T, N, k·U)
+        dtype = xz.dtype
+        # states[k][t] is state k entering step t; states[k][t + 1] is what step t carries on
+        states = np.empty((len(self.state_names), steps + 1, batch, self.units), dtype=dtype)
+        states[:, 0] = self._initial_states(initial_state, batch, dtype)
+        self._allocate(steps, batch, dtype)
+        self._step_kernel = self._scale_columns(self.recurrent_kernel.value)   # U, per step
+        for t in range(steps):
+            self._step(t, xz[t], states[:, t], states[:, t + 1])     # straight into `states`
+            if mask is not None:                                     # masked samples keep theirs
+                np.copyto(states[:, t + 1], states[:, t], where=~mask[t])
+        self._x_tm, self._mask, self._states = x_tm, mask, states
+        return self._outputs(states, mask)
+
+    def _outputs(self, states, mask):
+        hs = states[0, 1:]                                             # (T, N, U)
+        if mask is not None and self.zero_output_for_mask:
+            hs = hs * mask
+        if self.return_sequences:
+            output = np.ascontiguousarray(hs.transpose(1, 0, 2))       # (N, T, U)
+        else:
+            output = hs[-1].copy()                                     # (N, U)
+        if self.return_state:
+            return [output] + [state.copy() for state in states[:, -1]]
+        return output
+
+    # ----- backward through time ------------------------------------------------------------
+    def backward(self, dy, input_gradient: bool = True):
+        """dL/doutput -> dL/dx (N, T, D); accumulates dL/dW, dL/dU, dL/db.
+
+        With return_state, dy is a list [d_output, d_h] ([d_output, d_h, d_c] for LSTM) with
+        None for outputs that received no gradient. dL/d(initial states) is left in
+        `self.initial_state_gradients` (a list like initial_state). With input_gradient=False
+        only the weight gradients are accumulated and None is returned (a model's first layer).
+        """
+        d_output, d_final = self._split_gradients(dy)
+        states, mask = self._states, self._mask
+        steps, batch = states.shape[1] - 1, states.shape[2]
+        dtype = states.dtype
+        d_states = [np.zeros((batch, self.units), dtype=dtype) if d is None
+                    else np.array(d, dtype=dtype) for d in d_final]
+        d_hs = self._d_hidden_sequence(d_output, steps, batch, dtype)    # (T, N, U) or None
+        if d_hs is None and d_output is not None:                        # only the last output
+            last = np.asarray(d_output, dtype=dtype)
+            if mask is not None and self.zero_output_for_mask:
+                last = last * mask[-1]
+            d_states[0] += last
+        dxz = np.empty((steps, batch, self.gates * self.units), dtype=dtype)
+        # Uᵀ as a C-contiguous copy for the per-step dz @ Uᵀ: OpenBLAS multiplies (64, 512) by
+        # a contiguous (512, 128) ~15% faster than by the transposed view of U (128, 512)
+        self._step_kernel = None                     # forward's (scaled) U: not needed now
+        recurrent_kernel = self.recurrent_kernel.value
+        self._recurrent_kernel_t = namespace(recurrent_kernel).ascontiguousarray(recurrent_kernel.T)
+        for t in reversed(range(steps)):
+            if d_hs is not None:
+                d_states[0] += d_hs[t]
+            if mask is None:
+                d_states = self._step_backward(t, d_states, dxz[t])
+            else:                        # a masked sample's gradient flows past the step
+                d_new = [d * mask[t] for d in d_states]
+                d_prev = self._step_backward(t, d_new, dxz[t])
+                d_states = [dp + d * ~mask[t] for dp, d in zip(d_prev, d_states)]
+        self.initial_state_gradients = d_states
+        features = self.kernel.shape[0]
+        x_2d = self._x_tm.reshape(steps * batch, -1)[:, :features]     # (T·N, D), no ones column
+        dxz_2d = dxz.reshape(steps * batch, -1)                          # (T·N, k·U)
+        self._recurrent_kernel_t = None
+        if self.trainable:
+            self.kernel.add_matmul(x_2d.T, dxz_2d)                       # (D, T·N) @ (T·N, k·U)
+            self._accumulate_recurrent_gradients(states[0, :-1].reshape(steps * batch, -1),
+                                                 dxz_2d)
+        if not input_gradient:
+            return None
+        dx = (dxz_2d @ self.kernel.value.T).reshape(steps, batch, -1).transpose(1, 0, 2)
+        return np.ascontiguousarray(dx[:, ::-1] if self.go_backwards else dx)
+
+    def _split_gradients(self, dy):
+        count = len(self.state_names)
+        if not self.return_state:
+            return dy, [None] * count
+        if not isinstance(dy, (list, tuple)) or len(dy) != count + 1:
+            raise ValueError(f"{type(self).__name__} {self.name!r}: with return_state, backward "
+                             f"takes a list of {count + 1} gradients "
+                             f"[output, {', '.join(self.state_names)}] (None for unused)")
+        return dy[0], list(dy[1:])
+
+    def _d_hidden_sequence(self, d_output, steps, batch, dtype):
+        """dL/dh_t from a returned sequence, time-major (T, N, U); None if not returned."""
+        if not self.return_sequences or d_output is None:
+            return None
+        d_hs = np.asarray(d_output, dtype=dtype).transpose(1, 0, 2)
+        if self._mask is not None and self.zero_output_for_mask:
+            return d_hs * self._mask                   # a new array: the caller's dy is kept
+        return np.ascontiguousarray(d_hs)
+
+    def _gate_inputs(self, steps, batch, width, dtype, activations_used) -> None:
+        """Room for the pre-activations z of the gates, read back by `_z_for_step(t)`.
+
+        Backward needs z itself only for activations whose derivative is not read off their
+        output: tanh' = 1 - y², σ' = y (1 - y). When every activation used is of that kind
+        (the defaults), one (N, width) buffer serves every step instead of a (T, N, width)
+        array: for an LSTM(128) over 28 steps of 64 samples, 3.7 MB less, and a buffer that
+        stays in cache.
+        """
+        if all(_from_output(activation) for activation in activations_used):
+            self._z, self._z_step = None, np.empty((batch, width), dtype=dtype)
+        else:
+            self._z, self._z_step = np.empty((steps, batch, width), dtype=dtype), None
+
+    def _z_for_step(self, t):
+        """Where step t writes its pre-activations (forward)."""
+        return self._z_step if self._z is None else self._z[t]
+
+    def _kept_z(self, t):
+        """Step t's pre-activations for backward, or None if not kept (not needed)."""
+        return None if self._z is None else self._z[t]
+
+    def _accumulate_recurrent_gradients(self, h_prev, dxz):
+        """dU = Σ_t h_{t-1}ᵀ dz_t and db = Σ_t dz_t, one GEMM over all steps (T·N rows)."""
+        self.recurrent_kernel.add_matmul(h_prev.T, dxz)                   # (U, T·N) @ (T·N, k·U)
+        if self.use_bias:
+            self.bias.grad += _column_sums(dxz)
+
+    # ----- configuration --------------------------------------------------------------------
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            **weight_config(self, "kernel", "recurrent", "bias"),
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+            "stateful": self.stateful,
+            "unroll": self.unroll,
+            "zero_output_for_mask": self.zero_output_for_mask,
+            "seed": self.seed,
+        }

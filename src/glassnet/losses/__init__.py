@@ -1,0 +1,106 @@
+"""Losses: a pure per-entry function, its derivative right under it, and a thin Keras class.
+
+Every loss is computed in two steps, as in Keras 3:
+
+    l = call(y_true, y_pred)                per-entry losses, y_pred (N, ..., C) -> (N, ...)
+    L = Σ w m l / Σ m                       reduction "sum_over_batch_size"
+
+and `gradient` returns dL/dy_pred of the *reduced* scalar L (sample weights w, mask m and
+divisor applied), with y_pred's shape and dtype, ready for the output layer's backward.
+
+Per entry: the elementwise losses (MSE, MAE, Huber, BCE) take the mean over the last axis,
+the class-axis losses (CCE, sparse CCE, cosine) reduce over the class axis, and nothing
+else: (N, C) outputs give one entry per sample, a sequence (N, T, C) one per step (N, T),
+and y_pred (N,) one per sample. A mask (N, T) leaves padding steps out of the sum and
+the divisor: `loss(y_true, y_pred, sample_weight, mask=m)`.
+
+    >>> import numpy as np
+    >>> from glassnet import losses
+    >>> loss = losses.get("categorical_crossentropy")
+    >>> y_true = np.array([[0.0, 1.0], [1.0, 0.0]])
+    >>> y_pred = np.array([[0.2, 0.8], [0.6, 0.4]])
+    >>> round(float(loss(y_true, y_pred)), 6)       # (-log 0.8 - log 0.6) / 2
+    0.366985
+
+Layout: `base.py` the Loss class (weights, reductions, the fused output gradient),
+`regression.py` MSE, MAE and Huber, `probabilistic.py` the crossentropies, `similarity.py`
+cosine similarity, this file the look-up by name and (de)serialisation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassnet import registry
+from glassnet.losses.base import Loss
+from glassnet.losses.probabilistic import (
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    SparseCategoricalCrossentropy,
+    binary_crossentropy,
+    categorical_crossentropy,
+    sparse_categorical_crossentropy,
+)
+from glassnet.losses.regression import (
+    Huber,
+    MeanAbsoluteError,
+    MeanSquaredError,
+    huber,
+    mean_absolute_error,
+    mean_squared_error,
+)
+from glassnet.losses.similarity import CosineSimilarity, cosine_similarity
+
+__all__ = [
+    "MAE", "MSE", "BinaryCrossentropy", "CategoricalCrossentropy", "CosineSimilarity", "Huber",
+    "Loss", "MeanAbsoluteError", "MeanSquaredError", "SparseCategoricalCrossentropy",
+    "binary_crossentropy", "categorical_crossentropy", "cosine_similarity", "deserialize",
+    "get", "huber", "mae", "mean_absolute_error", "mean_squared_error", "mse", "serialize",
+    "sparse_categorical_crossentropy",
+]
+
+
+# Keras' short names for the functions.
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+
+# The functions above, passed as `loss=losses.mean_squared_error`, resolve to their class.
+_FUNCTION_CLASSES = {
+    mean_squared_error: MeanSquaredError,
+    mean_absolute_error: MeanAbsoluteError,
+    huber: Huber,
+    binary_crossentropy: BinaryCrossentropy,
+    categorical_crossentropy: CategoricalCrossentropy,
+    sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+    cosine_similarity: CosineSimilarity,
+}
+
+
+def serialize(loss: Loss) -> dict[str, Any]:
+    return registry.serialize(loss)
+
+
+def deserialize(config_, custom_objects: dict[str, Any] | None = None) -> Loss:
+    return registry.deserialize("loss", config_, custom_objects)
+
+
+def get(identifier) -> Loss | None:
+    """A Loss from an instance (returned as is), a name ("mse", "categorical_crossentropy",
+    "CategoricalCrossentropy"), a {'class_name', 'config'} dict, or one of this module's
+    functions. None gives None. A plain Python function is refused: training needs dL/dy_pred.
+    """
+    if identifier is None or isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    if isinstance(identifier, (str, dict)):
+        return deserialize(identifier)
+    if callable(identifier) and identifier in _FUNCTION_CLASSES:
+        return _FUNCTION_CLASSES[identifier]()
+    if callable(identifier):
+        raise TypeError(
+            f"loss: got the callable {getattr(identifier, '__name__', identifier)!r}; training "
+            "needs the loss' gradient too, so subclass glassnet.losses.Loss and implement "
+            "call(y_true, y_pred) -> per-entry losses and call_gradient(y_true, y_pred) -> "
+            "their derivative (or gradient(...) for the reduced loss)")
+    raise TypeError(f"loss: expected a Loss, a name or a config dict, got {identifier!r}")

@@ -1,0 +1,363 @@
+"""Model: a network of layers with the Keras API (compile, fit, evaluate, predict, save).
+
+This file holds what a model *is*: its layers and parameters, what `compile` chose (optimizer,
+loss, metrics), its description (`summary`) and its files (`save`, configs). What a model
+*does* in training lives in `glassnet.training`, which these methods call:
+
+    fit / evaluate / predict / *_on_batch   -> training.trainer   (loops, callbacks)
+    train_step / test_step                  -> training.step      (one step, all or nothing)
+    compute_loss / compute_gradients        -> training.gradients (the math of a step)
+
+One training step is the whole algorithm of the seed posts, for any depth:
+
+    y_pred = forward(x)                      # layer by layer
+    loss   = L(y, y_pred) + Σ penalties      # regularizers on kernels
+    dy     = dL/dy_pred                      # or, fused, dL/dlogits = (p - y) / N
+    backward(dy)                             # layer by layer, in reverse; fills each W.grad
+    optimizer.apply(parameters)              # W -= lr · update(W.grad)
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from glassnet import losses as losses_module
+from glassnet import metrics as metrics_module
+from glassnet import optimizers as optimizers_module
+from glassnet.layers.base import Layer, Parameter
+from glassnet.layers.core import InputLayer
+from glassnet.registry import deserialize, serialize
+from glassnet.training import gradients, step, trainer
+from glassnet.training.data import prepare
+
+
+class Model(Layer):
+    """Base class of models: the Keras API over `forward`/`backward` of a subclass.
+
+    `Model(inputs, outputs)` builds a functional model (a `Functional`), as in Keras.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        # Keras 3: Model(inputs, outputs, name=...) over a graph of layers is a Functional;
+        # Python then runs Functional.__init__ with the same arguments.
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from glassnet.models.functional import Functional
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
+    def __init__(self, name: str | None = None, dtype=None, **kwargs):
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        self.optimizer = None
+        self.loss = None
+        self.compiled = False
+        self.stop_training = False
+        self.history = None
+        self._metric_specs: list = []
+        self._metrics: list | None = None
+        self._loss_tracker = metrics_module.Mean(name="loss")
+        self._fit_progress = None
+        self._step_buffers = None
+        self._calls_made: list = []      # each layer call's number in the last forward pass
+        self._output_mask = None
+
+    supports_masking = True             # a padding mask goes in and, if it survives, out
+
+    # ----- structure (subclasses) -------------------------------------------------------
+    @property
+    def output_mask(self):
+        """The padding mask of the last forward's output (N, T), or None: what Keras
+        attaches to the output as `_keras_mask`; the loss and metrics skip masked steps."""
+        return self._output_mask
+
+    def compute_mask(self, x, mask=None):
+        """The mask of the output of the forward just run (see `output_mask`)."""
+        return self._output_mask
+
+    @property
+    def layers(self) -> list[Layer]:
+        raise NotImplementedError
+
+    def sublayers(self) -> list[Layer]:
+        return self.layers
+
+    def parameters(self, trainable_only: bool = False) -> list[Parameter]:
+        """Every layer's parameters, each once (a shared layer contributes once)."""
+        seen, params = set(), []
+        for layer in self.layers:
+            if trainable_only and not self.trainable:
+                return []
+            for param in layer.parameters(trainable_only=trainable_only):
+                if id(param) not in seen:
+                    seen.add(id(param))
+                    params.append(param)
+        return params
+
+    @property
+    def output_layer(self) -> Layer | None:
+        """The layer whose output the loss reads (Sequential: the last), None if no layers."""
+        layers = self.layers
+        return layers[-1] if layers else None
+
+    def prepare_inputs(self, x, name: str = "x"):
+        """x checked and converted to what `forward` takes (builds the model if needed).
+
+        One float array here; a Functional model with several inputs returns them together.
+        """
+        return prepare.input_array(self, x, name)
+
+    # ----- compile ----------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
+                weighted_metrics=None, **kwargs) -> None:
+        """Choose the optimizer, loss and metrics (names or objects, as in Keras).
+
+        Example:
+            >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+            ...               metrics=["accuracy"])
+        """
+        ignored = set(kwargs) - {"run_eagerly", "jit_compile", "steps_per_execution",
+                                 "auto_scale_loss"}
+        if ignored:
+            raise TypeError(f"compile: unexpected arguments {sorted(ignored)}")
+        if loss_weights is not None:
+            raise ValueError("compile: loss_weights needs a model with several outputs; "
+                             "this model has one")
+        if loss is None:
+            raise ValueError("compile: `loss` is required, e.g. loss='mse' or "
+                             "loss='categorical_crossentropy'")
+        self.optimizer = optimizers_module.get(optimizer)
+        self.loss = losses_module.get(loss)
+        specs = list(metrics or []) + list(weighted_metrics or [])
+        if isinstance(metrics, (str, metrics_module.Metric)):
+            specs = [metrics]
+        self._metric_specs = specs
+        self._metrics = None
+        self.compiled = True
+
+    # ----- metrics ----------------------------------------------------------------------
+    @property
+    def metrics(self) -> list:
+        """The running loss, then the compiled metrics (once the first batch chose them)."""
+        return [self._loss_tracker] + list(self._metrics or [])
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return [m.name for m in self.metrics]
+
+    def build_metrics(self, y, y_pred) -> None:
+        """Make the compiled metrics, once: 'accuracy' becomes the accuracy that fits the
+        shapes of the targets y and the predictions y_pred (as Keras decides at the first
+        batch)."""
+        if self._metrics is None:
+            self._metrics = [metrics_module.get(spec, loss=self.loss, y_true=y, y_pred=y_pred)
+                             for spec in self._metric_specs]
+
+    def reset_metrics(self) -> None:
+        for metric in self.metrics:
+            metric.reset_state()
+
+    def update_metrics(self, loss: float, x, y, y_pred, sample_weight) -> None:
+        """Add one batch: its loss (weighted by its size) and its predictions."""
+        self.build_metrics(y, y_pred)
+        self._loss_tracker.update_state(loss, sample_weight=len(x))
+        mask = self.output_mask          # padded steps do not count (Keras)
+        for metric in self._metrics:
+            if mask is None or not _takes_mask(metric.update_state):
+                metric.update_state(y, y_pred, sample_weight=sample_weight)
+            else:
+                metric.update_state(y, y_pred, sample_weight=sample_weight, mask=mask)
+
+    def get_metrics_result(self) -> dict[str, float]:
+        """{name: value} of the loss and every metric so far (Keras 3's name)."""
+        return {metric.name: float(metric.result()) for metric in self.metrics}
+
+    # ----- the state of a fit under way (written by glassnet.training.trainer) -------------
+    @property
+    def fit_progress(self):
+        """Where the fit under way is (a `FitProgress`: epoch, step, shuffle order), or None
+        outside fit. `BackupAndRestore` saves it and, when resuming, restores it."""
+        return self._fit_progress
+
+    @fit_progress.setter
+    def fit_progress(self, progress) -> None:
+        self._fit_progress = progress
+
+    @property
+    def step_buffers(self):
+        """The `StepBuffers` of the last fit: the arrays its steps' layers wrote into."""
+        return self._step_buffers
+
+    @step_buffers.setter
+    def step_buffers(self, buffers) -> None:
+        self._step_buffers = buffers
+
+    # ----- one step (glassnet.training.step, .gradients) ----------------------------------
+    def _fused_activation(self):
+        return gradients.fused_activation(self)
+
+    def _regularization_penalty(self) -> float:
+        return gradients.penalty(self)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
+                     training: bool = True) -> float:
+        """Loss of `y_pred` (computed from x if not given) plus the regularization penalties."""
+        return gradients.compute_loss(self, x, y, y_pred, sample_weight, training)
+
+    def compute_gradients(self, x, y, sample_weight=None, training: bool = True):
+        """Zero the grads, run forward and backward on one batch; return (loss, y_pred).
+
+        Afterwards every trainable Parameter's `.grad` holds dL/dW of the regularized loss.
+        """
+        return gradients.compute_gradients(self, x, y, sample_weight, training)
+
+    def train_step(self, data) -> None:
+        """One training step on data = (x, y, sample_weight), all or nothing: see
+        `glassnet.training.step.train_step`. `fit` calls it once a batch."""
+        x, y, sample_weight = data
+        step.train_step(self, x, y, sample_weight)
+
+    def test_step(self, data) -> None:
+        """Loss and metrics of data = (x, y, sample_weight), added to the running metrics."""
+        x, y, sample_weight = data
+        step.test_step(self, x, y, sample_weight)
+
+    # ----- fit / evaluate / predict (glassnet.training.trainer) ----------------------------
+    def fit(self, x=None, y=None, batch_size: int | None = 32, epochs: int = 1,
+            verbose="auto", callbacks=None, validation_split: float = 0.0,
+            validation_data=None, shuffle: bool | str = True, class_weight=None,
+            sample_weight=None, initial_epoch: int = 0, steps_per_epoch: int | None = None,
+            validation_steps: int | None = None, validation_batch_size=None,
+            validation_freq: int = 1):
+        """Train for `epochs` passes over (x, y); return a History of per-epoch logs.
+
+        Keras names and defaults, except: `batch_size=None` trains on the whole data set in
+        one batch per epoch (full-batch gradient descent, as in the seed posts), where Keras
+        would use 32; the default is Keras' 32.
+
+        Args (those with more to say):
+            x: arrays (np.memmap arrays are read one batch at a time), a `PyDataset`, or a
+                generator of (x, y) / (x, y, sample_weight) batches (y must then be None).
+            shuffle: True, False, or "batch": shuffle the order of the batches, not the
+                samples. PyDataset and memory-mapped arrays always shuffle by batch, so
+                that an epoch never holds more than a batch in memory. Generators are
+                never shuffled.
+            steps_per_epoch: batches per epoch: a generator's next ones (without it, one
+                epoch runs until the generator is exhausted); for arrays and a PyDataset,
+                the first ones of each epoch's order (Keras goes on across epochs).
+            validation_steps: batches per validation (a generator's next ones).
+
+        Ctrl-C (SIGINT) and SIGTERM end the current step, write a backup if a
+        `callbacks.BackupAndRestore` is given, and return the History so far.
+        """
+        return trainer.fit(
+            self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
+            callbacks=callbacks, validation_split=validation_split,
+            validation_data=validation_data, shuffle=shuffle, class_weight=class_weight,
+            sample_weight=sample_weight, initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
+            validation_batch_size=validation_batch_size, validation_freq=validation_freq)
+
+    def evaluate(self, x=None, y=None, batch_size: int | None = 32, verbose="auto",
+                 sample_weight=None, steps: int | None = None, callbacks=None,
+                 return_dict: bool = False):
+        """Loss and metrics on (x, y): a float, a list [loss, *metrics], or a dict.
+
+        x may also be a PyDataset or a generator (run until exhausted, or for `steps`)."""
+        return trainer.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
+                                sample_weight=sample_weight, steps=steps,
+                                callbacks=callbacks, return_dict=return_dict)
+
+    def predict(self, x, batch_size: int | None = 32, verbose="auto", steps: int | None = None,
+                callbacks=None):
+        """Outputs for x, computed batch by batch in inference mode (dropout off).
+
+        x may also be a PyDataset or a generator of batches x (or (x, y), y ignored)."""
+        return trainer.predict(self, x, batch_size=batch_size, verbose=verbose, steps=steps,
+                               callbacks=callbacks)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict: bool = False):
+        """One gradient step on one batch; returns the loss (and metrics) on that batch."""
+        return trainer.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
+        return trainer.test_on_batch(self, x, y, sample_weight, return_dict)
+
+    def predict_on_batch(self, x):
+        return trainer.predict_on_batch(self, x)
+
+    # ----- description and files ----------------------------------------------------------
+    def summary(self, print_fn=None) -> None:
+        """Print each layer's type, output shape and parameter count, as Keras does."""
+        print_fn = print_fn or print
+        header, rows = self._summary_rows()
+        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+        line = "  ".join("-" * w for w in widths)
+        trainable = sum(p.value.size for p in self.parameters(trainable_only=True))
+        total = self.count_params()
+        print_fn(f'Model: "{self.name}"')
+        print_fn(line)
+        print_fn("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+        print_fn(line.replace("-", "="))
+        for row in rows:
+            print_fn("  ".join(c.ljust(w) for c, w in zip(row, widths)))
+        print_fn(line)
+        print_fn(f"Total params: {total:,}")
+        print_fn(f"Trainable params: {trainable:,}")
+        print_fn(f"Non-trainable params: {total - trainable:,}")
+
+    def _summary_rows(self) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+        """The summary table: a header and one row of strings per layer."""
+        header = ("Layer (type)", "Output Shape", "Param #")
+        rows = [(f"{layer.name} ({type(layer).__name__})",
+                 str(layer.output_shape) if layer.built else "?",
+                 f"{layer.count_params():,}") for layer in self.layers
+                if not isinstance(layer, InputLayer)]
+        return header, rows
+
+    def get_compile_config(self) -> dict[str, Any] | None:
+        if not self.compiled:
+            return None
+        return {"optimizer": serialize(self.optimizer), "loss": serialize(self.loss),
+                "metrics": [m if isinstance(m, str) else serialize(m)
+                            for m in self._metric_specs]}
+
+    def compile_from_config(self, config_: dict[str, Any], custom_objects=None) -> None:
+        self.compile(
+            optimizer=deserialize("optimizer", config_["optimizer"], custom_objects),
+            loss=deserialize("loss", config_["loss"], custom_objects),
+            metrics=[m if isinstance(m, str) else deserialize("metric", m, custom_objects)
+                     for m in config_.get("metrics") or []],
+        )
+
+    def save(self, filepath, overwrite: bool = True) -> None:
+        """One `.glassnet` file: architecture, weights, optimizer state and compile settings."""
+        from glassnet.saving import model_file as saving  # the module: a smaller cycle
+
+        saving.save_model(self, filepath, overwrite=overwrite)
+
+    def save_weights(self, filepath, overwrite: bool = True) -> None:
+        from glassnet.saving import model_file as saving  # the module: a smaller cycle
+
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath) -> None:
+        from glassnet.saving import model_file as saving  # the module: a smaller cycle
+
+        saving.load_weights(self, filepath)
+
+    def export(self, filepath, format: str = "onnx", verbose=None, input_signature=None,
+               **kwargs) -> None:
+        """Write the model for inference elsewhere, as Keras: `format="onnx"` (see
+        glassnet.export; `pip install "glassnet[onnx]"`)."""
+        from glassnet.export import export_model
+
+        export_model(self, filepath, format=format, verbose=verbose,
+                     input_signature=input_signature, **kwargs)
+
+
+def _takes_mask(method) -> bool:
+    """Whether a metric's update_state has a `mask` parameter (the built-in mean metrics;
+    a user's Metric subclass may not)."""
+    return "mask" in inspect.signature(method).parameters

@@ -1,0 +1,149 @@
+"""Sequential: a plain stack of layers, each one's output the next one's input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassnet.layers import calls
+from glassnet.layers.base import Layer
+from glassnet.layers.core import InputLayer, SymbolicTensor
+from glassnet.models.model import Model
+from glassnet.registry import deserialize, register, serialize
+
+
+@register("layer")
+class Sequential(Model):
+    """A plain stack: each layer's output is the next layer's input.
+
+    Example:
+        >>> model = Sequential([Input(shape=(256,)), Dense(30, activation="sigmoid"),
+        ...                     Dense(10, activation="softmax")])
+    """
+
+    def __init__(self, layers=None, name: str | None = None, dtype=None, **kwargs):
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        self._layers: list[Layer] = []
+        for layer in layers or []:
+            self.add(layer)
+
+    @property
+    def layers(self) -> list[Layer]:
+        return [layer for layer in self._layers if not isinstance(layer, InputLayer)]
+
+    def add(self, layer) -> None:
+        """Append a layer (or an `Input(...)` placeholder, which fixes the input shape)."""
+        if isinstance(layer, SymbolicTensor):
+            if self._layers:
+                raise ValueError("Sequential: an Input can only be the first element")
+            layer = layer.layer
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add: expected a Layer, got {type(layer).__name__}")
+        if isinstance(layer, InputLayer) and self._layers:
+            raise ValueError("Sequential: an InputLayer can only be the first layer")
+        if self.declared_dtype is not None and layer.declared_dtype is None \
+                and not layer.built:
+            layer.dtype = self.declared_dtype
+        self._layers.append(layer)
+        self.built = False
+        first = self._layers[0]
+        if isinstance(first, InputLayer):
+            self.maybe_build(first.batch_shape)
+        elif first.declared_input_shape is not None:
+            self.maybe_build((None,) + first.declared_input_shape)
+
+    def pop(self) -> Layer:
+        if not self.layers:
+            raise ValueError("Sequential.pop: the model has no layers")
+        layer = self._layers.pop()
+        self.built = False
+        if self._layers and self.input_shape is not None:
+            self.maybe_build(self.input_shape)
+        return layer
+
+    def build(self, input_shape) -> None:
+        if not self.layers:
+            raise ValueError(f"Sequential {self.name!r} has no layers to build")
+        shape = tuple(input_shape)
+        for layer in self.layers:
+            try:
+                layer.maybe_build(shape)
+            except ValueError as error:
+                raise ValueError(f"building layer {layer.name!r} for input shape {shape}: "
+                                 f"{error}") from error
+            shape = layer.output_shape
+
+    def compute_output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for layer in self.layers:
+            shape = layer.compute_output_shape(shape)
+        return shape
+
+    def maybe_build(self, input_shape) -> None:
+        if not self.built and self.layers:
+            super().maybe_build(input_shape)
+
+    def forward(self, x, training: bool = False, mask=None):
+        """Each layer's output is the next one's input.
+
+        A padding mask (from Embedding with mask_zero=True, or `mask` given to a nested
+        Sequential) travels along as in Keras: every layer that supports masking passes it
+        on (Dense, Dropout, activations, normalization, ...), the layers that use it get it
+        (RNNs, GlobalAveragePooling1D), and one that does not support it ends it. The mask
+        of the output is `output_mask` (the loss and metrics skip the masked steps).
+        A layer used twice is two calls with their own state (see `glassnet.layers.calls`).
+        """
+        calls_made = []
+        with calls.forward_pass():
+            for layer in self.layers:
+                y = layer.apply(x, training=training, mask=mask)
+                calls_made.append(layer.last_call)
+                mask = layer.compute_mask(x, mask)
+                x = y
+        self._calls_made, self._output_mask = calls_made, mask
+        return x
+
+    def backward(self, dy, input_gradient: bool = True, from_preactivation: bool = False):
+        """Backpropagate dL/dy through the layers in reverse; return dL/dx.
+
+        With `from_preactivation`, dy is dL/dlogits of the last layer (fused output path).
+        With `input_gradient=False` (training), the pass stops at the first layer with
+        weights and that layer skips dL/dx: nobody reads the gradient of the data, and for a
+        first Dense layer it is a product as large as the biggest one of the forward pass.
+        A layer whose input is not differentiable (Embedding's ids) returns None, which
+        ends the pass.
+        """
+        layers = self.layers
+        last = len(layers) - 1
+        first = 0 if input_gradient else next(
+            (i for i, layer in enumerate(layers) if layer.parameters(trainable_only=True)),
+            last)
+        for i in range(last, first - 1, -1):
+            dy = layers[i].backpropagate(dy, input_gradient=input_gradient or i != first,
+                                         call=self._calls_made[i],
+                                         preactivation=from_preactivation and i == last)
+            if dy is None:
+                break
+        return dy if input_gradient else None
+
+    def get_config(self) -> dict[str, Any]:
+        config_ = {"name": self.name, "trainable": self.trainable,
+                   "layers": [serialize(layer) for layer in self.layers]}
+        if self._dtype is not None:
+            config_["dtype"] = self._dtype
+        if self.input_shape is not None:
+            config_["build_input_shape"] = list(self.input_shape)
+        return config_
+
+    @classmethod
+    def from_config(cls, config_: dict[str, Any], custom_objects=None) -> Sequential:
+        layer_specs = config_.get("layers")
+        if not isinstance(layer_specs, list):
+            raise ValueError("Sequential config: 'layers' must be a list")
+        model = cls(name=config_.get("name"), dtype=config_.get("dtype"),
+                    trainable=config_.get("trainable", True))
+        for spec in layer_specs:
+            model.add(deserialize("layer", spec, custom_objects))
+        shape = config_.get("build_input_shape")
+        if shape is not None:
+            model.maybe_build(tuple(shape))
+        return model

@@ -1,0 +1,221 @@
+"""Batch sources: four kinds of input behind one interface, read one batch at a time.
+
+A batch source (`ArrayBatches`, `PyDatasetBatches`, `IteratorBatches`) gives `draw_order` at
+the start of an epoch, then `batches(order, start)` yields checked (x, y, sample_weight)
+batches from batch number `start` on (a resumed run starts mid-epoch).
+
+    NumPy arrays in memory    checked once in full; each epoch one gather x[order]
+    np.memmap arrays          header checked once, every batch checked as it is read;
+                              shuffling permutes the order of the batches, never the data
+    PyDataset                 batch i = dataset[i]; shuffling permutes the batch indices
+    generator / iterator      batches in the order they come; no shuffling
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from glassnet.training.data.pydataset import PyDataset
+
+
+def batch_slices(n: int, batch_size: int | None) -> Iterator[slice]:
+    """Contiguous batches; batch_size None means the whole data set in one batch."""
+    size = n if batch_size is None else batch_size
+    for start in range(0, n, size):
+        yield slice(start, min(start + size, n))
+
+
+def num_batches(n: int, batch_size: int | None) -> int:
+    return 1 if batch_size is None else -(-n // batch_size)
+
+
+# ----- batch sources -------------------------------------------------------------------------
+Batch = tuple  # (x, y, sample_weight); y and sample_weight may be None
+Prepare = Callable[[Batch, str], Batch]  # (raw batch, where it came from) -> checked batch
+
+
+def input_kind(x) -> str:
+    """"dataset" (a PyDataset), "iterator" (a generator or other iterator), or "arrays"."""
+    if isinstance(x, PyDataset):
+        return "dataset"
+    if isinstance(x, Iterator):
+        return "iterator"
+    return "arrays"
+
+
+def is_lazy(*arrays) -> bool:
+    """Whether any array is memory-mapped: then it is read, and checked, one batch at a time."""
+    return any(isinstance(a, np.memmap) for a in arrays)
+
+
+def check_no_arrays_with(kind: str, **given) -> None:
+    """A PyDataset or generator yields y and sample_weight itself (as Keras requires)."""
+    extra = [name for name, value in given.items() if value is not None]
+    if extra:
+        what = "a PyDataset" if kind == "dataset" else "a generator"
+        raise ValueError(f"{', '.join(extra)}: must be None when x is {what}; its batches "
+                         f"hold them as (x, y) or (x, y, sample_weight)")
+
+
+def unpack_batch(batch, where: str) -> Batch:
+    """(x, y, sample_weight) from a batch given as x, (x,), (x, y) or (x, y, sample_weight)."""
+    if isinstance(batch, list):
+        batch = tuple(batch)
+    if not isinstance(batch, tuple):
+        return batch, None, None
+    if not 1 <= len(batch) <= 3:
+        raise ValueError(f"{where}: expected a batch x, (x, y) or (x, y, sample_weight), got a "
+                         f"tuple of {len(batch)} items")
+    return tuple(batch) + (None,) * (3 - len(batch))
+
+
+def _limit(count: int, steps: int | None) -> int:
+    return count if steps is None else min(count, steps)
+
+
+class ArrayBatches:
+    """Batches of arrays: consecutive slices of `batch_size` samples.
+
+    With `by_batch=False` (in-memory arrays) shuffling permutes the samples: one gather per
+    epoch, then every batch is a contiguous view. With `by_batch=True` (memory-mapped arrays,
+    or `shuffle="batch"`) it permutes the order of the batches instead, so an epoch reads each
+    batch once, straight from the file, and never holds more than one batch in memory. The
+    samples inside a batch stay together: the batch gradient is a sum over its samples, so
+    their order within it changes nothing but rounding.
+
+    Args:
+        arrays: (x, y, sample_weight), y and sample_weight may be None.
+        batch_size: samples per batch; None for one batch of everything.
+        steps: at most this many batches per epoch (each epoch starts a new pass).
+        prepare: checks and converts each batch as it is read; None if the arrays were
+            checked in full already.
+        by_batch: shuffle the order of the batches instead of the samples.
+    """
+
+    def __init__(self, arrays: Batch, batch_size: int | None, steps: int | None = None,
+                 prepare: Prepare | None = None, by_batch: bool = False):
+        self.arrays = arrays
+        self.num_samples = len(arrays[0])
+        self.batch_size = self.num_samples if batch_size is None else batch_size
+        self.total_batches = num_batches(self.num_samples, batch_size)
+        self.num_batches = _limit(self.total_batches, steps)
+        self.prepare = prepare
+        self.by_batch = by_batch
+        self.order_size = self.total_batches if by_batch else self.num_samples
+
+    def draw_order(self, shuffle: bool, generator: np.random.Generator) -> np.ndarray | None:
+        """The epoch's permutation of the batches (by_batch) or of the samples; None: in order."""
+        count = self.order_size
+        return generator.permutation(count) if shuffle and count > 1 else None
+
+    def batches(self, order: np.ndarray | None, start: int = 0) -> Iterator[Batch]:
+        if self.by_batch:
+            yield from self._batches_by_index(order, start)
+            return
+        arrays = self.arrays if order is None else tuple(
+            None if a is None else a[order] for a in self.arrays)
+        for part in itertools.islice(batch_slices(self.num_samples, self.batch_size), start,
+                                     self.num_batches):
+            yield tuple(None if a is None else a[part] for a in arrays)
+
+    def _batches_by_index(self, order, start: int) -> Iterator[Batch]:
+        indices = range(self.total_batches) if order is None else order
+        for index in indices[start:self.num_batches]:
+            begin = int(index) * self.batch_size
+            part = slice(begin, min(begin + self.batch_size, self.num_samples))
+            batch = tuple(None if a is None else a[part] for a in self.arrays)
+            if self.prepare is not None:
+                batch = self.prepare(batch, f"samples {part.start}:{part.stop}")
+            yield batch
+
+    def on_epoch_begin(self) -> None: ...
+    def on_epoch_end(self) -> None: ...
+
+
+class PyDatasetBatches:
+    """Batch i is `dataset[i]`; shuffling permutes the batch indices (as Keras 3 does)."""
+
+    def __init__(self, dataset: PyDataset, prepare: Prepare, steps: int | None = None,
+                 name: str = "x"):
+        count = len(dataset)
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
+            raise ValueError(f"{name}: the PyDataset {type(dataset).__name__} has {count!r} "
+                             "batches (its __len__); expected at least 1")
+        self.dataset = dataset
+        self.prepare = prepare
+        self.total_batches = int(count)
+        self.num_batches = _limit(self.total_batches, steps)
+        self.num_samples = None
+        self.order_size = self.total_batches
+
+    def draw_order(self, shuffle: bool, generator: np.random.Generator) -> np.ndarray | None:
+        count = self.total_batches
+        return generator.permutation(count) if shuffle and count > 1 else None
+
+    def batches(self, order: np.ndarray | None, start: int = 0) -> Iterator[Batch]:
+        indices = range(self.total_batches) if order is None else order
+        label = type(self.dataset).__name__
+        for index in indices[start:self.num_batches]:
+            where = f"{label}[{int(index)}]"
+            yield self.prepare(unpack_batch(self.dataset[int(index)], where), where)
+
+    def on_epoch_begin(self) -> None:
+        self.dataset.on_epoch_begin()
+
+    def on_epoch_end(self) -> None:
+        self.dataset.on_epoch_end()
+
+
+class IteratorBatches:
+    """Batches in the order a generator (or any iterator) gives them; never shuffled.
+
+    With `steps`, an epoch takes the next `steps` batches (the iterator is shared by the
+    epochs, as Keras' `steps_per_epoch`); without, it runs until the iterator is exhausted.
+    `position` counts the batches taken so far, so that a resumed run can `skip` them.
+    """
+
+    def __init__(self, iterator: Iterator, prepare: Prepare, steps: int | None = None):
+        self.iterator = iterator
+        self.prepare = prepare
+        self.num_batches = steps
+        self.num_samples = None
+        self.order_size = 0
+        self.position = 0
+        self.exhausted = False
+
+    def draw_order(self, shuffle: bool, generator: np.random.Generator) -> None:
+        return None
+
+    def skip(self, count: int) -> None:
+        """Take and drop the first `count` batches (those a resumed run already trained on)."""
+        for _ in range(count - self.position):
+            try:
+                next(self.iterator)
+            except StopIteration:
+                raise ValueError(f"cannot resume: the generator ran out after {self.position} "
+                                 f"batches, the backup was written after {count}") from None
+            self.position += 1
+
+    def batches(self, order=None, start: int = 0) -> Iterator[Batch]:
+        for _ in itertools.count(start) if self.num_batches is None else range(
+                start, self.num_batches):
+            try:
+                batch = next(self.iterator)
+            except StopIteration:
+                self.exhausted = True
+                return
+            where = f"batch {self.position} of the generator"
+            self.position += 1
+            yield self.prepare(unpack_batch(batch, where), where)
+
+    def on_epoch_begin(self) -> None: ...
+    def on_epoch_end(self) -> None: ...
+
+
+def warn_exhausted(what: str) -> None:
+    warnings.warn(f"{what}: the input ran out of data; interrupting training. Make sure that "
+                  "the generator can produce steps_per_epoch * epochs batches.", stacklevel=5)

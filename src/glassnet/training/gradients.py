@@ -1,0 +1,114 @@
+"""The math of one training step: the loss, its gradient through the model, the penalties.
+
+    y_pred = model.forward(x)
+    L      = loss(y, y_pred) + Σ_W penalty(W)
+    dL/dy_pred -> model.backward -> every W.grad;  W.grad += dpenalty/dW
+
+The output gradient takes a shortcut where one exists: softmax + (sparse) categorical
+cross-entropy and sigmoid + binary cross-entropy have dL/dlogits = (p - y) / N, handed to the
+output layer below its activation (`fused_activation`).
+"""
+
+from __future__ import annotations
+
+
+def require_compiled(model, method: str) -> None:
+    if not model.compiled:
+        raise RuntimeError(f"{method}: call model.compile(optimizer=..., loss=...) first")
+
+
+def fused_activation(model, loss=None):
+    """The output activation whose derivative the loss supplies fused, or None.
+
+    Softmax + (sparse) categorical cross-entropy and sigmoid + binary cross-entropy have
+    dL/dlogits = (p - y) / N: one subtraction, and no -y/p that overflows when p -> 0.
+    `loss` defaults to the model's (diagnostics passes a watched stand-in).
+    """
+    loss = model.loss if loss is None else loss
+    fused_name = getattr(loss, "fused_activation", None)
+    layer = model.output_layer
+    activation = None if layer is None else layer.activation
+    if (fused_name is None or getattr(loss, "from_logits", False)
+            or activation is None or not layer.takes_preactivation_gradient
+            or getattr(activation, "name", None) != fused_name):
+        return None
+    # Only where it is exactly the unfused math: a softmax normalises over one axis, and
+    # the cross-entropy must sum over that same axis (the last one, where both agree).
+    rank = len(model.output_shape)
+    if fused_name == "softmax" and not (
+            _is_last_axis(getattr(activation, "axis", -1), rank)
+            and _is_last_axis(getattr(loss, "axis", -1), rank)):
+        return None
+    return activation
+
+
+def _is_last_axis(axis, rank: int) -> bool:
+    return isinstance(axis, int) and axis in (-1, rank - 1)
+
+
+def add_penalties(params) -> float:
+    """Add each regularizer's penalty gradient to its weight's grad; return the penalty."""
+    penalty = 0.0
+    for param in params:
+        if param.regularizer is not None:
+            penalty += float(param.regularizer(param.value))
+            param.grad += param.regularizer.gradient(param.value)
+    return penalty
+
+
+def penalty(model) -> float:
+    """Σ of the regularizers' penalties over the model's trainable weights."""
+    return sum(float(p.regularizer(p.value)) for p in model.parameters(trainable_only=True)
+               if p.regularizer is not None)
+
+
+def backpropagate_loss(model, x, y, sample_weight, training: bool, params, loss=None):
+    """Zero the grads of `params`, run forward, the loss and backward; (loss, y_pred).
+
+    The loss is without the penalties (see `add_penalties`). `loss` defaults to the model's.
+    """
+    loss = model.loss if loss is None else loss
+    for param in params:
+        param.zero_grad()
+    y_pred = model.forward(x, training=training)
+    masked = _mask_argument(model)
+    fused = fused_activation(model, loss)
+    if fused is not None:
+        value, dz = loss.fused_value_and_gradient(y, fused.logits, y_pred, sample_weight,
+                                                  **masked)
+        model.backward(dz, from_preactivation=True, input_gradient=False)
+    else:
+        value = loss(y, y_pred, sample_weight=sample_weight, **masked)
+        model.backward(loss.gradient(y, y_pred, sample_weight=sample_weight, **masked),
+                       input_gradient=False)
+    return float(value), y_pred
+
+
+def _mask_argument(model) -> dict:
+    """{"mask": the output's padding mask} when the last forward gave one (Keras applies
+    it to the loss and the metrics: padded steps do not count), else {}."""
+    mask = model.output_mask
+    return {} if mask is None else {"mask": mask}
+
+
+def compute_gradients(model, x, y, sample_weight=None, training: bool = True, params=None):
+    """(regularized loss, y_pred) of one batch; every trainable `param.grad` holds dL/dW."""
+    params = model.parameters(trainable_only=True) if params is None else params
+    value, y_pred = backpropagate_loss(model, x, y, sample_weight, training, params)
+    return value + add_penalties(params), y_pred
+
+
+def compute_loss(model, x=None, y=None, y_pred=None, sample_weight=None,
+                 training: bool = True) -> float:
+    """Loss of `y_pred` (computed from x if not given) plus the regularization penalties."""
+    require_compiled(model, "compute_loss")
+    if y_pred is None:
+        y_pred = model.forward(x, training=training)
+    masked = _mask_argument(model)
+    fused = fused_activation(model)
+    if fused is not None:
+        value, _ = model.loss.fused_value_and_gradient(y, fused.logits, y_pred, sample_weight,
+                                                       **masked)
+    else:
+        value = model.loss(y, y_pred, sample_weight=sample_weight, **masked)
+    return float(value) + penalty(model)
