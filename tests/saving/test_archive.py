@@ -286,3 +286,19 @@ def test_json_with_too_many_values_is_refused_before_parsing(tmp_path, rng):
     with measured() as cost, pytest.raises(ModelFileError, match="JSON values"):
         load_model(path)
     assert cost.peak < 16 * 2**20
+
+
+def test_messages_stay_short_whatever_the_file_holds(tmp_path, rng):
+    # A file's names and values appear in messages: a megabyte class name, or 40,000 keys
+    # at the top of config.json, made a megabyte-long error (and CLI line).
+    _, path, _, _ = saved(tmp_path, rng)
+    original = path.read_bytes()
+    config = members(path)["config.json"].decode().rstrip().removesuffix("}")
+    keys = ", ".join(f'"k{i}": 0' for i in range(40_000))
+    for text in (config.replace('"Sequential"', '"' + "S" * 2**20 + '"', 1) + "}",
+                 f"{config}, {keys}}}"):
+        path.write_bytes(original)
+        rewrite(path, config__json=text.encode())
+        with pytest.raises(ModelFileError) as error:
+            load_model(path)
+        assert len(str(error.value)) < 2200, len(str(error.value))

@@ -77,7 +77,19 @@ _CONTROL = re.compile(r"[\x00-\x1f]")
 
 
 class ModelFileError(ValueError):
-    """A model or weights file that is not a valid glassnet file (the message says why)."""
+    """A model or weights file that is not a valid glassnet file (the message says why).
+
+    A message is cut after MAX_MESSAGE characters: a file's values and names appear in it,
+    and a hostile file can make them megabytes long."""
+
+    MAX_MESSAGE = 2000
+
+    def __init__(self, message: str = ""):
+        message = str(message)
+        if len(message) > self.MAX_MESSAGE:
+            cut = len(message) - self.MAX_MESSAGE
+            message = f"{message[:self.MAX_MESSAGE]}... ({cut:,} more characters)"
+        super().__init__(message)
 
 
 def few(names: Iterable, limit: int = 5) -> str:

@@ -49,6 +49,7 @@ from glassnet.saving.archive import (
     ModelFileError,
     check_members,
     existing_file,
+    few,
     json_bytes,
     npz_bytes,
     open_zip,
@@ -294,10 +295,10 @@ def _check_metadata(metadata: dict[str, Any], config: dict[str, Any], where: str
     where = f"{where}: {METADATA}"
     if metadata.get("format") != FORMAT_NAME:
         raise ModelFileError(f"{where}: 'format' must be {FORMAT_NAME!r}, got "
-                             f"{metadata.get('format')!r}")
+                             f"{metadata.get('format')!r:.80}")
     version = metadata.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int):
-        raise ModelFileError(f"{where}: 'format_version' must be an integer, got {version!r}")
+        raise ModelFileError(f"{where}: 'format_version' must be an integer, got {version!r:.80}")
     if version != FORMAT_VERSION:
         newer = " (written by a newer glassnet: upgrade glassnet)" if version > 1 else ""
         raise ModelFileError(f"{where}: format_version {version} is not supported; this "
@@ -305,28 +306,29 @@ def _check_metadata(metadata: dict[str, Any], config: dict[str, Any], where: str
     for key in ("glassnet_version", "saved_at", "class_name"):
         if not isinstance(metadata.get(key), str):
             raise ModelFileError(f"{where}: {key!r} must be a string, got "
-                                 f"{metadata.get(key)!r}")
+                                 f"{metadata.get(key)!r:.80}")
     if not isinstance(metadata.get("user", {}), dict):
-        raise ModelFileError(f"{where}: 'user' must be an object, got {metadata['user']!r}")
+        raise ModelFileError(f"{where}: 'user' must be an object, got {metadata['user']!r:.80}")
     if metadata["class_name"] != config.get("class_name"):
-        raise ModelFileError(f"{where}: class_name {metadata['class_name']!r} differs from "
-                             f"{CONFIG}'s {config.get('class_name')!r}")
+        raise ModelFileError(f"{where}: class_name {metadata['class_name']!r:.80} differs from "
+                             f"{CONFIG}'s {config.get('class_name')!r:.80}")
 
 
 def _check_config(config: dict[str, Any], where: str) -> None:
     where = f"{where}: {CONFIG}"
     expected = {"class_name", "config", "compile_config"}
     if set(config) != expected:
-        raise ModelFileError(f"{where}: expected keys {sorted(expected)}, got {sorted(config)}")
+        raise ModelFileError(f"{where}: expected keys {sorted(expected)}, got "
+                             f"{few(sorted(config))}")
     if not isinstance(config["class_name"], str):
         raise ModelFileError(f"{where}: 'class_name' must be a string, got "
-                             f"{config['class_name']!r}")
+                             f"{config['class_name']!r:.80}")
     if not isinstance(config["config"], dict):
-        raise ModelFileError(f"{where}: 'config' must be an object, got {config['config']!r}")
+        raise ModelFileError(f"{where}: 'config' must be an object, got {config['config']!r:.80}")
     compile_config = config["compile_config"]
     if compile_config is not None and not isinstance(compile_config, dict):
         raise ModelFileError(f"{where}: 'compile_config' must be an object or null, got "
-                             f"{compile_config!r}")
+                             f"{compile_config!r:.80}")
 
 
 # What a layer's, optimizer's or loss's constructor may raise on values no glassnet wrote:
@@ -361,7 +363,7 @@ def _model_from_config(config: dict[str, Any], custom_objects, where: str, weigh
     except (ValueError, TypeError) as error:
         raise ModelFileError(f"{where}: {error}") from error
     if not (isinstance(cls, type) and issubclass(cls, Model)):
-        raise ModelFileError(f"{where}: class_name {config['class_name']!r} is not a Model")
+        raise ModelFileError(f"{where}: class_name {config['class_name']!r:.80} is not a Model")
     # Model.from_config may or may not take custom_objects (a user subclass, say).
     takes_custom = "custom_objects" in inspect.signature(cls.from_config).parameters
     extra = {"custom_objects": custom_objects} if takes_custom else {}
