@@ -201,6 +201,13 @@ def test_import_glassnet_loads_no_plotting_or_progress_bar():
     assert out == "[]", out
 
 
+def test_test_files_have_unique_names():
+    """pytest imports test modules by file name (no __init__.py in tests/): two files of
+    the same name in different folders stop the whole collection."""
+    names = [path.name for path in (SRC.parents[1] / "tests").rglob("test_*.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
+
+
 def test_the_checks_see_a_cycle_and_a_private_import(tmp_path):
     """The cycle finder is not vacuous: a two-module cycle is one component."""
     graph = {"a": {"b"}, "b": {"a"}, "c": {"a"}}

@@ -188,7 +188,11 @@ MASKED = {
     "bidirectional_concat_sequences": lambda: [layers.Bidirectional(
         layers.LSTM(3, return_sequences=True)), layers.GRU(2)],
     "bidirectional_last": lambda: [layers.Bidirectional(layers.SimpleRNN(2))],
-    "dropout_drops_the_mask": lambda: [layers.Dropout(0.2), layers.LSTM(2)],
+    "dropout_passes_the_mask_on": lambda: [layers.Dropout(0.2), layers.LSTM(2)],
+    "dense_and_normalization_pass_it_on": lambda: [
+        layers.Dense(3), layers.LayerNormalization(), layers.GRU(2)],
+    "global_average_pooling_1d_over_unmasked_steps": lambda: [
+        layers.Dense(3), layers.GlobalAveragePooling1D()],
 }
 
 
@@ -217,3 +221,15 @@ def test_variable_length_sequences():
     for steps in (4, 11):
         x = rng.standard_normal((9, steps, 3)).astype(np.float32)
         assert relative_difference(run(sess, x), model.predict(x, verbose=0)) <= 1e-5
+
+
+def test_functional_model_carries_the_padding_mask():
+    require("onnxruntime")
+    rng = np.random.default_rng(6)
+    inputs = gn.Input(shape=(7,))
+    embedded = layers.Embedding(6, 4, mask_zero=True)(inputs)
+    merged = layers.Add()([layers.Dense(4)(embedded), embedded])
+    model = gn.Model(inputs, layers.GRU(3)(merged))
+
+    randomize(model, rng)
+    assert_same(model, lambda batch: _ids_with_padding(rng, batch), "mask/functional")

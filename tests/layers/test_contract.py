@@ -90,7 +90,10 @@ def test_backward_is_the_derivative_of_forward(cls, training):
         assert [r.name for r in report.results] == weights
         y = layer.forward(x, training=training)
         assert layer.backward(np.ones_like(y)) is None, "no gradient for an integer input"
-    assert report.results, f"{cls.__name__}: nothing to check"
+    # a layer with neither a float input nor weights (CategoryEncoding) has no derivative to
+    # compare: that it gives no gradient back is what is checked, above
+    no_derivative = not cls.differentiable_input and not weights
+    assert report.results or no_derivative, f"{cls.__name__}: nothing to check"
     assert report.passed, report
 
 

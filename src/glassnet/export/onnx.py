@@ -15,7 +15,8 @@ Sequential's is "input_layer"), the output as the model's output layer.
 How: the model is walked as `predict` walks it -- a Sequential layer by layer, handing a
 padding mask on as it does; a Functional model node by node in topological order, nested
 models inline -- and each layer is written by the converter of its class (onnx_core.py,
-onnx_convolution.py, onnx_normalization.py, onnx_recurrent.py). A layer class without a
+onnx_convolution.py, onnx_convolution_variants.py, onnx_normalization.py,
+onnx_recurrent.py, onnx_reshaping.py, onnx_preprocessing.py). A layer class without a
 converter (a user's own layer, or a subclass: its forward may differ) is refused by name.
 The result passes `onnx.checker.check_model` before it is written.
 """
@@ -28,7 +29,15 @@ from typing import Any
 import numpy as np
 
 from glassnet import registry
-from glassnet.export import onnx_convolution, onnx_core, onnx_normalization, onnx_recurrent
+from glassnet.export import (
+    onnx_convolution,
+    onnx_convolution_variants,
+    onnx_core,
+    onnx_normalization,
+    onnx_preprocessing,
+    onnx_recurrent,
+    onnx_reshaping,
+)
 from glassnet.export.onnx_graph import (
     DEFAULT_OPSET,
     MIN_OPSET,
@@ -44,21 +53,27 @@ SEQUENTIAL_INPUT_NAME = "input_layer"   # Keras' name for the input a Sequential
 def _sequential(graph, model, x, mask):
     """Each layer's output is the next one's input; a padding mask goes along (from an
     Embedding with mask_zero) to the next layer that supports masking, as Sequential does."""
-    mask = None
     for layer in model.layers:
-        x, mask = graph.convert(layer, x, mask if getattr(layer, "supports_masking", False)
-                                else None)
-    return x.name
+        x, mask = graph.convert(layer, x, mask if layer.supports_masking else None)
+    return x.name, mask            # the output's mask, for a model nested in another
 
 
 def _functional(graph, model, x, mask):
-    """Every node of the graph after the nodes it reads (no masks: Functional has none)."""
+    """Every node of the graph after the nodes it reads; padding masks travel along the
+    graph as the model carries them (a merge's inputs' masks combined)."""
     given = x if isinstance(x, list) else [x]
     values = {id(t): value for t, value in zip(model.inputs, given)}
+    masks = {id(t): m for t, m in zip(model.inputs, mask if isinstance(mask, list)
+                                       else [mask] * len(given))}
     for node in _sorted_nodes(model.outputs, values):
         args = [values[id(t)] for t in node.inputs]
-        values[id(node)], _ = graph.convert(node.layer, args if node.list_input else args[0])
-    return values[id(model.outputs[0])].name
+        in_masks = [masks.get(id(t)) for t in node.inputs]
+        in_mask = (None if all(m is None for m in in_masks)
+                   else in_masks if node.list_input else in_masks[0])
+        values[id(node)], masks[id(node)] = graph.convert(
+            node.layer, args if node.list_input else args[0], in_mask)
+    output = model.outputs[0]
+    return values[id(output)].name, masks.get(id(output))
 
 
 def _sorted_nodes(outputs, known: dict) -> list:
@@ -83,7 +98,9 @@ _MODEL_CONVERTERS = {"Sequential": _sequential, "Functional": _functional}
 def converters() -> dict:
     """{class: converter} for every layer and model class glassnet can export."""
     table = {**onnx_core.CONVERTERS, **onnx_convolution.CONVERTERS,
-             **onnx_normalization.CONVERTERS, **onnx_recurrent.CONVERTERS}
+             **onnx_normalization.CONVERTERS, **onnx_recurrent.CONVERTERS,
+             **onnx_reshaping.CONVERTERS, **onnx_preprocessing.CONVERTERS,
+             **onnx_convolution_variants.CONVERTERS}
     for name, convert in _MODEL_CONVERTERS.items():     # registered by the model modules
         cls = registry.table("layer").get(name)
         if cls is not None:

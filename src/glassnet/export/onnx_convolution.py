@@ -1,5 +1,5 @@
-"""ONNX converters for the windowed layers: Conv1D/Conv2D, max and average pooling, global
-pooling, ZeroPadding2D and UpSampling2D.
+"""ONNX converters for the windowed layers: Conv1D/2D/3D, max and average pooling (1-D to
+3-D), global pooling, ZeroPadding2D and UpSampling2D.
 
 glassnet keeps images channels-last (N, H, W, C); ONNX's Conv and pooling operators read
 channels-first (N, C, H, W). So a windowed layer is written as
@@ -77,8 +77,8 @@ def conv(graph, layer, x, mask):
 def pooling(graph, layer, x, mask):
     """MaxPool / AveragePool over pool_size windows."""
     rank = layer.rank
-    op_type = "MaxPool" if isinstance(layer, (layers.MaxPooling1D, layers.MaxPooling2D)) \
-        else "AveragePool"
+    op_type = "MaxPool" if isinstance(layer, (layers.MaxPooling1D, layers.MaxPooling2D,
+                                              layers.MaxPooling3D)) else "AveragePool"
     attributes = {"kernel_shape": list(layer.pool_size), "strides": list(layer.strides),
                   **_padding(layer.padding, x.shape[1:-1], layer.pool_size, layer.strides,
                             (1,) * rank)}
@@ -89,9 +89,19 @@ def pooling(graph, layer, x, mask):
 
 
 def global_pooling(graph, layer, x, mask):
-    """Max or mean over every spatial axis (1 .. rank), on the channels-last data itself."""
+    """Max or mean over every spatial axis (1 .. rank), on the channels-last data itself.
+    GlobalAveragePooling1D with a padding mask: the mean over the unmasked steps only,
+    Σ_t m x / max(Σ_t m, 1), as the layer computes it; the mask stops here."""
+    if mask is not None and isinstance(layer, layers.GlobalAveragePooling1D):
+        m = graph.op("Unsqueeze", [graph.cast_float(mask), graph.ints([2], "axes")])  # (N, T, 1)
+        total = graph.reduce("ReduceSum", graph.op("Mul", [x.name, m]), [1],
+                             keepdims=layer.keepdims)
+        count = graph.op("Max", [graph.reduce("ReduceSum", m, [1], keepdims=layer.keepdims),
+                                 graph.scalar(1.0)])
+        return graph.op("Div", [total, count]), None
     op_type = "ReduceMax" if isinstance(layer, (layers.GlobalMaxPooling1D,
-                                                layers.GlobalMaxPooling2D)) else "ReduceMean"
+                                                layers.GlobalMaxPooling2D,
+                                                layers.GlobalMaxPooling3D)) else "ReduceMean"
     return graph.reduce(op_type, x.name, range(1, layer.rank + 1), keepdims=layer.keepdims)
 
 
@@ -111,14 +121,19 @@ def up_sampling(graph, layer, x, mask):
 CONVERTERS = {
     layers.Conv1D: conv,
     layers.Conv2D: conv,
+    layers.Conv3D: conv,
     layers.MaxPooling1D: pooling,
     layers.MaxPooling2D: pooling,
     layers.AveragePooling1D: pooling,
     layers.AveragePooling2D: pooling,
+    layers.MaxPooling3D: pooling,
+    layers.AveragePooling3D: pooling,
     layers.GlobalMaxPooling1D: global_pooling,
     layers.GlobalMaxPooling2D: global_pooling,
     layers.GlobalAveragePooling1D: global_pooling,
     layers.GlobalAveragePooling2D: global_pooling,
+    layers.GlobalMaxPooling3D: global_pooling,
+    layers.GlobalAveragePooling3D: global_pooling,
     layers.ZeroPadding2D: zero_padding,
     layers.UpSampling2D: up_sampling,
 }

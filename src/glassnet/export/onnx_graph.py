@@ -169,8 +169,22 @@ class OnnxGraph:
         shapes = [t.shape for t in x] if isinstance(x, list) else x.shape
         with self.scoped(layer.name):
             result = converter(self, layer, x, mask)
-        name, out_mask = result if isinstance(result, tuple) else (result, None)
+        if isinstance(result, tuple):               # the converter says what mask comes out
+            name, out_mask = result
+        else:                                       # the layer contract: passed on or ended
+            name, out_mask = result, mask if layer.supports_masking else None
+        if isinstance(out_mask, list):              # a merge: where every input's mask holds
+            out_mask = self.all_of([m for m in out_mask if m is not None])
         return Tensor(name, tuple(layer.compute_output_shape(shapes))), out_mask
+
+    def all_of(self, masks: list[str]) -> str | None:
+        """The And of bool masks (None for none)."""
+        if not masks:
+            return None
+        combined = masks[0]
+        for other in masks[1:]:
+            combined = self.op("And", [combined, other], hint="mask")
+        return combined
 
     def body(self) -> OnnxGraph:
         """A child graph for a loop body: its own nodes, the main graph's constants and names."""

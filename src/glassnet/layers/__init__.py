@@ -3,8 +3,19 @@
 from glassnet.layers.activation import ELU, Activation, LeakyReLU, ReLU, Softmax
 from glassnet.layers.base import Layer, Parameter
 from glassnet.layers.convolutional import Conv1D, Conv2D
+from glassnet.layers.convolutional_3d import (
+    AveragePooling3D,
+    Conv3D,
+    GlobalAveragePooling3D,
+    GlobalMaxPooling3D,
+    MaxPooling3D,
+)
+from glassnet.layers.convolutional_transpose import Conv1DTranspose, Conv2DTranspose
 from glassnet.layers.core import Dense, Flatten, Input, InputLayer, Reshape, SymbolicTensor
+from glassnet.layers.cropping import Cropping1D, Cropping2D, ZeroPadding1D
+from glassnet.layers.depthwise import DepthwiseConv2D, SeparableConv2D
 from glassnet.layers.embedding import Embedding
+from glassnet.layers.masking import Identity, Masking
 from glassnet.layers.merging import (
     Add,
     Average,
@@ -13,6 +24,13 @@ from glassnet.layers.merging import (
     Minimum,
     Multiply,
     Subtract,
+)
+from glassnet.layers.noise import (
+    AlphaDropout,
+    GaussianDropout,
+    GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
 )
 from glassnet.layers.normalization import BatchNormalization, LayerNormalization
 from glassnet.layers.pooling import (
@@ -25,7 +43,8 @@ from glassnet.layers.pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
-from glassnet.layers.preprocessing import Normalization
+from glassnet.layers.preprocessing import CategoryEncoding, Normalization, Rescaling
+from glassnet.layers.rearranging import Permute, RepeatVector, UpSampling1D
 from glassnet.layers.recurrent import GRU, LSTM, SimpleRNN
 from glassnet.layers.regularization import Dropout
 from glassnet.layers.reshaping import UpSampling2D, ZeroPadding2D
@@ -40,4 +59,10 @@ __all__ = [
     "Layer", "LayerNormalization", "LeakyReLU", "MaxPooling1D", "MaxPooling2D", "Normalization",
     "Parameter", "ReLU", "Reshape", "SimpleRNN", "Softmax", "SymbolicTensor", "TimeDistributed",
     "UpSampling2D", "ZeroPadding2D",
+    # Keras 3's everyday layers beyond the first set (issue 17)
+    "AlphaDropout", "CategoryEncoding", "Conv1DTranspose", "Conv2DTranspose", "Cropping1D",
+    "Cropping2D", "DepthwiseConv2D", "GaussianDropout", "GaussianNoise", "Identity", "Masking",
+    "Permute", "RepeatVector", "Rescaling", "SeparableConv2D", "SpatialDropout1D",
+    "SpatialDropout2D", "UpSampling1D", "ZeroPadding1D",
+    "AveragePooling3D", "Conv3D", "GlobalAveragePooling3D", "GlobalMaxPooling3D", "MaxPooling3D",
 ]

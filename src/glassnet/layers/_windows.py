@@ -23,7 +23,8 @@ import numpy as np
 
 from glassnet.backend import namespace
 
-_SPATIAL_NAMES = {1: "(batch, steps, channels)", 2: "(batch, height, width, channels)"}
+_SPATIAL_NAMES = {1: "(batch, steps, channels)", 2: "(batch, height, width, channels)",
+                  3: "(batch, depth, height, width, channels)"}
 
 
 # ----- argument checking ------------------------------------------------------------------

@@ -332,20 +332,16 @@ class Model(Layer):
         )
 
     def save(self, filepath, overwrite: bool = True) -> None:
-        """One `.glassnet` file: architecture, weights, optimizer state and compile settings."""
-        from glassnet.saving import model_file as saving  # the module: a smaller cycle
-
-        saving.save_model(self, filepath, overwrite=overwrite)
+        """One `.glassnet` file: architecture, weights, optimizer state and compile settings
+        (a `.keras` path: Keras 3's format)."""
+        _file_format(filepath, "is_keras_file").save_model(self, filepath, overwrite=overwrite)
 
     def save_weights(self, filepath, overwrite: bool = True) -> None:
-        from glassnet.saving import model_file as saving  # the module: a smaller cycle
-
-        saving.save_weights(self, filepath, overwrite=overwrite)
+        """`.weights.npz` (a `.weights.h5` path: Keras 3's format)."""
+        _file_format(filepath).save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath) -> None:
-        from glassnet.saving import model_file as saving  # the module: a smaller cycle
-
-        saving.load_weights(self, filepath)
+        _file_format(filepath).load_weights(self, filepath)
 
     def export(self, filepath, format: str = "onnx", verbose=None, input_signature=None,
                **kwargs) -> None:
@@ -355,6 +351,13 @@ class Model(Layer):
 
         export_model(self, filepath, format=format, verbose=verbose,
                      input_signature=input_signature, **kwargs)
+
+
+def _file_format(filepath, test: str = "is_keras_weights_file"):
+    """The saving module for the path's extension: Keras' (keras_file) or glassnet's."""
+    from glassnet.saving import keras_file, model_file  # the modules: a smaller cycle
+
+    return keras_file if getattr(keras_file, test)(filepath) else model_file
 
 
 def _takes_mask(method) -> bool:

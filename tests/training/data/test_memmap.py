@@ -4,7 +4,6 @@ batch; peak memory stays bounded (and flat) as the file grows beyond it."""
 from __future__ import annotations
 
 import os
-import time
 import tracemalloc
 
 import numpy as np
@@ -168,7 +167,6 @@ def traced_peak_of_one_epoch(x, y) -> int:
 
 
 def test_peak_memory_stays_flat_as_the_memmap_grows(tmp_path):
-    started = time.perf_counter()
     peaks = {}
     try:
         for megabytes in (200, 400):
@@ -181,4 +179,3 @@ def test_peak_memory_stays_flat_as_the_memmap_grows(tmp_path):
     print({f"{size} MB of data": f"peak {peak / MB:.1f} MB" for size, peak in peaks.items()})
     assert peaks[400] < 60 * MB                    # 400 MB of data, under 60 MB traced
     assert peaks[400] < 1.25 * peaks[200] + 1 * MB  # doubling the data: about the same peak
-    assert time.perf_counter() - started < 20

@@ -1,0 +1,215 @@
+"""Layer configs of Keras 3.15 and of glassnet, translated both ways, one layer at a time.
+
+Every glassnet layer that Keras has takes the same class name and, for the options both
+have, the same config keys; what differs is how values are written (see keras_values.py)
+and the options one side lacks:
+
+- Keras-only options (constraints, `groups`, `rms_scaling`, quantization, ...): reading
+  accepts them only at the value glassnet computes the same way, and refuses any other
+  value with an error naming the layer and the option; writing gives them that value.
+- glassnet-only entries with no effect on the numbers (`input_shape`, `use_cudnn`) are
+  left out when writing.
+
+A layer spec in Keras' form is {"module": "keras.layers", "class_name", "config",
+"registered_name": None, "build_config": {"input_shape"}}; in glassnet's form
+{"class_name", "config"} (what `glassnet.registry.deserialize` builds). Nothing is built
+here: `layer_from_keras` returns the glassnet spec, `layer_to_keras` reads a built layer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassnet import registry
+from glassnet.saving.keras_values import (
+    KerasConfigError,
+    KerasExportError,
+    Unused,
+    activation_from_keras,
+    activation_to_keras,
+    check_object,
+    dtype_from_keras,
+    dtype_to_keras,
+    initializer_from_keras,
+    initializer_to_keras,
+    keras_object,
+    regularizer_from_keras,
+    regularizer_to_keras,
+)
+
+_RNN_ONLY = {"activity_regularizer": None, "kernel_constraint": None,
+             "recurrent_constraint": None, "bias_constraint": None}
+_CONV_ONLY = {"groups": 1, "activity_regularizer": None, "kernel_constraint": None,
+              "bias_constraint": None}
+_LORA = {"lora_rank": None, "lora_alpha": Unused(None)}
+# Keras class -> {Keras-only option: the value at which glassnet computes the same}
+KERAS_ONLY: dict[str, dict[str, Any]] = {
+    "InputLayer": {"sparse": False, "ragged": False, "optional": False},
+    "Dense": {"kernel_constraint": None, "bias_constraint": None, "quantization_config": None,
+              **_LORA},
+    "Conv1D": _CONV_ONLY,
+    "Conv2D": _CONV_ONLY,
+    # synchronized: the statistics of all devices' batches; glassnet runs on one
+    "BatchNormalization": {"beta_constraint": None, "gamma_constraint": None,
+                           "synchronized": Unused(False), "renorm": False,
+                           "renorm_clipping": None, "renorm_momentum": Unused(0.99)},
+    "LayerNormalization": {"rms_scaling": False, "beta_constraint": None,
+                           "gamma_constraint": None},
+    "Embedding": {"activity_regularizer": None, "embeddings_constraint": None,
+                  "quantization_config": None, **_LORA},
+    "SimpleRNN": _RNN_ONLY,
+    "LSTM": _RNN_ONLY,
+    "GRU": _RNN_ONLY,
+}
+_NOT_WRITTEN = {"lora_rank", "lora_alpha"}          # Keras writes them only when set
+_GLASSNET_ONLY = {"input_shape", "use_cudnn"}       # no effect on the numbers; not written
+_ACTIVATION_KEYS = ("activation", "recurrent_activation")
+_WRAPPED_KEYS = ("layer", "backward_layer")         # Bidirectional, TimeDistributed
+
+# The layers both libraries have (glassnet's class names, which are Keras').
+SUPPORTED = (
+    "InputLayer", "Dense", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "Dropout",
+    "Flatten", "Reshape", "Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D",
+    "AveragePooling1D", "AveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
+    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "ZeroPadding2D", "UpSampling2D",
+    "BatchNormalization", "LayerNormalization", "Embedding", "SimpleRNN", "LSTM", "GRU",
+    "Bidirectional", "TimeDistributed", "Add", "Subtract", "Multiply", "Average", "Maximum",
+    "Minimum", "Concatenate",
+)
+RNN_LAYERS = ("SimpleRNN", "LSTM", "GRU")
+
+
+# ----- Keras -> glassnet --------------------------------------------------------------------
+def layer_from_keras(spec, where: str) -> dict[str, Any]:
+    """The glassnet spec {"class_name", "config"} of a Keras layer spec.
+
+    Raises:
+        KerasConfigError naming `where`, the layer and the option glassnet lacks.
+    """
+    class_name, config = check_object(spec, "layer", where)
+    name = config.get("name")
+    where = f"{where}: layer {name!r} ({class_name})"
+    if class_name not in SUPPORTED:
+        raise KerasConfigError(f"{where}: glassnet has no layer {class_name!r} (it reads "
+                               f"{', '.join(SUPPORTED)}); a custom class is never imported")
+    if class_name != "InputLayer" and spec.get("module") not in ("keras.layers", None):
+        raise KerasConfigError(f"{where}: module {spec.get('module')!r} is not Keras' own "
+                               f"(expected 'keras.layers')")
+    converted = {}
+    keras_only = KERAS_ONLY.get(class_name, {})
+    for key, value in config.items():
+        if key in keras_only:
+            _check_keras_only(key, value, keras_only[key], where)
+        elif key == "dtype":
+            converted[key] = _input_dtype(value, where) if class_name == "InputLayer" else \
+                dtype_from_keras(value, where)
+        elif key in _ACTIVATION_KEYS:
+            converted[key] = activation_from_keras(value, where, key)
+        elif key.endswith("_constraint") or key == "activity_regularizer":
+            _check_keras_only(key, value, None, where)
+        elif key.endswith("_initializer"):
+            converted[key] = initializer_from_keras(value, f"{where}: {key}")
+        elif key.endswith("_regularizer"):
+            converted[key] = regularizer_from_keras(value, f"{where}: {key}")
+        elif key in _WRAPPED_KEYS and class_name in ("Bidirectional", "TimeDistributed"):
+            converted[key] = None if value is None else layer_from_keras(value, where)
+        else:
+            converted[key] = value
+    return {"class_name": class_name, "config": converted}
+
+
+def _check_keras_only(key: str, value, expected, where: str) -> None:
+    if isinstance(expected, Unused) or value == expected:
+        return
+    raise KerasConfigError(f"{where}: option {key}={value!r} is not supported by glassnet "
+                           f"(only {key}={expected!r})")
+
+
+def _input_dtype(name, where: str):
+    """An Input's dtype: a float dtype stays; integer ids (for an Embedding) are fed as
+    floats, which glassnet's Embedding reads as ids, so the layer gets glassnet's default."""
+    if name in ("float32", "float64"):
+        return name
+    try:
+        kind = np.dtype(name).kind
+    except (TypeError, ValueError):
+        kind = None
+    if kind in ("i", "u", "b"):
+        return None
+    raise KerasConfigError(f"{where}: dtype {name!r} is not supported by glassnet")
+
+
+# ----- glassnet -> Keras --------------------------------------------------------------------
+def layer_to_keras(layer, where: str = "") -> dict[str, Any]:
+    """The Keras spec of a glassnet layer, with a build_config when the layer is built.
+
+    Raises:
+        KerasExportError naming the layer: a class or an option Keras lacks.
+    """
+    class_name = type(layer).__name__
+    where = f"{where}layer {layer.name!r} ({class_name})"
+    if class_name not in SUPPORTED or registry.table("layer").get(class_name) is not type(layer):
+        raise KerasExportError(f"{where}: Keras has no equivalent of this class (Keras files "
+                               f"hold {', '.join(SUPPORTED)})")
+    config: dict[str, Any] = {}
+    for key, value in layer.get_config().items():
+        if key in _GLASSNET_ONLY:
+            continue
+        if key == "dtype":
+            config[key] = value if class_name == "InputLayer" else dtype_to_keras(value)
+        elif key in _ACTIVATION_KEYS:
+            config[key] = activation_to_keras(value, where, key)
+        elif key.endswith("_initializer"):
+            config[key] = initializer_to_keras(value, f"{where}: {key}")
+        elif key.endswith("_regularizer"):
+            config[key] = regularizer_to_keras(value, f"{where}: {key}")
+        elif key in _WRAPPED_KEYS and class_name in ("Bidirectional", "TimeDistributed"):
+            config[key] = layer_to_keras(_wrapped(layer, key), f"{where}: ")
+        else:
+            config[key] = _plain(value)
+    for key, value in KERAS_ONLY.get(class_name, {}).items():
+        if key not in _NOT_WRITTEN:
+            config.setdefault(key, value.written if isinstance(value, Unused) else value)
+    spec = keras_object("keras.layers", class_name, config)
+    if layer.built and class_name != "InputLayer":
+        spec["build_config"] = {"input_shape": _plain(layer.input_shape)}
+    return spec
+
+
+def _wrapped(layer, key: str):
+    """The inner layer object a wrapper's config entry describes."""
+    if type(layer).__name__ == "TimeDistributed":
+        return layer.layer
+    return layer.forward_layer if key == "layer" else layer.backward_layer
+
+
+def _plain(value):
+    """Tuples as lists (JSON's form, and what Keras writes), recursively."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+# ----- the variables of a layer, in Keras' places -------------------------------------------
+def variable_groups(layer, path: str) -> list[tuple[str, str, list]]:
+    """[(h5 path, name, [Parameter, ...]), ...]: where Keras keeps each of the layer's
+    variables. An RNN keeps its weights in its cell ("<path>/cell"); Bidirectional in its
+    two RNNs ("<path>/forward_layer", "<path>/backward_layer"); TimeDistributed in the
+    layer it wraps ("<path>/layer"). Parameters are in Keras' variable order."""
+    class_name = type(layer).__name__
+    if class_name in RNN_LAYERS:
+        cell = f"{class_name.lower() if class_name != 'SimpleRNN' else 'simple_rnn'}_cell"
+        return [(path, layer.name, []), (f"{path}/cell", cell, layer.parameters())]
+    if class_name == "Bidirectional":
+        return ([(path, layer.name, [])]
+                + variable_groups(layer.forward_layer, f"{path}/forward_layer")
+                + variable_groups(layer.backward_layer, f"{path}/backward_layer"))
+    if class_name == "TimeDistributed":
+        return [(path, layer.name, [])] + variable_groups(layer.layer, f"{path}/layer")
+    return [(path, layer.name, layer.parameters())]
+
+
+__all__ = ["KERAS_ONLY", "RNN_LAYERS", "SUPPORTED", "layer_from_keras", "layer_to_keras",
+           "variable_groups"]

@@ -1,0 +1,154 @@
+"""Every layer glassnet and Keras 3 share, through `.keras` files both ways, against real Keras.
+
+For each layer: a small model around it is built and trained (two steps) in Keras 3.15 on its
+torch backend and saved as `.keras`; glassnet loads it and predicts the same (float32,
+relative 1e-5); one more training step in each library from the same file gives the same
+weights (so the optimizer's state came along); glassnet saves it as `.keras`, Keras loads
+that, predicts the same, and its next step matches glassnet's again.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _keras_compare import Differences
+
+import glassnet as gn
+from glassnet.saving.keras_layers import SUPPORTED
+
+N = 6                                            # samples in a batch
+
+
+@pytest.fixture(scope="module")
+def differences():
+    record = Differences()
+    yield record
+    record.report()
+
+
+def _sequential(keras, shape, *layers, dtype="float32"):
+    """Input(shape) -> layers -> Flatten -> Dense(3): a trainable model around `layers`."""
+    return keras.Sequential([keras.Input(shape, dtype=dtype), *layers, keras.layers.Flatten(),
+                             keras.layers.Dense(3)])
+
+
+def _merge(keras, layer):
+    """Two Dense branches of one input, merged by `layer`, then Dense(3)."""
+    L = keras.layers
+    x = keras.Input((5,), name="features")
+    merged = layer([L.Dense(4, name="left")(x), L.Dense(4, activation="tanh", name="right")(x)])
+    return keras.Model(x, L.Dense(3)(merged))
+
+
+def _ids(rng, shape):
+    ids = rng.integers(1, 10, size=(N, *shape)).astype("float32")
+    ids[: N // 2, -2:] = 0                       # padding at the end of half the samples
+    return ids
+
+
+# name -> (model builder, input shape or "ids"); the builders see `keras` and its layers L.
+CASES = {
+    "Dense": lambda k, L: _sequential(k, (5,), L.Dense(
+        4, activation="relu", kernel_regularizer=k.regularizers.L2(0.01))),
+    "Dense frozen": lambda k, L: _sequential(k, (5,), L.Dense(4, trainable=False), L.Dense(4)),
+    "Activation": lambda k, L: _sequential(k, (5,), L.Dense(4), L.Activation("softplus")),
+    "ReLU": lambda k, L: _sequential(k, (5,), L.Dense(4), L.ReLU(
+        max_value=1.5, negative_slope=0.1, threshold=0.2)),
+    "LeakyReLU": lambda k, L: _sequential(k, (5,), L.Dense(4), L.LeakyReLU(0.2)),
+    "ELU": lambda k, L: _sequential(k, (5,), L.Dense(4), L.ELU(0.5)),
+    "Softmax": lambda k, L: _sequential(k, (5,), L.Dense(4), L.Softmax()),
+    "Dropout": lambda k, L: _sequential(k, (5,), L.Dense(4, activation="gelu"), L.Dropout(0.3)),
+    "Reshape": lambda k, L: _sequential(k, (3, 4), L.Reshape((4, 3)), L.Dense(2)),
+    "Conv1D": lambda k, L: _sequential(k, (9, 2), L.Conv1D(
+        4, 3, strides=2, padding="same", activation="sigmoid")),
+    "Conv1D causal": lambda k, L: _sequential(k, (9, 2), L.Conv1D(
+        3, 2, dilation_rate=2, padding="causal")),
+    "Conv2D": lambda k, L: _sequential(k, (7, 6, 2), L.Conv2D(
+        3, (3, 2), strides=(2, 1), padding="same", activation="relu")),
+    "MaxPooling1D": lambda k, L: _sequential(k, (7, 2), L.MaxPooling1D(3, 2, padding="same")),
+    "MaxPooling2D": lambda k, L: _sequential(k, (7, 6, 2), L.MaxPooling2D(2)),
+    "AveragePooling1D": lambda k, L: _sequential(k, (7, 2), L.AveragePooling1D(2)),
+    "AveragePooling2D": lambda k, L: _sequential(k, (7, 7, 2), L.AveragePooling2D(
+        3, 2, padding="same")),
+    "GlobalMaxPooling1D": lambda k, L: _sequential(k, (7, 2), L.GlobalMaxPooling1D()),
+    "GlobalAveragePooling1D": lambda k, L: _sequential(k, (7, 2), L.GlobalAveragePooling1D()),
+    "GlobalMaxPooling2D": lambda k, L: _sequential(k, (5, 4, 2), L.GlobalMaxPooling2D()),
+    "GlobalAveragePooling2D": lambda k, L: _sequential(k, (5, 4, 2), L.GlobalAveragePooling2D(
+        keepdims=True)),
+    "ZeroPadding2D": lambda k, L: _sequential(k, (4, 3, 2), L.ZeroPadding2D(((1, 2), (0, 1)))),
+    "UpSampling2D": lambda k, L: _sequential(k, (3, 2, 2), L.UpSampling2D((2, 3))),
+    "BatchNormalization": lambda k, L: _sequential(k, (4, 3), L.Dense(3), L.BatchNormalization(
+        momentum=0.8, epsilon=1e-2)),
+    "LayerNormalization": lambda k, L: _sequential(k, (4, 3), L.LayerNormalization(
+        axis=[1, 2], epsilon=1e-4)),
+    "Embedding": lambda k, L: _sequential(k, (5,), L.Embedding(10, 3), dtype="int32"),
+    "Embedding mask_zero": lambda k, L: _sequential(k, (5,), L.Embedding(
+        10, 3, mask_zero=True), L.LSTM(2)),
+    "SimpleRNN": lambda k, L: _sequential(k, (5, 2), L.SimpleRNN(
+        3, return_sequences=True, go_backwards=True)),
+    "LSTM": lambda k, L: _sequential(k, (5, 2), L.LSTM(3)),
+    "GRU": lambda k, L: _sequential(k, (5, 2), L.GRU(3, return_sequences=True)),
+    "GRU reset_after=False": lambda k, L: _sequential(k, (5, 2), L.GRU(3, reset_after=False)),
+    "Bidirectional": lambda k, L: _sequential(k, (5, 2), L.Bidirectional(
+        L.LSTM(3, return_sequences=True), merge_mode="sum")),
+    "Bidirectional GRU": lambda k, L: _sequential(k, (5, 2), L.Bidirectional(L.GRU(2))),
+    "TimeDistributed": lambda k, L: _sequential(k, (4, 3), L.TimeDistributed(
+        L.Dense(2, activation="tanh"))),
+    "Add": lambda k, L: _merge(k, L.Add()),
+    "Subtract": lambda k, L: _merge(k, L.Subtract()),
+    "Multiply": lambda k, L: _merge(k, L.Multiply()),
+    "Average": lambda k, L: _merge(k, L.Average()),
+    "Maximum": lambda k, L: _merge(k, L.Maximum()),
+    "Minimum": lambda k, L: _merge(k, L.Minimum()),
+    "Concatenate": lambda k, L: _merge(k, L.Concatenate()),
+}
+RANDOM_IN_TRAINING = ("Dropout",)          # a step in each library draws its own mask
+
+
+def _input(keras_model, rng):
+    shape = tuple(keras_model.input_shape[1:])
+    if keras_model.layers[0].__class__.__name__ == "Embedding":
+        return _ids(rng, shape)
+    return rng.standard_normal((N, *shape)).astype("float32")
+
+
+def _compare_weights(differences, keras_model, glassnet_model, where):
+    for k, (expected, actual) in enumerate(zip(keras_model.get_weights(),
+                                               glassnet_model.get_weights())):
+        differences.check(expected, actual, f"{where}, weight {k}", rtol=1e-4, floor=1e-2)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_layer_both_ways(keras, differences, tmp_path, case):
+    rng = np.random.default_rng(0)
+    keras.utils.set_random_seed(0)
+    keras_model = CASES[case](keras, keras.layers)
+    keras_model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9), loss="mse")
+    x = _input(keras_model, rng)
+    y = rng.standard_normal((N, 3)).astype("float32")
+    for _ in range(2):
+        keras_model.train_on_batch(x, y)
+    keras_model.save(tmp_path / "from_keras.keras")
+
+    model = gn.load_model(tmp_path / "from_keras.keras")
+    differences.check(keras_model.predict(x, verbose=0), model.predict(x, verbose=0),
+                      f"{case}: Keras -> glassnet, predict")
+    keras_model.train_on_batch(x, y)
+    model.train_on_batch(x, y)
+    if case not in RANDOM_IN_TRAINING:
+        _compare_weights(differences, keras_model, model, f"{case}: Keras -> glassnet, a step")
+
+    model.save(tmp_path / "from_glassnet.keras")
+    reloaded = keras.saving.load_model(tmp_path / "from_glassnet.keras")
+    differences.check(model.predict(x, verbose=0), reloaded.predict(x, verbose=0),
+                      f"{case}: glassnet -> Keras, predict")
+    reloaded.train_on_batch(x, y)
+    model.train_on_batch(x, y)
+    if case not in RANDOM_IN_TRAINING:
+        _compare_weights(differences, reloaded, model, f"{case}: glassnet -> Keras, a step")
+
+
+def test_every_shared_layer_has_a_case():
+    """The layers both ways are those with a case here (InputLayer is in every one)."""
+    tested = {name.split()[0] for name in CASES} | {"InputLayer", "Flatten"}
+    assert tested == set(SUPPORTED)
