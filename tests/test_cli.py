@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet import layers, optimizers
+from glassnet import layers, optimizers, saving
 from glassnet.cli import main
 
 
@@ -112,3 +114,26 @@ def test_python_dash_m(model_file):
     model_file.write_bytes(b"PK\x03\x04 definitely not a model")
     result = run_module("info", str(model_file))
     assert_one_line_error(result.returncode, result.stderr, "net.glassnet")
+
+
+def test_info_on_a_hostile_file_is_one_line(model_file, capsys, monkeypatch):
+    # A deflated weights member was inflated first: NumPy's _ArrayMemoryError escaped as a
+    # traceback. The file is now refused before inflating; any MemoryError is one line too.
+    with zipfile.ZipFile(model_file) as zf:
+        members = {info.filename: zf.read(info) for info in zf.infolist()}
+    buffer = io.BytesIO()
+    np.savez(buffer, **{f"{i:04d}": np.zeros(2**24, np.uint8) for i in range(4)})
+    members["model.weights.npz"] = buffer.getvalue()
+    with zipfile.ZipFile(model_file, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    code = main(["info", str(model_file)])
+    assert_one_line_error(code, capsys.readouterr().err, "net.glassnet",
+                          "model.weights.npz would decompress to")
+
+    def no_memory(path):
+        raise MemoryError("Unable to allocate 1.3 GiB for an array")
+
+    monkeypatch.setattr(saving, "model_summary_lines", no_memory)
+    code = main(["info", str(model_file)])
+    assert_one_line_error(code, capsys.readouterr().err, "out of memory")

@@ -11,6 +11,7 @@ memory and canary checks, see there); each test prints its count and asserts MIN
 
 from __future__ import annotations
 
+import functools
 import gzip
 import importlib
 import io
@@ -25,10 +26,15 @@ from hypothesis import strategies as st
 from _fuzzing import (
     HYPOTHESIS,
     Fuzzer,
+    check_fresh,
     npy_bytes,
     npy_with_header,
     object_npy,
     pickle_payload,
+    raw_zip,
+    run_fresh,
+    zeros_member,
+    zeros_npy_member,
     zip_bytes,
 )
 from conftest import require_data
@@ -47,6 +53,8 @@ MIN_CASES = {
     "semeion": 180,
     "csv": 150,
     "npz": 230,
+    "data_ratios": 30,
+    "data_files": 9,
 }
 
 
@@ -320,6 +328,86 @@ def test_npz(fuzz, tmp_path, monkeypatch):
                   "scalar x", "y one row short", "no y", "lzma", "deflated 64 MiB y"):
         assert outcomes[label] == "DatasetError", label
     fuzz.report("npz", MIN_CASES["npz"])
+
+
+# ----- issue 15: compression ratios, nesting, quadratic inputs --------------------------------
+def test_data_ratios_and_nesting(fuzz, tmp_path):
+    """Members and .gz files across the data limit (100:1 past 1 MiB), zips inside .npy
+    members and .gz files inside .gz files: refused before inflating, or read whole."""
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((8, 3)).astype(np.float32), np.arange(8)
+    arrays = {"x.npy": npy_bytes(x), "y.npy": npy_bytes(y)}
+    outcomes = {}
+    for size in (2**19, 2**20 - 256, 2**20 + 2**16, 4 * 2**20, 32 * 2**20):
+        for level in (1, 9):
+            for member in ("x.npy", "y.npy"):
+                buffer = io.BytesIO()
+                with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as zf:
+                    for name, data in arrays.items():
+                        if name != member:
+                            zf.writestr(name, data)
+                    zeros_npy_member(zf, member, size) if level == 1 else zf.writestr(
+                        member, npy_bytes(np.zeros(size, np.uint8)))
+                label = f"{member} of {size:,} zeros at level {level}"
+                outcomes[label] = run_bytes(fuzz, tmp_path, buffer.getvalue(), "data.npz",
+                                            functools.partial(load_npz, x_key=member[:-4],
+                                                              y_key=None), label)
+            gz_data = gzip.compress(struct.pack(">HBB1I", 0, 8, 1, size) + bytes(size),
+                                    compresslevel=level, mtime=0)
+            label = f"idx of {size:,} zeros at level {level}"
+            outcomes[label] = run_bytes(fuzz, tmp_path, gz_data, "data.gz", read_idx, label)
+    for label, outcome in outcomes.items():   # refused exactly past 1 MiB (all ratios > 100)
+        size = int(label.split(" of ")[1].split(" ")[0].replace(",", ""))
+        assert (outcome == "loaded") == (size <= 2**20), (label, outcome)
+    nested = {
+        "a zip as x.npy": zip_bytes({**arrays, "x.npy": zip_bytes(arrays)}),
+        "an .npz of .npz as x.npy, stored": zip_bytes(
+            {**arrays, "x.npy": zip_bytes({"x.npy": zip_bytes(arrays)})}, zipfile.ZIP_STORED),
+        "a .gz as x.npy": zip_bytes({**arrays, "x.npy": gzip.compress(arrays["x.npy"])}),
+    }
+    for label, data in nested.items():
+        assert run_bytes(fuzz, tmp_path, data, "data.npz", load_npz, label) == "DatasetError"
+    inner = gz(struct.pack(">HBB1I", 0, 8, 1, 4 * 2**20) + bytes(4 * 2**20))
+    assert run_bytes(fuzz, tmp_path, gz(inner), "nested.gz", read_idx, "a .gz in a .gz") \
+        == "DatasetError"
+    fuzz.report("data_ratios", MIN_CASES["data_ratios"])
+
+
+def test_data_files_at_full_size(tmp_path):
+    """Quadratic member counts and 256 MiB bombs, in a fresh process: each refused in under
+    2 s and 200 MB above the baseline."""
+    arrays = [("x.npy", npy_bytes(np.zeros((4, 2), np.float32))), ("y.npy", npy_bytes(
+        np.zeros(4)))]
+    files = {
+        "npz: x, y, 60,000 empty members, the last named '../m'": raw_zip(
+            arrays + [(f"m{i}.npy", b"") for i in range(60_000)] + [("../m", b"")]),
+        "npz: 30,000 names twice": raw_zip(arrays + [(f"m{i // 2}.npy", b"")
+                                                     for i in range(60_000)]),
+        "npz: 100,001 members": raw_zip(arrays + [(f"m{i}", b"") for i in range(100_001)]),
+        "npz: x and y each twice": raw_zip(arrays + arrays),
+        "npz: a member named with 60,000 characters": raw_zip(arrays + [("m" * 60_000, b"")]),
+    }
+    cases = []
+    for index, (label, data) in enumerate(files.items()):
+        (tmp_path / f"d{index}.npz").write_bytes(data)
+        cases.append((label, "npz", f"d{index}.npz"))
+    size = 256 * 2**20
+    for index, member in enumerate(("x.npy", "y.npy")):
+        with zipfile.ZipFile(tmp_path / f"bomb{index}.npz", "w") as zf:
+            zf.writestr(*arrays[1 - index])
+            zeros_npy_member(zf, member, size)
+        cases.append((f"npz: {member} of 256 MiB of zeros", "npz", f"bomb{index}.npz"))
+    with zipfile.ZipFile(tmp_path / "extra.npz", "w") as zf:   # never read, still refused
+        for name, data in arrays:
+            zf.writestr(name, data)
+        zeros_member(zf, "extra.npy", size)
+    cases.append(("npz: an unread member of 256 MiB of zeros", "npz", "extra.npz"))
+    with gzip.open(tmp_path / "bomb.gz", "wb", compresslevel=1) as out:
+        out.write(struct.pack(">HBB1I", 0, 8, 1, size))
+        for _ in range(size // 2**20):
+            out.write(bytes(2**20))
+    cases.append(("idx: 256 MiB of zeros", "idx", "bomb.gz"))
+    check_fresh("data_files", run_fresh(tmp_path, cases), MIN_CASES["data_files"])
 
 
 # ----- one test per bug the fuzzing found (fixed in glassnet/datasets) -----------------------

@@ -84,3 +84,55 @@ def one_of(name: str, value, choices) -> str:
     if value not in choices:
         raise ValueError(f"{name}: expected one of {list(choices)}, got {value!r}")
     return value
+
+
+def weight_values(name: str, value, dtype) -> np.ndarray:
+    """`value` as an array to be stored in a weight of `dtype` (see `weight_problem`).
+
+    Raises:
+        ValueError: "weight 'dense/kernel': ..." naming the weight and the offending value.
+    """
+    array = np.asarray(value)
+    problem = weight_problem(array, dtype)
+    if problem is not None:
+        raise ValueError(f"weight {name!r}: {problem}")
+    return array
+
+
+def weight_problem(array: np.ndarray, dtype) -> str | None:
+    """Why storing `array` in a weight of `dtype` would change the model's meaning rather
+    than round it, or None: NaN or inf; a float that the cast overflows (1e300 into float32,
+    1e5 into float16); an integer beyond the float's exact range (|v| > 2**24 for float32:
+    2**62 or a large uint64 would become another number); an integer outside an integer
+    weight's range; complex, text or object values. Rounding float64 to float32 (or float16)
+    is allowed, as in Keras. Two passes (min, max) over the array, no temporary copy."""
+    target = np.dtype(dtype)
+    if array.dtype.kind not in "biuf" or target.kind not in "biuf":
+        return (f"cannot store {array.dtype} values in a {target} weight (complex, text and "
+                "objects are refused)")
+    if array.size == 0 or array.dtype.kind == "b":
+        return None
+    if array.dtype.kind == "f":
+        low, high = np.min(array), np.max(array)     # NaN propagates to both
+        if not (np.isfinite(low) and np.isfinite(high)):
+            bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+            return f"{bad} non-finite value{'s' * (bad != 1)} (NaN or inf)"
+        if target.kind != "f":
+            return f"cannot store {array.dtype} values in a {target} weight"
+        with np.errstate(over="ignore"):
+            extremes = np.array([low, high]).astype(target)
+        if not np.isfinite(extremes).all():
+            worst = high if abs(high) >= abs(low) else low
+            return f"{float(worst)!r} overflows {target} (largest {float(np.finfo(target).max):g})"
+        return None
+    low, high = int(np.min(array)), int(np.max(array))
+    if target.kind == "f":
+        bound = 2 ** (np.finfo(target).nmant + 1)    # every integer up to this is exact
+        limits, what = (-bound, bound), f"is not exact in {target} (|integers| <= {bound:,})"
+    else:
+        info = np.iinfo(target)
+        limits, what = (int(info.min), int(info.max)), f"does not fit {target}"
+    for extreme in (high, low):
+        if not limits[0] <= extreme <= limits[1]:
+            return f"integer {extreme} {what}"
+    return None

@@ -91,6 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError, OSError) as error:
         sys.stderr.write(_error_line(_message(error)))
         return EXIT_USAGE
+    except MemoryError as error:      # e.g. NumPy's _ArrayMemoryError: still one line
+        sys.stderr.write(_error_line(f"out of memory: {error}"))
+        return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write(_error_line("interrupted"))
         return 130

@@ -102,3 +102,63 @@ def test_ragged_csv_names_the_line(tmp_path, capsys):
     bad.write_text("a,b,y\n1,2,0\n3,4\n")
     assert cli.main(["train", str(bad), "--target", "y"]) == 2
     assert "line 3" in capsys.readouterr().err
+
+
+# ----- issue 15: a model's metadata is validated like the model itself ------------------------
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory):
+    """A 2-feature, 3-class model (softmax output), and a CSV with its two feature columns."""
+    import glassnet as gn
+    from glassnet import layers
+
+    folder = tmp_path_factory.mktemp("classifier")
+    model = gn.Sequential([layers.Input(shape=(2,)), layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    data = write_csv(folder / "new.csv", ["a", "b"], [["0", "1"], ["2", "3"], ["1", "1"]])
+    return model, data
+
+
+GOOD_METADATA = {"task": "classification", "features": ["a", "b"], "target": "species",
+                 "classes": ["x", "y", "z"]}
+
+
+@pytest.mark.parametrize("change, fragment", [
+    # A short list gave an IndexError traceback, a dict a KeyError traceback, and a string
+    # labelled every prediction with one of its characters.
+    ({"classes": ["x"]}, "'classes'"),
+    ({"classes": {"0": "x", "1": "y"}}, "'classes'"),
+    ({"classes": "xyz"}, "'classes'"),
+    ({"classes": ["x", "y", 3]}, "'classes'"),
+    ({"classes": ["x", "x", "z"]}, "'classes'"),
+    ({"features": "ab"}, "'features'"),
+    ({"features": ["a"]}, "'features'"),
+    ({"features": ["a", "a"]}, "'features'"),
+    ({"features": [1, 2]}, "'features'"),
+    ({"task": ["classification"]}, "'task'"),
+    ({"target": {"x": 1}}, "'target'"),
+])
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+def test_hostile_metadata_is_one_line_and_status_2(classifier, tmp_path, capsys, change,
+                                                   fragment, command):
+    from glassnet import saving
+
+    model, data = classifier
+    path = tmp_path / "model.glassnet"
+    saving.save_model(model, path, metadata={**GOOD_METADATA, **change})
+    assert cli.main([command, str(path), str(data)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    err = captured.err
+    assert err.startswith("glassnet: error: ") and err.count("\n") == 1, err
+    assert "model.glassnet" in err and "metadata" in err and fragment in err, err
+
+
+def test_good_metadata_predicts(classifier, tmp_path, capsys):
+    from glassnet import saving
+
+    model, data = classifier
+    path = tmp_path / "model.glassnet"
+    saving.save_model(model, path, metadata=GOOD_METADATA)
+    assert cli.main(["predict", str(path), str(data)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "prediction" and len(lines) == 4 and set(lines[1:]) <= {"x", "y", "z"}

@@ -200,3 +200,16 @@ def test_a_copy_of_keras_mnist_npz_is_read_by_path(monkeypatch, tmp_path):
     register(monkeypatch, tmp_path, "mnist.npz", path.read_bytes())
     with pytest.raises(DatasetError, match=r"expected \(n, 28, 28\)"):
         mnist.load_data(path=path)
+
+
+def test_read_idx_refuses_ratios_past_the_data_limit(tmp_path, monkeypatch):
+    # A 16 MiB image file of zeros gzips to 16 KB: read_idx inflated it (deflate allows it).
+    from glassnet import saving
+
+    zeros = np.zeros((256, 256, 256), dtype=np.uint8)
+    (tmp_path / "zeros.gz").write_bytes(gzip.compress(idx_bytes(zeros)))
+    with pytest.raises(DatasetError, match=r"zeros.gz: .*more than 100:1 "
+                                           r"\(glassnet.saving.MAX_DATA_COMPRESSION_RATIO\)"):
+        read_idx(tmp_path / "zeros.gz")
+    monkeypatch.setattr(saving, "MAX_DATA_COMPRESSION_RATIO", 2000)
+    assert read_idx(tmp_path / "zeros.gz").shape == (256, 256, 256)

@@ -103,3 +103,18 @@ def test_load_npz_never_unpickles(tmp_path):
     np.savez(tmp_path / "objects.npz", x=np.zeros((2, 2)), y=np.array([{"a": 1}, None]))
     with pytest.raises(DatasetError, match="'y' cannot be read"):
         load_npz(tmp_path / "objects.npz")
+
+
+def test_load_npz_refuses_ratios_past_the_data_limit(tmp_path, monkeypatch):
+    # 0.71 MB inflated to 734 MB: within deflate's 1032:1, far past what data compresses to.
+    from glassnet import saving
+
+    np.savez_compressed(tmp_path / "zeros.npz", x=np.zeros((4096, 4096), np.float32),
+                        y=np.zeros(4096))
+    assert (tmp_path / "zeros.npz").stat().st_size < 100_000
+    with pytest.raises(DatasetError, match=r"zeros.npz.*'x.npy'.*compression ratio of "
+                                           r"[\d,]+:1.*more than 100:1 .*"
+                                           r"glassnet.saving.MAX_DATA_COMPRESSION_RATIO"):
+        load_npz(tmp_path / "zeros.npz")
+    monkeypatch.setattr(saving, "MAX_DATA_COMPRESSION_RATIO", 2000)   # documented way out
+    assert load_npz(tmp_path / "zeros.npz")[0].shape == (4096, 4096)

@@ -5,6 +5,7 @@ import pytest
 
 import glassnet as gn
 from glassnet import gradcheck, layers
+from glassnet.layers.parameter import Parameter
 
 
 def test_explicit_build_marks_the_layer_built_and_the_call_keeps_its_weights():
@@ -73,3 +74,39 @@ def test_models_build_explicitly_and_keep_their_weights():
     functional = gn.Model(inputs, layers.Dense(2)(inputs))
     functional.build((None, 5))
     assert functional.built and functional.count_params() == 12
+
+
+# ----- issue 15: weights whose cast would change the model's meaning -------------------------
+@pytest.mark.parametrize("value, message", [
+    (np.array([[np.nan, 0.0], [0.0, 0.0], [0.0, 0.0]]), "1 non-finite value "),
+    (np.full((3, 2), -np.inf), "6 non-finite values"),
+    (np.full((3, 2), 1e300), "1e\\+300 overflows float32"),
+    (np.full((3, 2), 2**62, np.int64), "integer 4611686018427387904 is not exact in float32"),
+    (np.full((3, 2), 2**64 - 1, np.uint64), "integer 18446744073709551615 is not exact"),
+    (np.full((3, 2), 1j), "complex"),
+])
+def test_set_weights_refuses_values_that_the_cast_would_change(value, message):
+    dense = layers.Dense(2)
+    dense.build((None, 3))
+    before = dense.get_weights()
+    with pytest.raises(ValueError, match=rf"weight '{dense.name}/kernel': .*{message}"):
+        dense.set_weights([value, np.zeros(2)])
+    with pytest.raises(ValueError, match=rf"weight '{dense.name}/bias': .*non-finite"):
+        dense.set_weights([np.ones((3, 2)), np.array([0.0, np.nan])])   # the kernel is fine
+    for got, want in zip(dense.get_weights(), before, strict=True):
+        assert np.array_equal(got, want)                   # nothing was assigned
+    with pytest.raises(ValueError, match="overflows float32"):
+        dense.W.assign(np.full((3, 2), -1e39))
+
+
+def test_set_weights_keeps_exact_and_rounding_casts():
+    # float64 -> float32 rounds (as Keras does); small integers and bools are exact.
+    dense = layers.Dense(2, dtype="float16")
+    dense.build((None, 3))
+    dense.set_weights([np.full((3, 2), 0.1), np.array([2048, -2048])])
+    assert dense.get_weights()[0][0, 0] == np.float16(0.1)
+    dense.set_weights([np.full((3, 2), 65504.0), np.array([True, False])])
+    with pytest.raises(ValueError, match="integer 4097 is not exact in float16"):
+        dense.set_weights([np.ones((3, 2)), np.array([4097, 0])])
+    empty = Parameter(np.zeros((0, 2), np.float32), name="empty")
+    empty.assign(np.zeros((0, 2), np.uint64))

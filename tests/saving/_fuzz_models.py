@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import tracemalloc
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -98,5 +99,7 @@ def run_bytes(fuzz: Fuzzer, tmp_path: Path, data: bytes, label: str,
     return fuzz.run(load, path, label)
 
 
-def run_members(fuzz, tmp_path, members: dict[str, bytes], label: str, **kwargs) -> str:
-    return run_bytes(fuzz, tmp_path, zip_bytes(members, **kwargs), label)
+def run_members(fuzz, tmp_path, members: dict[str, bytes], label: str,
+                method: int = zipfile.ZIP_DEFLATED, **kwargs) -> str:
+    """`run_bytes` of a zip of `members` written with `method`."""
+    return run_bytes(fuzz, tmp_path, zip_bytes(members, method), label, **kwargs)

@@ -19,6 +19,7 @@ from _saved_models import (
     write_archive,
 )
 
+from _fuzzing import measured
 from glassnet import saving
 from glassnet.saving import ModelFileError, load_model
 
@@ -222,3 +223,82 @@ def test_directory_is_not_a_model_file(tmp_path):
     (tmp_path / "dir.glassnet").mkdir()
     with pytest.raises(ModelFileError, match="not a regular file"):
         load_model(tmp_path / "dir.glassnet")
+
+
+# ----- issue 15: hostile files, round 2 ------------------------------------------------------
+def test_duplicate_json_key_check_is_linear(tmp_path, rng):
+    # `seen.count(key)` per key: 40,000 keys and one duplicate took 18.6 s to be refused.
+    _, path, _, _ = saved(tmp_path, rng)
+    metadata = members(path)["metadata.json"].decode().rstrip().removesuffix("}")
+    keys = ", ".join(f'"k{i}": 0' for i in range(40_000))
+    rewrite(path, metadata__json=f'{metadata}, "user": {{{keys}, "k7": 1}}}}'.encode())
+    with measured(memory=False) as cost, pytest.raises(ModelFileError,
+                                                       match=r"duplicate keys \['k7'\]"):
+        load_model(path)
+    assert cost.seconds < 2
+
+
+def _many_members(path, count: int, repeat: int = 1) -> None:
+    """The saved file plus `count` empty members (each name `repeat` times)."""
+    contents = members(path)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        for name, data in contents.items():
+            zf.writestr(name, data)
+        for index in range(count):
+            for _ in range(repeat):
+                zf.writestr(zipfile.ZipInfo(f"m{index}"), b"")
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+@pytest.mark.parametrize("count, repeat, message", [
+    # `names.count(name)` per member: 60,000 empty members took 45 s, and the error then
+    # listed every name.
+    (60_000, 1, r"unexpected \['m0', 'm1', 'm10', 'm100', 'm1000', \.\.\.\] \(60,000 in all\)"),
+    (30_000, 2, r"duplicate members \['m0', 'm1', 'm10', 'm100', 'm1000', \.\.\.\] "
+                r"\(30,000 in all\)"),
+])
+def test_member_checks_are_linear_and_name_a_few(tmp_path, rng, count, repeat, message):
+    _, path, _, _ = saved(tmp_path, rng)
+    _many_members(path, count, repeat)
+    with measured(memory=False) as cost, pytest.raises(ModelFileError, match=message) as error:
+        load_model(path)
+    assert cost.seconds < 2 and len(str(error.value)) < 600
+
+
+def test_directory_with_more_entries_than_allowed_is_refused_before_parsing(tmp_path, rng,
+                                                                           monkeypatch):
+    # zipfile parses the whole central directory (50 us an entry, 500 bytes each) before
+    # any count can be checked: the entries are counted in the raw directory first.
+    _, path, _, _ = saved(tmp_path, rng)
+    _many_members(path, 2_000)
+    monkeypatch.setattr(saving, "MAX_ARRAYS", 1_000)
+    monkeypatch.setattr(zipfile.ZipFile, "_RealGetContents", None)  # never reached
+    with pytest.raises(ModelFileError, match="2,004 members, more than 1,000"):
+        load_model(path)
+
+
+def test_json_with_too_many_values_is_refused_before_parsing(tmp_path, rng):
+    # 16 MB of "[]," parses into 5.6 million lists: 4 s and 400 MB.
+    _, path, _, _ = saved(tmp_path, rng)
+    metadata = members(path)["metadata.json"].decode().rstrip().removesuffix("}")
+    lists = ",".join(["[]"] * 600_000)
+    rewrite(path, metadata__json=f'{metadata}, "user": {{"a": [{lists}]}}}}'.encode())
+    with measured() as cost, pytest.raises(ModelFileError, match="JSON values"):
+        load_model(path)
+    assert cost.peak < 16 * 2**20
+
+
+def test_messages_stay_short_whatever_the_file_holds(tmp_path, rng):
+    # A file's names and values appear in messages: a megabyte class name, or 40,000 keys
+    # at the top of config.json, made a megabyte-long error (and CLI line).
+    _, path, _, _ = saved(tmp_path, rng)
+    original = path.read_bytes()
+    config = members(path)["config.json"].decode().rstrip().removesuffix("}")
+    keys = ", ".join(f'"k{i}": 0' for i in range(40_000))
+    for text in (config.replace('"Sequential"', '"' + "S" * 2**20 + '"', 1) + "}",
+                 f"{config}, {keys}}}"):
+        path.write_bytes(original)
+        rewrite(path, config__json=text.encode())
+        with pytest.raises(ModelFileError) as error:
+            load_model(path)
+        assert len(str(error.value)) < 2200, len(str(error.value))

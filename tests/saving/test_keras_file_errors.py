@@ -224,3 +224,26 @@ def test_missing_h5py_names_the_install_command(monkeypatch, tmp_path):
         _sequential().save(tmp_path / "m.keras")
     with pytest.raises(ImportError, match="h5py"):
         read_variables(io.BytesIO().getvalue(), "x")
+
+
+def test_deflated_weights_are_checked_against_the_config_before_inflating(saved, h5py):
+    # Issue 15 for .keras files: model.weights.h5 was inflated whole (1100:1 allowed) before
+    # anything compared it with the model that config.json describes.
+    import tracemalloc
+
+    members = _members(saved)
+    buffer = io.BytesIO(members["model.weights.h5"])
+    with h5py.File(buffer, "a") as h5_file:
+        h5_file.create_dataset("layers/extra/vars/0", data=np.zeros(48 * 2**20, np.uint8))
+    members["model.weights.h5"] = buffer.getvalue()
+    with zipfile.ZipFile(saved, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    assert saved.stat().st_size < 300_000
+    tracemalloc.start()
+    try:
+        _refused(saved, "model.weights.h5 would decompress to", "need at most")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20, peak

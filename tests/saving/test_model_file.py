@@ -23,8 +23,17 @@ from _saved_models import (
 )
 
 import glassnet as gn
+from _fuzzing import measured
 from glassnet import layers, optimizers, regularizers
-from glassnet.saving import ModelFileError, load_model, load_weights, save_model, save_weights
+from glassnet.saving import (
+    ModelFileError,
+    load_model,
+    load_weights,
+    model_summary_lines,
+    read_model_file,
+    save_model,
+    save_weights,
+)
 
 
 # ----- round trips -------------------------------------------------------------------------
@@ -317,4 +326,79 @@ def test_custom_objects(tmp_path, rng):
     loaded = load_model(path, custom_objects={"_Double": _Double})
     x = rng.standard_normal((4, 3)).astype("float32")
     assert isinstance(loaded.layers[-1], _Double)
+    assert np.array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+# ----- issue 15: hostile files, round 2 ------------------------------------------------------
+def test_deflated_weights_are_checked_against_the_config_before_inflating(tmp_path, rng):
+    # A 612 KB file peaked at 1.9 GB: model.weights.npz was inflated (and its arrays read)
+    # before the count of weights was compared with the model's.
+    model, path, _, _ = saved(tmp_path, rng)
+    weights = {f"{i:04d}": w for i, w in enumerate(model.get_weights())}
+    weights["0006"] = np.zeros(48 * 2**20, np.uint8)        # 48 MiB of zeros, deflated
+    rewrite(path, model__weights__npz=npz_bytes(**weights))
+    assert path.stat().st_size < 200_000
+    for load in (load_model, read_model_file, model_summary_lines):
+        with measured() as cost, pytest.raises(
+                ModelFileError, match=r"model.weights.npz would decompress to 50,33\d,\d+ "
+                                      r"bytes; the 6 weights .*119 values.* at most"):
+            load(path)
+        assert cost.peak < 4 * 2**20, load
+
+
+def test_optimizer_state_is_checked_against_the_model_before_inflating(tmp_path, rng):
+    model, path, _, _ = saved(tmp_path, rng)
+    state = {**model.optimizer.get_state(), "m/0": np.zeros(48 * 2**20, np.uint8)}
+    rewrite(path, optimizer__npz=npz_bytes(**state))
+    with measured() as cost, pytest.raises(ModelFileError,
+                                           match="optimizer.npz would decompress to"):
+        load_model(path)
+    assert cost.peak < 4 * 2**20
+
+
+def _weights_with(model, index: int, value) -> bytes:
+    weights = {f"{i:04d}": w for i, w in enumerate(model.get_weights())}
+    weights[f"{index:04d}"] = value
+    return npz_bytes(**weights)
+
+
+@pytest.mark.parametrize("value, message", [
+    # Each loaded silently and predicted NaN or garbage (at most a RuntimeWarning).
+    (lambda w: np.where(w == w.flat[0], np.nan, w), "1 non-finite value"),
+    (lambda w: np.full_like(w, np.inf), "40 non-finite values"),
+    (lambda w: np.full(w.shape, 1e300), "1e\\+300 overflows float32"),
+    (lambda w: np.full(w.shape, 2**62, np.int64), "integer 4611686018427387904 is not exact in "
+                                                   "float32"),
+    (lambda w: np.full(w.shape, 2**64 - 1, np.uint64), "integer 18446744073709551615"),
+])
+def test_weights_that_change_meaning_are_refused(tmp_path, rng, value, message):
+    model, path, _, _ = saved(tmp_path, rng)
+    kernel = model.get_weights()[2]                       # the second Dense's (8, 5) kernel
+    rewrite(path, model__weights__npz=_weights_with(model, 2, value(kernel)))
+    with pytest.raises(ModelFileError, match=rf"weight 'dense(_\d+)?/kernel' \(array 0002\): "
+                                             rf".*{message}"):
+        load_model(path)
+
+
+def test_float32_values_that_overflow_a_float16_layer_are_refused(tmp_path):
+    model = gn.Sequential([layers.Input(shape=(3,)), layers.Dense(2, dtype="float16")])
+    path = tmp_path / "half.glassnet"
+    model.save(path)
+    kernel = np.full((3, 2), 1e5, np.float32)                  # float16 tops out at 65504
+    rewrite(path, model__weights__npz=npz_bytes(**{"0000": kernel,
+                                                   "0001": np.zeros(2, np.float32)}))
+    with pytest.raises(ModelFileError, match=r"kernel' \(array 0000\): .*100000.0 overflows "
+                                             r"float16"):
+        load_model(path)
+
+
+def test_big_endian_and_fortran_order_weights_load_exactly(tmp_path, rng):
+    model, path, x, _ = saved(tmp_path, rng)
+    weights = model.get_weights()
+    stored = {f"{i:04d}": (np.asfortranarray(w) if i % 2 else w.astype(w.dtype.newbyteorder(">")))
+              for i, w in enumerate(weights)}
+    rewrite(path, model__weights__npz=npz_bytes(**stored))
+    loaded = load_model(path)
+    for got, want in zip(loaded.get_weights(), weights, strict=True):
+        assert got.dtype == want.dtype and np.array_equal(got, want)
     assert np.array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

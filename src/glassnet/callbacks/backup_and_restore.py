@@ -52,8 +52,10 @@ class BackupAndRestore(Callback):
             cannot be read (writes are atomic, so this guards against disk corruption only).
         delete_checkpoint: delete the backup once training completes (not when interrupted).
 
-    Raises (at the start of fit): ValueError if the model is not built yet, or if the backup
-    was written by a fit with a different number of batches per epoch.
+    Raises (at the start of fit): ValueError if the model is not built yet; ModelFileError
+    (a ValueError) naming the file and the field if the backup is not one that this fit could
+    have written (another number of batches per epoch, an epoch past `epochs`, a forged
+    field): nothing is restored then.
     """
 
     def __init__(self, backup_dir: str | os.PathLike, save_freq: str | int = "epoch",
@@ -94,7 +96,8 @@ class BackupAndRestore(Callback):
         if isinstance(contents, Exception):
             raise contents
         if contents is not None:
-            restore_training_state(self.model, self._progress(), contents)
+            restore_training_state(self.model, self._progress(), contents,
+                                   epochs=self.params.get("epochs"))
 
     def on_train_batch_end(self, batch, logs=None):
         if self.save_freq == "epoch":
@@ -141,13 +144,13 @@ class BackupAndRestore(Callback):
     def _read_latest(self) -> dict | None:
         previous = self.backup_dir / PREVIOUS_FILE_NAME
         if not self.checkpoint_path.exists():
-            return read_checkpoint(previous) if self.double_checkpoint and previous.exists() \
-                else None
+            return read_checkpoint(previous, self.model) \
+                if self.double_checkpoint and previous.exists() else None
         try:
-            return read_checkpoint(self.checkpoint_path)
+            return read_checkpoint(self.checkpoint_path, self.model)
         except ModelFileError:
             if self.double_checkpoint and previous.exists():
-                return read_checkpoint(previous)
+                return read_checkpoint(previous, self.model)
             raise
 
 

@@ -181,8 +181,10 @@ def _load(args, need_target: bool):
     from glassnet import saving
     from glassnet.datasets import load_csv
 
-    model = saving.load_model(args.model)
-    metadata = saving.read_metadata(args.model) or {}
+    contents = saving.read_model_file(args.model)
+    model = saving.build_model(contents)
+    metadata = contents.metadata.get("user") or {}
+    check_metadata(metadata, model, f"{contents.path}: {saving.METADATA}")
     target = metadata.get("target")
     has_target = target is not None and target in _header(args.data, args.delimiter)
     if need_target and not has_target:
@@ -198,6 +200,44 @@ def _load(args, need_target: bool):
     if has_target:
         y = _encode_target(y, names.classes, metadata, args.data)
     return model, metadata, x, y
+
+
+def check_metadata(metadata: dict, model, where: str) -> None:
+    """What `train` stores in a model's metadata, checked like the model itself: "task" one
+    of the two, "target" a name, "features" distinct names, one per input column, "classes"
+    distinct labels, one per output unit (two for a single sigmoid unit).
+
+    Raises:
+        ModelFileError (a ValueError) naming the file and the field.
+    """
+    from glassnet.saving import ModelFileError
+
+    def fail(field: str, problem: str):
+        raise ModelFileError(f"{where}: user metadata {field!r}: {problem}")
+
+    def names(field: str) -> list[str] | None:
+        value = metadata.get(field)
+        if value is not None and not (isinstance(value, list)
+                                      and all(isinstance(v, str) for v in value)):
+            fail(field, f"expected a list of strings, got {value!r:.80}")
+        if value is not None and len(set(value)) != len(value):
+            fail(field, f"names a column or label twice: {value!r:.80}")
+        return value
+
+    if metadata.get("task") not in (None, "classification", "regression"):
+        fail("task", f"expected 'classification' or 'regression', got {metadata['task']!r:.80}")
+    if not isinstance(metadata.get("target", ""), (str, type(None))):
+        fail("target", f"expected a column name, got {metadata['target']!r:.80}")
+    features, classes = names("features"), names("classes")
+    inputs = tuple(getattr(model, "input_shape", None) or ())
+    if features is not None and len(inputs) == 2 and len(features) != inputs[1]:
+        fail("features", f"names {len(features)} columns, the model takes {inputs[1]}")
+    outputs = tuple(getattr(model, "output_shape", None) or ())
+    if classes is not None and metadata.get("task") == "classification" and len(outputs) == 2:
+        expected = 2 if outputs[1] == 1 else outputs[1]
+        if len(classes) != expected:
+            fail("classes", f"names {len(classes)} classes, the model's output gives "
+                            f"{expected}")
 
 
 def _encode_target(y, text_labels, metadata, path):

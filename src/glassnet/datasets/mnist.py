@@ -174,8 +174,11 @@ def read_idx(path: str | os.PathLike, magic: int | None = None) -> np.ndarray:
         An array of the header's shape, in native byte order (uint8 for MNIST).
 
     Raises:
-        DatasetError: bad gzip stream, wrong magic number, or a payload whose length does
-            not match the sizes in the header (checked before anything is reshaped).
+        DatasetError: bad gzip stream, wrong magic number, a payload whose length does
+            not match the sizes in the header (checked before anything is reshaped), or a
+            header declaring more than MAX_IDX_BYTES, or more than
+            `glassnet.saving.MAX_DATA_COMPRESSION_RATIO` (100:1) times the .gz file's size
+            (checked before anything is inflated: a likely decompression bomb).
     """
     path = Path(path)
     compressed = path.suffix == ".gz"
@@ -216,16 +219,17 @@ def read_idx(path: str | os.PathLike, magic: int | None = None) -> np.ndarray:
     return values.astype(dtype.newbyteorder("="))  # a writable copy in native byte order
 
 
-# Caps on untrusted IDX files (module attributes, so a caller with bigger data can raise them).
+# Cap on untrusted IDX files (a module attribute, so a caller with bigger data can raise it).
 MAX_IDX_BYTES = 2**31  # one file's values; MNIST's training images are 47 MB
-# gzip (deflate) cannot compress better than about 1032:1, so a header declaring more data
-# than that per byte of the .gz file is forged, or a decompression bomb.
-MAX_COMPRESSION_RATIO = 1100
+# The compression ratio a .gz may have is the one limit of every data file,
+# glassnet.saving.MAX_DATA_COMPRESSION_RATIO (100:1 unless raised; MNIST's images are ~5:1).
 
 
 def _check_declared_size(path: Path, shape: tuple, expected_bytes: int, header_size: int,
                          compressed: bool) -> None:
     """Refuse a header that declares more data than the file can hold, before reading it."""
+    from glassnet import saving
+
     size = path.stat().st_size
     if not compressed and expected_bytes != size - header_size:
         raise DatasetError(
@@ -233,12 +237,17 @@ def _check_declared_size(path: Path, shape: tuple, expected_bytes: int, header_s
             f"but the file holds {size - header_size} bytes after the header (truncated or "
             "corrupt)"
         )
-    limit = min(MAX_IDX_BYTES, MAX_COMPRESSION_RATIO * size)
-    if expected_bytes > limit:
+    if expected_bytes > MAX_IDX_BYTES:
         raise DatasetError(
             f"{path}: header says shape {shape} ({expected_bytes:,} bytes of data), more than "
-            f"the {size:,}-byte file can hold (at most {limit:,}: {MAX_COMPRESSION_RATIO}:1 "
-            f"and glassnet.datasets.mnist.MAX_IDX_BYTES): corrupt, or a decompression bomb"
+            f"the limit of {MAX_IDX_BYTES:,} (glassnet.datasets.mnist.MAX_IDX_BYTES)"
+        )
+    ratio, limit = expected_bytes / max(size, 1), saving.MAX_DATA_COMPRESSION_RATIO
+    if compressed and ratio > limit and expected_bytes > saving.archive.SMALL_BYTES:
+        raise DatasetError(
+            f"{path}: header says shape {shape} ({expected_bytes:,} bytes of data) from a "
+            f"{size:,}-byte file, a compression ratio of {ratio:,.0f}:1, more than {limit:,}:1 "
+            "(glassnet.saving.MAX_DATA_COMPRESSION_RATIO): corrupt, or a decompression bomb"
         )
 
 

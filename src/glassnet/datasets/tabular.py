@@ -15,8 +15,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from glassnet import saving
 from glassnet.datasets._files import DatasetError
-from glassnet.saving.archive import ModelFileError, read_npz
+from glassnet.saving import ModelFileError, read_npz
 
 
 class TableNames(NamedTuple):
@@ -166,7 +167,9 @@ def load_npz(path: str | os.PathLike, x_key: str = "x", y_key: str | None = "y")
         DatasetError: a key is missing (the message lists the keys present), an array holds
             Python objects (would need pickle), or is a scalar, or x and y differ in length;
             or the file is not a sound .npz (its sizes and headers are checked before
-            anything is inflated or allocated, as for model files).
+            anything is inflated or allocated, as for model files), or a member over 1 MiB
+            claims a compression ratio past `glassnet.saving.MAX_DATA_COMPRESSION_RATIO`
+            (100:1 unless raised: real data compresses far less, a bomb far more).
     """
     arrays = []
     for key in (x_key, y_key):
@@ -175,7 +178,8 @@ def load_npz(path: str | os.PathLike, x_key: str = "x", y_key: str | None = "y")
             continue
         try:
             with open(path, "rb") as handle:
-                array = read_npz(handle, str(path), keys=[key])[key]
+                array = read_npz(handle, str(path), keys=[key],
+                                 max_ratio=saving.MAX_DATA_COMPRESSION_RATIO)[key]
         except ModelFileError as error:
             raise DatasetError(f"array {key!r} cannot be read: {error}") from error
         if array.ndim == 0:

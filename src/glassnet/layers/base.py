@@ -256,8 +256,9 @@ class Layer:
                 f"set_weights on layer {self.name!r}: expected {len(params)} arrays "
                 f"({[p.shape for p in params]}), got {len(weights)}"
             )
-        for param, value in zip(params, weights):
-            param.assign(value)
+        checked = [param.checked(value) for param, value in zip(params, weights)]
+        for param, value in zip(params, checked):   # all checked first: all or nothing
+            param.value[...] = value
 
     def zero_grad(self) -> None:
         for param in self.parameters():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet import checks
 from glassnet.backend import namespace
 
 
@@ -75,13 +76,18 @@ class Parameter:
         self._zero_pending = False
 
     def assign(self, value) -> None:
-        """Overwrite the weight in place, checking shape (and casting to its dtype)."""
+        """Overwrite the weight in place, checking shape and values (see
+        `checks.weight_values`: no NaN or inf, no cast that changes a value) first."""
+        self.value[...] = self.checked(value)
+
+    def checked(self, value) -> np.ndarray:
+        """`value` as an array that `assign` may store: right shape, values kept by the cast."""
         value = np.asarray(value)
         if value.shape != self.value.shape:
             raise ValueError(
                 f"weight {self.name!r}: expected shape {self.value.shape}, got {value.shape}"
             )
-        self.value[...] = value
+        return checks.weight_values(self.name, value, self.value.dtype)
 
     def __repr__(self) -> str:
         return f"Parameter({self.name!r}, shape={self.shape}, dtype={self.dtype})"

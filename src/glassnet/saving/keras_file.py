@@ -65,7 +65,7 @@ from glassnet.saving.keras_models import (
     model_variable_groups,
 )
 from glassnet.saving.keras_values import KerasConfigError
-from glassnet.saving.weights import assign_optimizer_state, assign_weights
+from glassnet.saving.weights import MAX_SLOTS, assign_optimizer_state, assign_weights
 
 KERAS_SUFFIX = ".keras"
 KERAS_WEIGHTS_SUFFIX = ".weights.h5"
@@ -205,12 +205,36 @@ def read_keras_file(filepath) -> KerasFile:
         infos = check_members(zf, where, required=(METADATA, CONFIG, WEIGHTS))
         metadata = read_json(zf, infos[METADATA], where)
         config = read_json(zf, infos[CONFIG], where)
+        if infos[WEIGHTS].compress_type != zipfile.ZIP_STORED:
+            _check_weights_size(config, infos[WEIGHTS], where)
         weights = read_member(zf, infos[WEIGHTS], where)
     version = metadata.get("keras_version")
     if not isinstance(version, str) or not version.startswith("3."):
         raise ModelFileError(f"{where}: {METADATA}: keras_version {version!r} is not "
                              f"supported; glassnet reads files of Keras 3")
     return KerasFile(path, metadata, config, read_variables(weights, f"{where}: {WEIGHTS}"))
+
+
+def _check_weights_size(config, info: zipfile.ZipInfo, where: str) -> None:
+    """A deflated weights member (Keras stores it; another zip tool may not) is compared
+    with the model config.json describes before it is inflated: its weights and at most
+    MAX_SLOTS optimizer arrays each, 8 bytes a value, plus HDF5's headers (4 KB a dataset)
+    and 1 MiB. The model is built for this (once more in `build_model`), under a budget of
+    what the member could hold."""
+    try:
+        with weight_budget(info.file_size // 2 + 2**20):
+            model, _ = model_from_keras(config, f"{where}: {CONFIG}")
+    except RecursionError as error:
+        raise ModelFileError(f"{where}: {CONFIG}: nested too deeply") from error
+    params = model.parameters()
+    values = sum(int(np.prod(p.shape)) for p in params)
+    arrays = (1 + MAX_SLOTS) * len(params) + 2
+    limit = (1 + MAX_SLOTS) * values * 8 + arrays * 4096 + 2**20
+    if info.file_size > limit:
+        raise ModelFileError(f"{where}: {WEIGHTS} would decompress to {info.file_size:,} "
+                             f"bytes; the {len(params)} weights of the model that {CONFIG} "
+                             f"describes ({values:,} values) and an optimizer state need at "
+                             f"most {limit:,}")
 
 
 def build_model(contents: KerasFile, compile: bool = True):

@@ -15,10 +15,14 @@ unpickled: class names are resolved in glassnet's registry (plus `custom_objects
 read with `allow_pickle=False` after their .npy headers are checked (numeric dtype, and a
 shape that matches the bytes present), and every size is capped before anything is
 decompressed (the .npz members must be stored, so ratios cannot multiply; a JSON key given
-twice is refused; `archive.py` holds these checks), so a forged or malicious file fails with
-a `ModelFileError` naming the file and the problem instead of exhausting memory or running
-code. The model classes are imported inside the functions that build or check a model, so
-that reading files (`archive.py`, `training_state.py`) never loads them.
+twice is refused; `archive.py` holds these checks). The model is rebuilt from config.json
+first, so the weights member's declared size and each array's header are compared with the
+weights that model has before anything is inflated, and every value is checked (no NaN, no
+cast that changes it) before any is assigned. A forged or malicious file fails with a
+`ModelFileError` naming the file and the problem instead of exhausting memory, running code
+or loading a model that predicts garbage. The model classes are imported inside the
+functions that build or check a model, so that reading files (`archive.py`,
+`training_state.py`) never loads them.
 
     >>> model.save("mnist.glassnet")
     >>> model = glassnet.load_model("mnist.glassnet")
@@ -41,15 +45,17 @@ from glassnet.io import atomic_write
 from glassnet.layers.base import weight_budget
 from glassnet.saving import archive
 from glassnet.saving.archive import (
+    NUMERIC_KINDS,
     ModelFileError,
     check_members,
     existing_file,
+    few,
     json_bytes,
     npz_bytes,
     open_zip,
     read_json,
-    read_member,
-    read_npz_bytes,
+    read_nested_npz,
+    read_npz,
     write_zip,
 )
 from glassnet.saving.weights import (
@@ -57,8 +63,14 @@ from glassnet.saving.weights import (
     WEIGHT_KEY,
     assign_optimizer_state,
     assign_weights,
+    optimizer_count,
+    optimizer_header_check,
+    optimizer_size_bound,
     ordered_weights,
     weight_arrays,
+    weight_header_check,
+    weights_count,
+    weights_size_bound,
 )
 
 FORMAT_NAME = "glassnet"
@@ -84,6 +96,8 @@ class ModelFile:
         config: config.json: {"class_name", "config", "compile_config"}.
         weights: the parameter arrays, in `model.parameters()` order.
         optimizer_state: optimizer.npz as {key: array}, or None when absent.
+        model: the model config.json describes, with these weights set (not compiled),
+            which `build_model` hands out (once); None after that.
     """
 
     path: Path
@@ -92,6 +106,7 @@ class ModelFile:
     config: dict[str, Any]
     weights: list[np.ndarray]
     optimizer_state: dict[str, np.ndarray] | None
+    model: Any = None
 
 
 # ----- saving -------------------------------------------------------------------------------
@@ -183,50 +198,67 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | Non
         FileNotFoundError: no such file.
         ModelFileError (a ValueError): the file is not a valid glassnet model file.
     """
-    contents = read_model_file(filepath)
+    contents = read_model_file(filepath, custom_objects)
     return build_model(contents, custom_objects=custom_objects, compile=compile)
 
 
-def read_metadata(filepath: str | os.PathLike) -> dict[str, Any] | None:
-    """The `metadata` dict given to `save_model`, or None (the file is fully validated)."""
-    return read_model_file(filepath).metadata.get("user")
+def read_metadata(filepath: str | os.PathLike,
+                  custom_objects: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The `metadata` dict given to `save_model`, or None (the file is fully validated:
+    `custom_objects` as for `load_model`)."""
+    return read_model_file(filepath, custom_objects).metadata.get("user")
 
 
-def read_model_file(filepath: str | os.PathLike) -> ModelFile:
-    """Read and validate every member of a `.glassnet` file; build nothing."""
+def read_model_file(filepath: str | os.PathLike,
+                    custom_objects: dict[str, Any] | None = None) -> ModelFile:
+    """Read and validate every member of a `.glassnet` file, against the model it describes.
+
+    The model is rebuilt from config.json (classes from the registry and `custom_objects`)
+    before the arrays are read: the weights member's declared size, then every array's
+    header, is compared with that model's weights before anything is inflated, and every
+    value is checked before the weights are set. The model is kept in `ModelFile.model`.
+    """
     path = existing_file(filepath)
+    where = str(path)
     # Opened here, so that an OSError from zipfile afterwards (a seek to a forged offset)
     # means a corrupt file, while one from opening it (permissions) propagates as it is.
-    with open(path, "rb") as handle, open_zip(handle, str(path)) as zf:
-        infos = check_members(zf, str(path), required=_REQUIRED, optional=(OPTIMIZER,))
-        metadata = read_json(zf, infos[METADATA], str(path))
-        config = read_json(zf, infos[CONFIG], str(path))
-        weights = read_npz_bytes(read_member(zf, infos[WEIGHTS], str(path)),
-                                 f"{path}: {WEIGHTS}", WEIGHT_KEY, nested=True)
+    with open(path, "rb") as handle, open_zip(handle, where) as zf:
+        infos = check_members(zf, where, required=_REQUIRED, optional=(OPTIMIZER,))
+        metadata = read_json(zf, infos[METADATA], where)
+        config = read_json(zf, infos[CONFIG], where)
+        _check_metadata(metadata, config, where)
+        _check_config(config, where)
+        if OPTIMIZER in infos and config["compile_config"] is None:
+            raise ModelFileError(f"{path}: {OPTIMIZER} is present but the model was not "
+                                 "compiled (compile_config is null)")
+        model = _model_from_config(config, custom_objects, where, infos[WEIGHTS].file_size)
+        params = model.parameters()
+        limit, expected = weights_size_bound(params)
+        weights = read_nested_npz(zf, infos[WEIGHTS], where, WEIGHT_KEY, max_bytes=limit,
+                                  expected=expected, max_arrays=weights_count(model),
+                                  check=weight_header_check(model, f"{where}: {WEIGHTS}"))
         state = None
         if OPTIMIZER in infos:
-            state = read_npz_bytes(read_member(zf, infos[OPTIMIZER], str(path)),
-                                   f"{path}: {OPTIMIZER}", STATE_KEY, nested=True)
-    _check_metadata(metadata, config, str(path))
-    _check_config(config, str(path))
-    if state is not None and config["compile_config"] is None:
-        raise ModelFileError(f"{path}: {OPTIMIZER} is present but the model was not compiled "
-                             "(compile_config is null)")
-    return ModelFile(path, path.stat().st_size, metadata, config,
-                     ordered_weights(weights, f"{path}: {WEIGHTS}"), state)
+            trainable = model.parameters(trainable_only=True)
+            limit, expected = optimizer_size_bound(trainable)
+            state = read_nested_npz(zf, infos[OPTIMIZER], where, STATE_KEY, max_bytes=limit,
+                                    expected=expected, max_arrays=optimizer_count(model),
+                                    check=optimizer_header_check(trainable,
+                                                                 f"{where}: {OPTIMIZER}"))
+    ordered = ordered_weights(weights, f"{where}: {WEIGHTS}")
+    assign_weights(model, ordered, f"{where}: {WEIGHTS}")
+    return ModelFile(path, path.stat().st_size, metadata, config, ordered, state, model)
 
 
 def build_model(contents: ModelFile, custom_objects=None, compile: bool = True):
-    """The model described by a validated `ModelFile` (see `load_model`)."""
+    """The model described by a validated `ModelFile` (see `load_model`): the one
+    `read_model_file` built, handed out once (later calls rebuild it from the config)."""
     where = str(contents.path)
-    # Layers allocate their weights while the config is rebuilt, before the file's arrays
-    # can be compared: cap that allocation near what the file holds (a hostile config asking
-    # for 10**9 units fails here instead of allocating gigabytes). The slack lets a small
-    # mismatch reach the weight check below, whose message names the weight and both shapes.
-    held = sum(int(array.size) for array in contents.weights)
-    with weight_budget(2 * held + 2**20):
-        model = _model_from_config(contents.config, custom_objects, where)
-    assign_weights(model, contents.weights, f"{where}: {WEIGHTS}")
+    model, contents.model = contents.model, None
+    if model is None:
+        held = sum(int(array.nbytes) for array in contents.weights)
+        model = _model_from_config(contents.config, custom_objects, where, held)
+        assign_weights(model, contents.weights, f"{where}: {WEIGHTS}")
     compile_config = contents.config["compile_config"]
     if compile and compile_config is not None:
         try:
@@ -251,7 +283,10 @@ def load_weights(model, filepath: str | os.PathLike) -> None:
     if size > archive.MAX_TOTAL_BYTES:
         raise ModelFileError(f"{path}: file of {size:,} bytes exceeds the limit of "
                              f"{archive.MAX_TOTAL_BYTES:,} (glassnet.saving.MAX_TOTAL_BYTES)")
-    arrays = read_npz_bytes(path.read_bytes(), str(path), WEIGHT_KEY)
+    with open(path, "rb") as handle:
+        arrays = read_npz(handle, str(path), WEIGHT_KEY, NUMERIC_KINDS,
+                          check=weight_header_check(model, str(path)),
+                          max_arrays=weights_count(model))
     assign_weights(model, ordered_weights(arrays, str(path)), str(path))
 
 
@@ -260,10 +295,10 @@ def _check_metadata(metadata: dict[str, Any], config: dict[str, Any], where: str
     where = f"{where}: {METADATA}"
     if metadata.get("format") != FORMAT_NAME:
         raise ModelFileError(f"{where}: 'format' must be {FORMAT_NAME!r}, got "
-                             f"{metadata.get('format')!r}")
+                             f"{metadata.get('format')!r:.80}")
     version = metadata.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int):
-        raise ModelFileError(f"{where}: 'format_version' must be an integer, got {version!r}")
+        raise ModelFileError(f"{where}: 'format_version' must be an integer, got {version!r:.80}")
     if version != FORMAT_VERSION:
         newer = " (written by a newer glassnet: upgrade glassnet)" if version > 1 else ""
         raise ModelFileError(f"{where}: format_version {version} is not supported; this "
@@ -271,28 +306,29 @@ def _check_metadata(metadata: dict[str, Any], config: dict[str, Any], where: str
     for key in ("glassnet_version", "saved_at", "class_name"):
         if not isinstance(metadata.get(key), str):
             raise ModelFileError(f"{where}: {key!r} must be a string, got "
-                                 f"{metadata.get(key)!r}")
+                                 f"{metadata.get(key)!r:.80}")
     if not isinstance(metadata.get("user", {}), dict):
-        raise ModelFileError(f"{where}: 'user' must be an object, got {metadata['user']!r}")
+        raise ModelFileError(f"{where}: 'user' must be an object, got {metadata['user']!r:.80}")
     if metadata["class_name"] != config.get("class_name"):
-        raise ModelFileError(f"{where}: class_name {metadata['class_name']!r} differs from "
-                             f"{CONFIG}'s {config.get('class_name')!r}")
+        raise ModelFileError(f"{where}: class_name {metadata['class_name']!r:.80} differs from "
+                             f"{CONFIG}'s {config.get('class_name')!r:.80}")
 
 
 def _check_config(config: dict[str, Any], where: str) -> None:
     where = f"{where}: {CONFIG}"
     expected = {"class_name", "config", "compile_config"}
     if set(config) != expected:
-        raise ModelFileError(f"{where}: expected keys {sorted(expected)}, got {sorted(config)}")
+        raise ModelFileError(f"{where}: expected keys {sorted(expected)}, got "
+                             f"{few(sorted(config))}")
     if not isinstance(config["class_name"], str):
         raise ModelFileError(f"{where}: 'class_name' must be a string, got "
-                             f"{config['class_name']!r}")
+                             f"{config['class_name']!r:.80}")
     if not isinstance(config["config"], dict):
-        raise ModelFileError(f"{where}: 'config' must be an object, got {config['config']!r}")
+        raise ModelFileError(f"{where}: 'config' must be an object, got {config['config']!r:.80}")
     compile_config = config["compile_config"]
     if compile_config is not None and not isinstance(compile_config, dict):
         raise ModelFileError(f"{where}: 'compile_config' must be an object or null, got "
-                             f"{compile_config!r}")
+                             f"{compile_config!r:.80}")
 
 
 # What a layer's, optimizer's or loss's constructor may raise on values no glassnet wrote:
@@ -311,8 +347,14 @@ def _check_metric_names(model, compile_config: dict[str, Any]) -> None:
             metrics.get(spec, loss=model.loss)
 
 
-def _model_from_config(config: dict[str, Any], custom_objects, where: str):
-    """Resolve the class in the registry (never by import) and call its from_config."""
+def _model_from_config(config: dict[str, Any], custom_objects, where: str, weight_bytes: int):
+    """Resolve the class in the registry (never by import) and call its from_config.
+
+    Layers allocate their weights while the config is rebuilt, before the file's arrays can
+    be compared: the allocation is capped near what the file's `weight_bytes` can hold (a
+    hostile config asking for 10**9 units fails here instead of allocating gigabytes; the
+    slack lets a small mismatch reach the weight checks, which name the weight and shapes).
+    """
     from glassnet.models.model import Model
 
     where = f"{where}: {CONFIG}"
@@ -321,12 +363,13 @@ def _model_from_config(config: dict[str, Any], custom_objects, where: str):
     except (ValueError, TypeError) as error:
         raise ModelFileError(f"{where}: {error}") from error
     if not (isinstance(cls, type) and issubclass(cls, Model)):
-        raise ModelFileError(f"{where}: class_name {config['class_name']!r} is not a Model")
+        raise ModelFileError(f"{where}: class_name {config['class_name']!r:.80} is not a Model")
     # Model.from_config may or may not take custom_objects (a user subclass, say).
     takes_custom = "custom_objects" in inspect.signature(cls.from_config).parameters
     extra = {"custom_objects": custom_objects} if takes_custom else {}
     try:
-        model = cls.from_config(config["config"], **extra)
+        with weight_budget(weight_bytes // 2 + 2**20):    # float16 weights: 2 bytes a value
+            model = cls.from_config(config["config"], **extra)
     except _CONFIG_ERRORS as error:
         raise ModelFileError(f"{where}: cannot rebuild the model: {error}") from error
     except MemoryError as error:

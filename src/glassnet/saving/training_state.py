@@ -13,7 +13,9 @@ weights bitwise-identical to a run that was never stopped:
 in one zip file, `backup_dir/training_state.zip`, written atomically (a temporary file, then
 a rename): killed at any moment, even by SIGKILL, the folder holds the previous complete
 backup or the new one, never a half-written file. No pickle: JSON and plain numeric arrays,
-read back with the checks of `archive.py`.
+read back with the checks of `archive.py` (every member stored, as written: nothing is
+inflated), and every field checked against what a fit could have written, before anything is
+restored (`training_state_checks.py`).
 
 `FitProgress` is where `fit` stands (what is captured and restored). Interruption: during
 `fit` (in the main thread) `deferred_interrupts` turns SIGINT (Ctrl-C) and SIGTERM into a
@@ -45,24 +47,30 @@ import numpy as np
 from glassnet.layers.base import Layer
 from glassnet.random import global_generator
 from glassnet.saving.archive import (
+    NESTED_METHODS,
     ModelFileError,
     check_members,
     existing_file,
+    few,
     json_bytes,
     npz_bytes,
     open_zip,
     read_json,
-    read_member,
-    read_npz_bytes,
+    read_nested_npz,
     write_zip,
 )
+from glassnet.saving.training_state_checks import check_against_fit, check_state
 from glassnet.saving.weights import (
     STATE_KEY,
     WEIGHT_KEY,
     assign_optimizer_state,
     assign_weights,
+    optimizer_count,
+    optimizer_size_bound,
     ordered_weights,
     weight_arrays,
+    weights_count,
+    weights_size_bound,
 )
 
 FORMAT_NAME = "glassnet-training-state"
@@ -72,6 +80,7 @@ PREVIOUS_FILE_NAME = "training_state.previous.zip"
 
 STATE, WEIGHTS, OPTIMIZER, ARRAYS = "state.json", "weights.npz", "optimizer.npz", "arrays.npz"
 _ARRAY_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_MAX_ARRAYS = 1000      # in arrays.npz: the order, the legacy RNG's keys, metrics' arrays
 
 
 @dataclass
@@ -207,68 +216,51 @@ def write_checkpoint(path: Path, state: dict[str, Any], members: dict[str, dict]
               zipfile.ZIP_STORED)
 
 
-def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """{"state", "weights", "optimizer", "arrays"} of a backup, every member checked.
+def read_checkpoint(path: str | os.PathLike, model=None) -> dict[str, Any]:
+    """{"state", "weights", "optimizer", "arrays", "where"} of a backup, every member and
+    every field of state.json checked (`training_state_checks.check_state`).
 
+    Members are stored, as `write_checkpoint` writes them (nothing is inflated, so a backup
+    can ask for no more memory than its size); with `model`, the weights and the optimizer
+    state are compared with its weights (count and size) before their arrays are read.
     Raises ModelFileError (a ValueError) naming the file and the problem."""
     where = str(path)
     path = existing_file(path)
-    with open_zip(path, where) as zf:
-        infos = check_members(zf, where, required=(STATE, WEIGHTS, OPTIMIZER, ARRAYS))
+    weights_limits: dict[str, Any] = {}
+    optimizer_limits: dict[str, Any] = {}
+    if model is not None:
+        size, expected = weights_size_bound(model.parameters())
+        weights_limits = dict(max_bytes=size, expected=expected,
+                              max_arrays=weights_count(model))
+        size, expected = optimizer_size_bound(model.parameters(trainable_only=True))
+        optimizer_limits = dict(max_bytes=size, expected=expected,
+                                max_arrays=optimizer_count(model))
+    with open(path, "rb") as handle, open_zip(handle, where) as zf:
+        infos = check_members(zf, where, required=(STATE, WEIGHTS, OPTIMIZER, ARRAYS),
+                              methods=NESTED_METHODS)
         state = read_json(zf, infos[STATE], where)
-        npz = {name: read_member(zf, infos[name], where) for name in (WEIGHTS, OPTIMIZER, ARRAYS)}
-    _check_state(state, where)
-    return {
-        "state": state,
-        "weights": ordered_weights(
-            read_npz_bytes(npz[WEIGHTS], f"{where}: {WEIGHTS}", WEIGHT_KEY),
-            f"{where}: {WEIGHTS}"),
-        "optimizer": read_npz_bytes(npz[OPTIMIZER], f"{where}: {OPTIMIZER}", STATE_KEY),
-        "arrays": read_npz_bytes(npz[ARRAYS], f"{where}: {ARRAYS}", _ARRAY_KEY),
-        "where": where,
-    }
-
-
-def _check_state(state: dict[str, Any], where: str) -> None:
-    where = f"{where}: {STATE}"
-    if state.get("format") != FORMAT_NAME or state.get("format_version") != FORMAT_VERSION:
-        raise ModelFileError(f"{where}: not a glassnet training state of version "
-                             f"{FORMAT_VERSION} (format {state.get('format')!r}, "
-                             f"version {state.get('format_version')!r})")
-    for key in ("epoch", "step"):
-        value = state.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ModelFileError(f"{where}: {key!r} must be an integer >= 0, got "
-                                 f"{value!r}")
-    for key in ("history", "rng", "positions"):
-        if not isinstance(state.get(key), dict):
-            raise ModelFileError(f"{where}: {key!r} must be an object, got "
-                                 f"{state.get(key)!r}")
-    history = state["history"]
-    if not (isinstance(history.get("history"), dict) and isinstance(history.get("epoch"), list)
-            and all(isinstance(v, list) for v in history["history"].values())):
-        raise ModelFileError(f"{where}: 'history' must be {{'history': {{name: [...]}}, "
-                             f"'epoch': [...]}}")
-    metrics = state.get("metrics")
-    if metrics is not None and not (isinstance(metrics, list) and all(
-            isinstance(m, dict) and isinstance(m.get("scalars"), dict)
-            and isinstance(m.get("arrays"), list) for m in metrics)):
-        raise ModelFileError(f"{where}: 'metrics' must be null or a list of "
-                             "{'name', 'scalars': {...}, 'arrays': [...]}")
+        arrays = read_nested_npz(zf, infos[ARRAYS], where, _ARRAY_KEY,
+                                 max_arrays=(_MAX_ARRAYS, "what a fit writes"))
+        check_state(state, arrays, where)
+        weights = read_nested_npz(zf, infos[WEIGHTS], where, WEIGHT_KEY, **weights_limits)
+        optimizer = read_nested_npz(zf, infos[OPTIMIZER], where, STATE_KEY, **optimizer_limits)
+    return {"state": state, "weights": ordered_weights(weights, f"{where}: {WEIGHTS}"),
+            "optimizer": optimizer, "arrays": arrays, "where": where}
 
 
 # ----- restoring ----------------------------------------------------------------------------
-def restore_training_state(model, progress: FitProgress, contents: dict[str, Any]) -> None:
-    """Load a backup into the model, its optimizer, the generators and `progress`."""
+def restore_training_state(model, progress: FitProgress, contents: dict[str, Any],
+                           epochs: int | None = None) -> None:
+    """Load a backup into the model, its optimizer, the generators and `progress`.
+
+    Every field is first checked against this fit (`epochs`, its batches, its data sources)
+    and this model (`training_state_checks.check_against_fit`): a refusal leaves all of
+    them as they were."""
     state, arrays, where = contents["state"], contents["arrays"], contents["where"]
-    _check_compatible(state, progress, arrays, where)
     generators = layer_generators(model)
-    if len(state["rng"].get("layers", [])) != len(generators):
-        raise ValueError(f"{where}: the backup holds {len(state['rng']['layers'])} layer "
-                         f"random generators, the model has {len(generators)}: a different "
-                         "model (delete the backup folder to start over)")
-    assign_weights(model, contents["weights"], f"{where}: {WEIGHTS}")
+    check_against_fit(model, progress, contents, generators, epochs)
     assign_optimizer_state(model, contents["optimizer"], f"{where}: {OPTIMIZER}")
+    assign_weights(model, contents["weights"], f"{where}: {WEIGHTS}")
     _restore_rng(state["rng"], generators, arrays, where)
     for name, source in (("train", progress.train), ("validation", progress.validation)):
         position = state["positions"].get(name)
@@ -279,32 +271,13 @@ def restore_training_state(model, progress: FitProgress, contents: dict[str, Any
     targets = state.get("targets")
     progress.targets = None if targets is None else (tuple(targets["shape"]), targets["dtype"])
     metrics = state.get("metrics")
-    progress.metric_state = None if metrics is None else (metrics, arrays)
-    progress.history = (state["history"].get("history", {}), state["history"].get("epoch", []))
-
-
-def _check_compatible(state, progress: FitProgress, arrays, where: str) -> None:
-    hint = "; this fit differs from the one that wrote it (delete the backup folder to start over)"
-    if state.get("num_batches") != progress.num_batches:
-        raise ValueError(f"{where}: the backup was written by a fit with "
-                         f"{state.get('num_batches')} batches per epoch, this fit has "
-                         f"{progress.num_batches}{hint}")
-    order = arrays.get("order")
-    size = getattr(progress.train, "order_size", None)
-    if order is not None and (order.shape != (size,)
-                              or not np.array_equal(np.sort(order), np.arange(size))):
-        raise ValueError(f"{where}: {ARRAYS}: 'order' is not a permutation of the {size} "
-                         f"samples or batches of this fit (shape {order.shape}){hint}")
-    for name, position in state["positions"].items():
-        if position is not None and (isinstance(position, bool) or not isinstance(position, int)
-                                     or position < 0):
-            raise ModelFileError(f"{where}: {STATE}: positions.{name} must be null or "
-                                 f"an integer >= 0, got {position!r}")
+    progress.metric_state = None if metrics is None else (metrics, arrays, where)
+    progress.history = (state["history"]["history"], state["history"]["epoch"])
 
 
 def _restore_rng(rng: dict[str, Any], generators, arrays: dict[str, np.ndarray],
                  where: str) -> None:
-    """Set every generator's state; NumPy checks each (a forged one is a ModelFileError)."""
+    """Set every generator's state (each was tried on a fresh generator already)."""
     try:
         global_generator().bit_generator.state = rng["global"]
         for generator, saved in zip(generators, rng["layers"]):
@@ -317,29 +290,38 @@ def _restore_rng(rng: dict[str, Any], generators, arrays: dict[str, np.ndarray],
         raise ModelFileError(f"{where}: {STATE}: invalid generator state: {error}") from error
 
 
-def load_metric_state(model, saved: tuple[list, dict[str, np.ndarray]]) -> None:
-    """Set each metric's running numbers from a backup (the metrics must be built)."""
-    states, arrays = saved
+def load_metric_state(model, saved: tuple) -> None:
+    """Set each metric's running numbers from a backup (the metrics must be built).
+
+    `saved` is `progress.metric_state`: (states, arrays, the file's name)."""
+    states, arrays, where = (*saved, "the backup")[:3]
     metrics = model.metrics
     if [s.get("name") for s in states] != [m.name for m in metrics]:
-        raise ValueError(f"the backup holds metrics {[s.get('name') for s in states]}, the "
-                         f"model has {[m.name for m in metrics]}: compile it as before")
+        raise ModelFileError(f"{where}: {STATE}: metrics: the backup holds metrics "
+                             f"{few([s.get('name') for s in states])}, the model has "
+                             f"{few([m.name for m in metrics])}: compile it as before")
     for index, (metric, metric_state) in enumerate(zip(metrics, states)):
         # Only numbers the metric already has, of the same kind: never a method or new name.
         for name, value in metric_state["scalars"].items():
             current = getattr(metric, name, None)
             if (isinstance(value, bool) or not isinstance(value, (int, float))
                     or isinstance(current, bool) or not isinstance(current, (int, float))):
-                raise ValueError(f"the backup sets metric {metric.name!r} attribute {name!r} "
-                                 f"to {value!r}; expected a number it already has")
-            setattr(metric, name, value)
+                raise ModelFileError(f"{where}: {STATE}: metrics[{index}].scalars: the backup "
+                                     f"sets metric {metric.name!r} attribute {name!r} to "
+                                     f"{value!r}; expected a number it already has")
         for name in metric_state["arrays"]:
             current, value = getattr(metric, name, None), arrays.get(f"metric{index}_{name}")
             if not isinstance(current, np.ndarray) or value is None \
                     or value.shape != current.shape:
-                raise ValueError(f"the backup's array for metric {metric.name!r} attribute "
-                                 f"{name!r} does not match it")
-            setattr(metric, name, np.array(value, dtype=current.dtype))
+                raise ModelFileError(f"{where}: {STATE}: metrics[{index}].arrays: the backup's "
+                                     f"array for metric {metric.name!r} attribute {name!r} "
+                                     "does not match it")
+    for index, (metric, metric_state) in enumerate(zip(metrics, states)):
+        for name, value in metric_state["scalars"].items():
+            setattr(metric, name, value)
+        for name in metric_state["arrays"]:
+            current = getattr(metric, name)
+            setattr(metric, name, np.array(arrays[f"metric{index}_{name}"], dtype=current.dtype))
 
 
 # ----- signals ------------------------------------------------------------------------------
