@@ -17,9 +17,15 @@ the layer's own backward.
 from glassnet.autodiff.gradients import value_and_gradients
 from glassnet.autodiff.op import REGISTRY, Op, op
 from glassnet.autodiff.tape import Record, Tape, current, fit_gradient, pause, trace
-from glassnet.autodiff.tensor import Tensor, TensorOperators, install_operators, suggest_op
+from glassnet.autodiff.tensor import (
+    Tensor,
+    TensorOperators,
+    install_operators,
+    last_escape,
+    suggest_op,
+)
 from glassnet.autodiff.variable import Variable
 
 __all__ = ["REGISTRY", "Op", "Record", "Tape", "Tensor", "TensorOperators", "Variable",
-           "current", "fit_gradient", "install_operators", "op", "pause", "suggest_op", "trace",
-           "value_and_gradients"]
+           "current", "fit_gradient", "install_operators", "last_escape", "op", "pause",
+           "suggest_op", "trace", "value_and_gradients"]

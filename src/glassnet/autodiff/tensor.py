@@ -19,6 +19,9 @@ use (`ops.exp`), and so does turning a traced Tensor into an array (`np.asarray(
 
 from __future__ import annotations
 
+import contextvars
+import sys
+
 import numpy as np
 
 # Python operator -> the op that implements it, installed by glassnet.ops at import.
@@ -31,6 +34,17 @@ _NUMPY_ALIASES = {"absolute": "abs", "true_divide": "divide", "amax": "max", "am
 
 # NumPy functions that only read metadata: answered from the value, as for an array.
 _HARMLESS = {"shape", "ndim", "size", "result_type", "iscomplexobj", "isrealobj"}
+
+
+# Where a traced value last left the tape through `.numpy()`: (filename, line), for the
+# error a call() that returns a plain array gets.
+_last_escape: contextvars.ContextVar[tuple[str, int] | None] = contextvars.ContextVar(
+    "glassnet_last_escape", default=None)
+
+
+def last_escape() -> tuple[str, int] | None:
+    """(filename, line) of the last `.numpy()` on a traced tensor, or None."""
+    return _last_escape.get()
 
 
 def install_operators(table: dict[str, object]) -> None:
@@ -182,6 +196,9 @@ class TensorOperators:
 
     def numpy(self) -> np.ndarray:
         """A copy of the value as a NumPy array, without gradient (Keras' `.numpy()`)."""
+        if self.requires_grad:
+            caller = sys._getframe(1)
+            _last_escape.set((caller.f_code.co_filename, caller.f_lineno))
         return np.array(self.value)
 
     # -- NumPy's hooks: its functions cannot be traced
@@ -247,6 +264,14 @@ class Tensor(TensorOperators):
     @property
     def _keras_mask(self):
         return self.mask
+
+    def __getattr__(self, name: str):
+        # only reached for a missing attribute: an array method (x.mean(), x.sum()) is an op
+        if not name.startswith("_") and name in _OPERATORS.get("__names__", ()):
+            raise AttributeError(
+                f"a glassnet Tensor has no method {name}(): NumPy's array methods cannot be "
+                f"traced; use glassnet.ops.{name}(x, ...) instead")
+        raise AttributeError(f"'Tensor' object has no attribute {name!r}")
 
     def __repr__(self) -> str:
         made = f", op={self.record.op_name}" if self.record is not None else ""

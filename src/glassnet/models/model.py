@@ -25,6 +25,7 @@ from typing import Any
 from glassnet import losses as losses_module
 from glassnet import metrics as metrics_module
 from glassnet import optimizers as optimizers_module
+from glassnet.layers import traced
 from glassnet.layers.base import Layer, Parameter
 from glassnet.layers.core import InputLayer
 from glassnet.registry import deserialize, serialize
@@ -45,7 +46,7 @@ class Model(Layer):
             from glassnet.models.functional import Functional
 
             return super().__new__(Functional)
-        return super().__new__(cls)
+        return super().__new__(cls, *args, **kwargs)
 
     def __init__(self, name: str | None = None, dtype=None, **kwargs):
         super().__init__(name=name, dtype=dtype, **kwargs)
@@ -77,13 +78,16 @@ class Model(Layer):
 
     @property
     def layers(self) -> list[Layer]:
-        raise NotImplementedError
+        """The layers of the model; for a subclass, those held in its attributes."""
+        return traced.tracked_layers(self)
 
     def sublayers(self) -> list[Layer]:
         return self.layers
 
     def parameters(self, trainable_only: bool = False) -> list[Parameter]:
         """Every layer's parameters, each once (a shared layer contributes once)."""
+        if self._call_style:
+            return traced.tracked_parameters(self, trainable_only)
         seen, params = set(), []
         for layer in self.layers:
             if trainable_only and not self.trainable:
@@ -96,7 +100,10 @@ class Model(Layer):
 
     @property
     def output_layer(self) -> Layer | None:
-        """The layer whose output the loss reads (Sequential: the last), None if no layers."""
+        """The layer whose output the loss reads (Sequential: the last), None if no layers
+        or if call() computes the output (no fused output gradient then)."""
+        if self._call_style:
+            return None
         layers = self.layers
         return layers[-1] if layers else None
 

@@ -53,6 +53,9 @@ _BOUNDS = _upper_bounds()
 
 @functools.lru_cache(maxsize=512)
 def _least_upper_bound(nodes: frozenset) -> str:
+    unknown = sorted(n for n in nodes if n not in _BOUNDS)
+    if unknown:
+        raise TypeError(f"glassnet.ops works on numeric arrays; got dtype {unknown[0]!r}")
     common = set.intersection(*(_BOUNDS[n] for n in nodes))
     least = [c for c in common if common <= _BOUNDS[c]]
     if len(least) != 1:

@@ -4,12 +4,17 @@
     L      = loss(y, y_pred) + Σ_W penalty(W)
     dL/dy_pred -> model.backward -> every W.grad;  W.grad += dpenalty/dW
 
+Terms a call()-style layer adds with `add_loss` join L (their gradient, 1, is seeded by the
+layer's own backward).
+
 The output gradient takes a shortcut where one exists: softmax + (sparse) categorical
 cross-entropy and sigmoid + binary cross-entropy have dL/dlogits = (p - y) / N, handed to the
 output layer below its activation (`fused_activation`).
 """
 
 from __future__ import annotations
+
+from glassnet.layers.traced import total_added_loss
 
 
 def require_compiled(model, method: str) -> None:
@@ -65,7 +70,8 @@ def penalty(model) -> float:
 def backpropagate_loss(model, x, y, sample_weight, training: bool, params, loss=None):
     """Zero the grads of `params`, run forward, the loss and backward; (loss, y_pred).
 
-    The loss is without the penalties (see `add_penalties`). `loss` defaults to the model's.
+    The loss is without the penalties (see `add_penalties`), with the `add_loss` terms.
+    `loss` defaults to the model's.
     """
     loss = model.loss if loss is None else loss
     for param in params:
@@ -81,7 +87,7 @@ def backpropagate_loss(model, x, y, sample_weight, training: bool, params, loss=
         value = loss(y, y_pred, sample_weight=sample_weight, **masked)
         model.backward(loss.gradient(y, y_pred, sample_weight=sample_weight, **masked),
                        input_gradient=False)
-    return float(value), y_pred
+    return float(value) + total_added_loss(model), y_pred
 
 
 def _mask_argument(model) -> dict:
@@ -111,4 +117,4 @@ def compute_loss(model, x=None, y=None, y_pred=None, sample_weight=None,
                                                        **masked)
     else:
         value = model.loss(y, y_pred, sample_weight=sample_weight, **masked)
-    return float(value) + penalty(model)
+    return float(value) + penalty(model) + total_added_loss(model)
