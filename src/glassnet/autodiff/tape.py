@@ -73,13 +73,15 @@ class Record:
         saved: what the VJP needs from the forward (kept only while recording).
         inputs: per differentiable argument, its Tensor, None (a constant), or for an
             argument that is a list (concatenate's `xs`) a list of those.
-        grad: the gradient reaching the output during backward (None: none yet).
+        grad: the gradient reaching the output during backward (None: none yet); for a
+            record with several outputs (a layer whose call() returns a tuple), a list
+            with one entry per output (`Tensor.index`).
         always: run the VJP even when no gradient reaches the output (a layer whose
             `add_loss` terms are differentiated by its own backward).
     """
 
     __slots__ = ("op_name", "vjp", "saved", "inputs", "takes_needs", "grad", "always",
-                 "shape", "dtype")
+                 "shape", "dtype", "multi")
 
     def __init__(self, op_name: str, vjp, saved: tuple, inputs: tuple, output,
                  takes_needs: bool = False, always: bool = False):
@@ -90,7 +92,25 @@ class Record:
         self.takes_needs = takes_needs
         self.grad = None
         self.always = always
-        self.shape, self.dtype = output.shape, output.dtype
+        self.multi = isinstance(output, (list, tuple))
+        if self.multi:
+            self.shape, self.dtype = [o.shape for o in output], [o.dtype for o in output]
+        else:
+            self.shape, self.dtype = output.shape, output.dtype
+
+    def upstream(self):
+        """The gradient reaching the output(s), zeros where none did; None if none at all
+        (and the VJP need not run)."""
+        if self.grad is None:
+            if not self.always:
+                return None
+            if not self.multi:
+                return np.zeros(self.shape, self.dtype)
+        if not self.multi:
+            return self.grad
+        grads = self.grad or [None] * len(self.shape)
+        return [np.zeros(shape, dtype) if g is None else g
+                for g, shape, dtype in zip(grads, self.shape, self.dtype)]
 
     def run(self, dy) -> tuple:
         """The gradients of the inputs for dL/doutput = dy, one entry per argument."""
@@ -176,11 +196,9 @@ class Tape:
         for loss in self.added_losses:
             self._accumulate(loss, np.ones_like(loss.value))
         for record in reversed(self.records):
-            dy = record.grad
+            dy = record.upstream()
             if dy is None:
-                if not record.always:
-                    continue
-                dy = np.zeros(record.shape, record.dtype)
+                continue
             record.grad = None
             for slot, grad in zip(record.inputs, record.run(dy)):
                 if isinstance(slot, list):
@@ -197,6 +215,12 @@ class Tape:
             return
         grad = fit_gradient(grad, tensor.value, record)
         holder = tensor.record if tensor.record is not None else tensor
+        if holder is tensor.record and holder.multi:
+            if holder.grad is None:
+                holder.grad = [None] * len(holder.shape)
+            old = holder.grad[tensor.index]
+            holder.grad[tensor.index] = grad if old is None else old + grad
+            return
         holder.grad = grad if holder.grad is None else holder.grad + grad
 
 

@@ -244,17 +244,20 @@ class Tensor(TensorOperators):
     Attributes:
         value: the NumPy array.
         record: the `Record` of the op that made it on a tape, or None (a leaf or a
-            constant).
+            constant); `index` says which of the record's outputs it is.
         requires_grad: whether a gradient flows back through it (a float value on a tape).
         grad: after a backward pass, dL/dvalue of a leaf (a layer's input).
         mask: the padding mask Keras attaches to a layer's output (`_keras_mask`), or None.
     """
 
-    __slots__ = ("value", "record", "requires_grad", "grad", "tape", "variable", "mask")
+    __slots__ = ("value", "record", "requires_grad", "grad", "tape", "variable", "mask",
+                 "index")
 
-    def __init__(self, value, record=None, requires_grad: bool = False, tape=None):
+    def __init__(self, value, record=None, requires_grad: bool = False, tape=None,
+                 index: int = 0):
         self.value = value
         self.record = record
+        self.index = index          # which output of its record (a layer's tuple output)
         self.requires_grad = requires_grad
         self.tape = tape            # the tape whose backward reaches this tensor
         self.grad = None

@@ -255,6 +255,10 @@ class Layer:
         # C order always: updates and gradient checks write through `value.reshape(-1)` views
         made_as = dtype if np.dtype(dtype).kind == "f" else self.dtype
         value = np.ascontiguousarray(init(tuple(shape), dtype=made_as), dtype=dtype)
+        if not name:              # Keras' default names, unique within the layer
+            count = sum(p.name.rpartition("/")[2].startswith("variable")
+                        for p in self._parameters)
+            name = "variable" if count == 0 else f"variable_{count}"
         param = Parameter(value, name=f"{self.name}/{name}", trainable=trainable,
                           regularizer=regularizer)
         self._parameters.append(param)

@@ -106,35 +106,37 @@ def record_call(layer, x, training, mask, kwargs):
         mask = _carried_mask(x)
     layer.maybe_build(input_shape(values))
     y = layer.apply(values, training=bool(training), mask=mask, **kwargs)
-    if isinstance(y, (list, tuple)):
-        raise NotImplementedError(
-            f"layer {layer.name!r} ({type(layer).__name__}) returns several arrays; inside "
-            f"a call() only layers with one output can be traced for now")
     number = layer.last_call
+    many_out = isinstance(y, (list, tuple))
+    outputs = [np.asarray(v) for v in y] if many_out else [y]
     inputs = traced._map(lambda item: item if _owned(tape, item) else None, x)
-    slot = list(traced._leaves(inputs)) if isinstance(x, (list, tuple, dict)) else inputs
+    many_in = isinstance(x, (list, tuple, dict))
+    slot = list(traced._leaves(inputs)) if many_in else inputs
     losses = bool(layer.__dict__.get("_losses"))
     traced_input = any(item is not None for item in traced._leaves(inputs))
-    recording = (tape is not None and tape.recording and y.dtype.kind == "f"
+    recording = (tape is not None and tape.recording
+                 and any(v.dtype.kind == "f" for v in outputs)
                  and (traced_input or layer.parameters(trainable_only=True) or losses))
     if not recording:
-        out = Tensor(y)
+        made = [Tensor(v) for v in outputs]
     else:
-        many = isinstance(x, (list, tuple, dict))
-
         def layer_vjp(dy, needs):
-            wanted = any(needs[0]) if many else needs[0]
+            wanted = any(needs[0]) if many_in else needs[0]
             dx = layer.backpropagate(dy, input_gradient=bool(wanted), call=number)
-            if not many:
+            if not many_in:
                 return dx
             return [None] * len(slot) if dx is None else traced._leaves(dx)
 
-        record = Record(f"layer {layer.name!r}", layer_vjp, (), (slot,), y,
-                        takes_needs=True, always=losses)
+        record = Record(f"layer {layer.name!r}", layer_vjp, (), (slot,),
+                        outputs if many_out else y, takes_needs=True, always=losses)
         tape.records.append(record)
-        out = Tensor(y, record, requires_grad=True, tape=tape.serial)
-    out.mask = layer.compute_mask(values, mask)
-    return out
+        made = [Tensor(v, record, requires_grad=v.dtype.kind == "f", tape=tape.serial,
+                       index=i) for i, v in enumerate(outputs)]
+    masks = layer.compute_mask(values, mask)
+    for i, tensor in enumerate(made):
+        tensor.mask = masks[i] if many_out and isinstance(masks, (list, tuple)) else \
+            (None if many_out else masks)
+    return type(y)(made) if many_out else made[0]
 
 
 def _value(item):

@@ -81,7 +81,7 @@ def forward(layer, x, training: bool = False, mask=None, kwargs=None):
         arguments["training"] = bool(training)
     if takes_mask and mask is not None:
         arguments["mask"] = mask
-    if calls.last_call(layer) == 0:
+    if calls.last_call(layer) == 0 or not recording:
         layer.__dict__["_losses"] = []           # the first call of a pass starts afresh
     escape = autodiff.last_escape()
     with calls.forward_pass(), autodiff.trace(recording) as tape, _calling(training):
@@ -94,6 +94,7 @@ def forward(layer, x, training: bool = False, mask=None, kwargs=None):
                        else layer.call(inputs, **arguments))
         finally:
             layer.__dict__["_tape"] = None
+    outputs = _map(lambda item: _read_variable(tape, item), outputs)
     _check_outputs(layer, outputs, autodiff.last_escape() != escape)
     layer._call_state = CallState(tape, inputs, outputs) if recording else None
     first = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
@@ -147,6 +148,14 @@ def _watch(tape, value):
     if isinstance(value, TensorOperators):
         value = value.value
     return tape.watch(value)
+
+
+def _read_variable(tape, item):
+    """A weight returned by call() as a tensor of its current value (as Keras)."""
+    if isinstance(item, TensorOperators) and not isinstance(item, Tensor):
+        read = item.read(tape)
+        return read if isinstance(read, Tensor) else Tensor(np.array(read))
+    return item
 
 
 def _value(item):
@@ -206,12 +215,15 @@ def infer_output_shape(layer, input_shape):
     def zeros(shape):
         return np.zeros(tuple(1 if d is None else d for d in shape), layer.dtype)
 
-    many = isinstance(input_shape, list) and all(isinstance(s, (list, tuple))
-                                                 for s in input_shape)
+    many = bool(input_shape) and all(isinstance(s, (list, tuple)) for s in input_shape)
     sample = [zeros(s) for s in input_shape] if many else zeros(input_shape)
+    mask = None
+    if call_signature(type(layer))[1] and not many:    # call wants a mask: none masked
+        shape = np.shape(sample)
+        mask = np.ones(shape[:-1] if len(shape) >= 3 else shape, bool)
     try:
         with inference_only(), autodiff.pause():
-            y = forward(layer, sample, training=False)
+            y = forward(layer, sample, training=False, mask=mask)
     except Exception as error:
         raise ValueError(
             f"layer {layer.name!r} ({type(layer).__name__}): its output shape is unknown: "
@@ -281,8 +293,8 @@ def added_losses(layer) -> list:
         if id(current) in seen:
             continue
         seen.add(id(current))
-        found += current.__dict__.get("_losses", [])
-        stack.extend(current.sublayers())
+        found += getattr(current, "__dict__", {}).get("_losses", [])
+        stack.extend(getattr(current, "sublayers", list)())
     return found
 
 
