@@ -15,9 +15,10 @@ the layer's own backward.
 """
 
 from glassnet.autodiff.gradients import value_and_gradients
-from glassnet.autodiff.op import REGISTRY, Op, op
+from glassnet.autodiff.op import REGISTRY, Op, install_symbolic_handler, op
 from glassnet.autodiff.tape import Record, Tape, current, fit_gradient, pause, trace
 from glassnet.autodiff.tensor import (
+    Operators,
     Tensor,
     TensorOperators,
     install_operators,
@@ -26,6 +27,7 @@ from glassnet.autodiff.tensor import (
 )
 from glassnet.autodiff.variable import Variable
 
-__all__ = ["REGISTRY", "Op", "Record", "Tape", "Tensor", "TensorOperators", "Variable",
-           "current", "fit_gradient", "install_operators", "last_escape", "op", "pause",
-           "suggest_op", "trace", "value_and_gradients"]
+__all__ = ["REGISTRY", "Op", "Operators", "Record", "Tape", "Tensor", "TensorOperators",
+           "Variable", "current", "fit_gradient", "install_operators",
+           "install_symbolic_handler", "last_escape", "op", "pause", "suggest_op", "trace",
+           "value_and_gradients"]

@@ -36,6 +36,25 @@ from glassnet.autodiff.tensor import Tensor, TensorOperators
 # name -> Op, every op of glassnet.ops (walked by tests/autodiff/test_vjp.py)
 REGISTRY: dict[str, Op] = {}
 
+# What an op does when an argument is a symbolic tensor of the functional API (installed by
+# glassnet.layers, which this package cannot import): make a graph node.
+_SYMBOLIC: list = []
+
+
+def install_symbolic_handler(handler) -> None:
+    """`handler(op, args, kwargs)` runs an op given symbolic tensors (glassnet.layers')."""
+    _SYMBOLIC[:] = [handler]
+
+
+def _any_symbolic(args, kwargs) -> bool:
+    for value in (*args, *kwargs.values()):
+        if getattr(value, "_glassnet_symbolic", False):
+            return True
+        if isinstance(value, (list, tuple)) and any(
+                getattr(v, "_glassnet_symbolic", False) for v in value):
+            return True
+    return False
+
 
 def op(*inputs: str, differentiable: bool = True, name: str | None = None):
     """Decorator: make `forward` an Op whose gradient flows back to the arguments `inputs`
@@ -82,6 +101,8 @@ class Op:
         return f"<op {self.name}>"
 
     def __call__(self, *args, **kwargs):
+        if _SYMBOLIC and _any_symbolic(args, kwargs):
+            return _SYMBOLIC[0](self, args, kwargs)     # a node of a functional graph
         tape = current()
         slots = [_traced(self._argument(name, args, kwargs), tape) for name in self.inputs]
         traced = any(_is_traced(slot) for slot in slots)

@@ -69,11 +69,9 @@ def suggest_op(numpy_name: str) -> str:
     return "the glassnet.ops function that computes it"
 
 
-class TensorOperators:
-    """Python's operators and NumPy's hooks, for Tensor and Variable alike.
-
-    A subclass provides `value` (the array) and `requires_grad`.
-    """
+class Operators:
+    """Python's arithmetic operators as ops, for Tensor, Variable and the functional API's
+    SymbolicTensor (`x + residual` makes a graph node there)."""
 
     __slots__ = ()
     __array_priority__ = 1000      # `ndarray + t` asks t first
@@ -167,6 +165,27 @@ class TensorOperators:
     def __getitem__(self, key):
         return operator("get_item")(self, key)
 
+    @property
+    def T(self):  # noqa: N802 (NumPy's name)
+        return operator("transpose")(self)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        # `ndarray + t` lands here (NumPy asks the tensor): the operators are ops.
+        name = {"true_divide": "divide", "absolute": "abs"}.get(ufunc.__name__, ufunc.__name__)
+        if method == "__call__" and not kwargs and name in _UFUNC_OPERATORS:
+            return operator(name)(*inputs)
+        raise TypeError(
+            f"np.{ufunc.__name__} was called on a glassnet tensor; NumPy functions cannot "
+            f"be traced, so no gradient would flow through it. Use "
+            f"{suggest_op(ufunc.__name__)} instead.")
+
+
+class TensorOperators(Operators):
+    """The operators, and what an array answers (shape, dtype, `numpy()`), for Tensor and
+    Variable alike. A subclass provides `value` (the array) and `requires_grad`."""
+
+    __slots__ = ()
+
     # -- what an array answers
     @property
     def shape(self) -> tuple[int, ...]:
@@ -183,10 +202,6 @@ class TensorOperators:
     @property
     def size(self) -> int:
         return self.value.size
-
-    @property
-    def T(self):  # noqa: N802 (NumPy's name)
-        return operator("transpose")(self)
 
     def __float__(self) -> float:
         return float(self.value)
@@ -211,16 +226,6 @@ class TensorOperators:
                 "take `x.numpy()` (a copy, without gradient) if that is what you mean.")
         value = self.value if dtype is None else self.value.astype(dtype, copy=False)
         return np.array(value, copy=True) if copy else value
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        # `ndarray + t` lands here (NumPy asks the tensor): the operators are ops.
-        name = {"true_divide": "divide", "absolute": "abs"}.get(ufunc.__name__, ufunc.__name__)
-        if method == "__call__" and not kwargs and name in _UFUNC_OPERATORS:
-            return operator(name)(*inputs)
-        raise TypeError(
-            f"np.{ufunc.__name__} was called on a glassnet tensor; NumPy functions cannot "
-            f"be traced, so no gradient would flow through it. Use "
-            f"{suggest_op(ufunc.__name__)} instead.")
 
     def __array_function__(self, function, types, args, kwargs):
         if function.__name__ in _HARMLESS:

@@ -15,7 +15,8 @@ Sequential's is "input_layer"), the output as the model's output layer.
 How: the model is walked as `predict` walks it -- a Sequential layer by layer, handing a
 padding mask on as it does; a Functional model node by node in topological order, nested
 models inline -- and each layer is written by the converter of its class (onnx_core.py,
-onnx_convolution.py, onnx_normalization.py, onnx_recurrent.py). A layer class without a
+onnx_convolution.py, onnx_normalization.py, onnx_recurrent.py; ops on symbolic tensors:
+onnx_ops.py). A layer class without a
 converter (a user's own layer, or a subclass: its forward may differ) is refused by name.
 The result passes `onnx.checker.check_model` before it is written.
 """
@@ -28,7 +29,13 @@ from typing import Any
 import numpy as np
 
 from glassnet import registry
-from glassnet.export import onnx_convolution, onnx_core, onnx_normalization, onnx_recurrent
+from glassnet.export import (
+    onnx_convolution,
+    onnx_core,
+    onnx_normalization,
+    onnx_ops,
+    onnx_recurrent,
+)
 from glassnet.export.onnx_graph import (
     DEFAULT_OPSET,
     MIN_OPSET,
@@ -83,7 +90,8 @@ _MODEL_CONVERTERS = {"Sequential": _sequential, "Functional": _functional}
 def converters() -> dict:
     """{class: converter} for every layer and model class glassnet can export."""
     table = {**onnx_core.CONVERTERS, **onnx_convolution.CONVERTERS,
-             **onnx_normalization.CONVERTERS, **onnx_recurrent.CONVERTERS}
+             **onnx_normalization.CONVERTERS, **onnx_recurrent.CONVERTERS,
+             **onnx_ops.CONVERTERS}
     for name, convert in _MODEL_CONVERTERS.items():     # registered by the model modules
         cls = registry.table("layer").get(name)
         if cls is not None:

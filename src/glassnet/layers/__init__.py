@@ -15,6 +15,7 @@ from glassnet.layers.merging import (
     Subtract,
 )
 from glassnet.layers.normalization import BatchNormalization, LayerNormalization
+from glassnet.layers.op_layer import OpLayer
 from glassnet.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -38,6 +39,7 @@ __all__ = [
     "Flatten", "GlobalAveragePooling1D",
     "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Input", "InputLayer",
     "Layer", "LayerNormalization", "LeakyReLU", "MaxPooling1D", "MaxPooling2D", "Normalization",
+    "OpLayer",
     "Parameter", "ReLU", "Reshape", "SimpleRNN", "Softmax", "SymbolicTensor", "TimeDistributed",
     "UpSampling2D", "ZeroPadding2D",
 ]
