@@ -296,3 +296,55 @@ def test_a_functional_model_may_hold_call_style_layers():
     model = gn.Model(inputs, outputs)
     assert model.output_shape == (None, 2)
     assert model.predict(np.zeros((5, 3)), verbose=0).shape == (5, 2)
+
+
+class Sampling(layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seeds = gn.random.SeedGenerator(7)
+
+    def call(self, inputs):
+        mean, log_var = inputs
+        return mean + ops.exp(0.5 * log_var) * gn.random.normal(ops.shape(mean), seed=self.seeds)
+
+
+class Encoder(layers.Layer):
+    def __init__(self, latent=2, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = layers.Dense(16, activation="relu")
+        self.mean, self.log_var = layers.Dense(latent), layers.Dense(latent)
+        self.sampling = Sampling()
+
+    def call(self, inputs):
+        h = self.hidden(inputs)
+        mean, log_var = self.mean(h), self.log_var(h)
+        return mean, log_var, self.sampling((mean, log_var))
+
+
+class VAE(gn.Model):
+    def __init__(self, width=8, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder = Encoder()
+        self.decoder = gn.Sequential([layers.Dense(16, activation="relu"),
+                                      layers.Dense(width, activation="sigmoid")])
+
+    def call(self, inputs):
+        mean, log_var, z = self.encoder(inputs)
+        self.add_loss(-0.5 * ops.mean(1 + log_var - ops.square(mean) - ops.exp(log_var)))
+        return self.decoder(z)
+
+
+def test_a_variational_autoencoder_trains():
+    """Encoder and decoder layers, a sampling layer (a layer returning three tensors feeds
+    the model), the KL term through add_loss; data on a 2-D manifold in 8 dimensions."""
+    gn.random.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    codes = rng.uniform(-1, 1, (512, 2))
+    x = 1 / (1 + np.exp(-codes @ rng.standard_normal((2, 8)) * 2))
+    vae = VAE(8)
+    vae.compile(optimizer=gn.optimizers.Adam(0.01), loss="mse")
+    history = vae.fit(x.astype("float32"), x.astype("float32"), epochs=15, batch_size=64,
+                      verbose=0)
+    assert history.history["loss"][-1] < 0.6 * history.history["loss"][0]
+    kl = float(vae.losses[0])
+    assert kl > 0 and len(vae.weights) == 10

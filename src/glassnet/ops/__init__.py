@@ -31,6 +31,8 @@ from glassnet.ops import linalg as linalg
 from glassnet.ops import nn as nn
 from glassnet.ops.arithmetic import *  # noqa: F403
 from glassnet.ops.arithmetic import __all__ as _arithmetic
+from glassnet.ops.convolution import *  # noqa: F403
+from glassnet.ops.convolution import __all__ as _convolution
 from glassnet.ops.core import *  # noqa: F403
 from glassnet.ops.core import __all__ as _core
 from glassnet.ops.creation import *  # noqa: F403
@@ -50,7 +52,7 @@ from glassnet.ops.reductions import __all__ as _reductions
 from glassnet.ops.shaping import *  # noqa: F403
 from glassnet.ops.shaping import __all__ as _shaping
 
-__all__ = sorted({*_arithmetic, *_core, *_creation, *_elementwise, *_indexing, *_nn,
+__all__ = sorted({*_arithmetic, *_convolution, *_core, *_creation, *_elementwise, *_indexing, *_nn,
                   *_products, *_reductions, *_shaping, "linalg", "nn", "norm", "result_type"})
 
 # Python's operators on Tensors and Variables are these ops (`a + b` is `ops.add(a, b)`).
