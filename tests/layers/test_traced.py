@@ -198,3 +198,22 @@ def test_an_unknown_output_shape_says_how_to_declare_it():
 
     with pytest.raises(ValueError, match="output shape is unknown.*compute_output_shape"):
         NeedsEvenBatch()(gn.Input(shape=(3,)))
+
+
+def test_a_call_style_layer_called_twice_in_a_call_back_propagates_both_calls():
+    class Inner(layers.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1], input_shape[-1]), name="w")
+
+        def call(self, inputs):
+            return ops.tanh(inputs @ self.w)
+
+    class Outer(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.inner = Inner()
+
+        def call(self, inputs):
+            return self.inner(self.inner(inputs) + inputs)
+
+    _check(Outer(), np.random.default_rng(4).standard_normal((3, 4)))

@@ -348,3 +348,16 @@ def test_a_variational_autoencoder_trains():
     assert history.history["loss"][-1] < 0.6 * history.history["loss"][0]
     kl = float(vae.losses[0])
     assert kl > 0 and len(vae.weights) == 10
+
+
+def test_compile_without_a_loss_trains_on_the_add_loss_terms_alone():
+    inputs = gn.Input(shape=(3,))
+    model = gn.Model(inputs, Penalised(rate=1.0)(layers.Dense(4)(inputs)))
+    model.compile(optimizer=gn.optimizers.SGD(0.1))
+    x = np.ones((8, 3), "float32")
+    history = model.fit(x, np.zeros((8, 4), "float32"), epochs=3, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    plain = gn.Sequential([gn.Input(shape=(3,)), layers.Dense(2)])
+    plain.compile(optimizer="sgd")
+    with pytest.raises(ValueError, match="no loss was given"):
+        plain.fit(x, np.zeros((8, 2)), verbose=0)

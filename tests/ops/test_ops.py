@@ -131,3 +131,20 @@ def test_keras_random_functions():
     assert set(np.unique(kept)) == {0.0, 1 / 0.6} and 0.3 < (kept == 0).mean() < 0.5
     assert sorted(gn_random.shuffle(np.arange(5), seed=0).tolist()) == [0, 1, 2, 3, 4]
     assert gn_random.categorical(np.log([[0.0001, 1.0]]), 20, seed=0).sum() >= 18
+
+
+def test_keras_activation_functions_on_traced_tensors_are_the_ops():
+    from glassnet import activations
+
+    x = np.random.default_rng(3).standard_normal((3, 4))
+    for function in (activations.relu, activations.gelu, activations.selu, activations.softmax,
+                     activations.leaky_relu, lambda t: activations.relu(t, max_value=1.0)):
+        value, (grad,) = autodiff.value_and_gradients(
+            lambda t, f=function: ops.sum(f(t) ** 2), x)
+        assert value == pytest.approx(float(np.sum(function(x) ** 2)))
+        eps, index = 1e-6, (1, 2)
+        up, down = x.copy(), x.copy()
+        up[index] += eps
+        down[index] -= eps
+        numeric = (np.sum(function(up) ** 2) - np.sum(function(down) ** 2)) / (2 * eps)
+        assert grad[index] == pytest.approx(numeric, rel=1e-5, abs=1e-8)

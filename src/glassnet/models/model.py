@@ -117,7 +117,8 @@ class Model(Layer):
     # ----- compile ----------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 weighted_metrics=None, **kwargs) -> None:
-        """Choose the optimizer, loss and metrics (names or objects, as in Keras).
+        """Choose the optimizer, loss and metrics (names or objects, as in Keras). The loss
+        may be a function written with glassnet.ops, or None when `add_loss` terms are the loss.
 
         Example:
             >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
@@ -130,9 +131,8 @@ class Model(Layer):
         if loss_weights is not None:
             raise ValueError("compile: loss_weights needs a model with several outputs; "
                              "this model has one")
-        if loss is None:
-            raise ValueError("compile: `loss` is required, e.g. loss='mse' or "
-                             "loss='categorical_crossentropy'")
+        # loss=None is allowed, as in Keras, for a model whose layers add their own terms
+        # (add_loss); training without any loss is an error then (gradients.py)
         self.optimizer = optimizers_module.get(optimizer)
         self.loss = losses_module.get(loss)
         specs = list(metrics or []) + list(weighted_metrics or [])
@@ -326,14 +326,16 @@ class Model(Layer):
     def get_compile_config(self) -> dict[str, Any] | None:
         if not self.compiled:
             return None
-        return {"optimizer": serialize(self.optimizer), "loss": serialize(self.loss),
+        return {"optimizer": serialize(self.optimizer),
+                "loss": None if self.loss is None else serialize(self.loss),
                 "metrics": [m if isinstance(m, str) else serialize(m)
                             for m in self._metric_specs]}
 
     def compile_from_config(self, config_: dict[str, Any], custom_objects=None) -> None:
         self.compile(
             optimizer=deserialize("optimizer", config_["optimizer"], custom_objects),
-            loss=deserialize("loss", config_["loss"], custom_objects),
+            loss=(None if config_["loss"] is None
+                  else deserialize("loss", config_["loss"], custom_objects)),
             metrics=[m if isinstance(m, str) else deserialize("metric", m, custom_objects)
                      for m in config_.get("metrics") or []],
         )

@@ -14,12 +14,21 @@ output layer below its activation (`fused_activation`).
 
 from __future__ import annotations
 
-from glassnet.layers.traced import total_added_loss
+from glassnet.backend import namespace
+from glassnet.layers.traced import added_losses, total_added_loss
 
 
 def require_compiled(model, method: str) -> None:
     if not model.compiled:
         raise RuntimeError(f"{method}: call model.compile(optimizer=..., loss=...) first")
+
+
+def require_added_losses(model) -> None:
+    """A model compiled with loss=None must add its loss itself (add_loss)."""
+    if not added_losses(model):
+        raise ValueError("compile: no loss was given and the model adds none with add_loss; "
+                         "compile with a loss, e.g. loss='mse' or "
+                         "loss='categorical_crossentropy'")
 
 
 def fused_activation(model, loss=None):
@@ -77,6 +86,10 @@ def backpropagate_loss(model, x, y, sample_weight, training: bool, params, loss=
     for param in params:
         param.zero_grad()
     y_pred = model.forward(x, training=training)
+    if loss is None:                    # compiled without one: the add_loss terms alone
+        require_added_losses(model)
+        model.backward(namespace(y_pred).zeros_like(y_pred), input_gradient=False)
+        return total_added_loss(model), y_pred
     masked = _mask_argument(model)
     fused = fused_activation(model, loss)
     if fused is not None:
@@ -110,6 +123,9 @@ def compute_loss(model, x=None, y=None, y_pred=None, sample_weight=None,
     require_compiled(model, "compute_loss")
     if y_pred is None:
         y_pred = model.forward(x, training=training)
+    if model.loss is None:
+        require_added_losses(model)
+        return penalty(model) + total_added_loss(model)
     masked = _mask_argument(model)
     fused = fused_activation(model)
     if fused is not None:
