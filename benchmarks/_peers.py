@@ -109,6 +109,49 @@ class GlassnetTrainer:
         return self.model.get_weights()
 
 
+def glassnet_call_mlp():
+    """The same MLP as a call()-style Model: its forward written with glassnet.ops, its
+    backward from the tape (issue 16's case against the built-in layers' explicit backward)."""
+    import glassnet as gn
+    from glassnet import ops
+
+    class CallMLP(gn.Model):
+        def build(self, input_shape):
+            self.kernels = [self.add_weight(shape=(n_in, n_out), name=f"kernel_{i}")
+                            for i, (n_in, n_out) in enumerate(zip(MLP_UNITS, MLP_UNITS[1:]))]
+            self.biases = [self.add_weight(shape=(n,), initializer="zeros", name=f"bias_{i}")
+                           for i, n in enumerate(MLP_UNITS[1:])]
+
+        def call(self, x):
+            for W, b in zip(self.kernels[:-1], self.biases[:-1]):
+                x = ops.relu(ops.matmul(x, W) + b)
+            return ops.softmax(ops.matmul(x, self.kernels[-1]) + self.biases[-1])
+
+    return CallMLP()
+
+
+class GlassnetCallTrainer(GlassnetTrainer):
+    """The call()-style MLP through the same public API (`fit`); loads the built-in
+    network's weights (kernels then biases, against Dense's kernel, bias pairs)."""
+
+    def __init__(self, network: str, optimizer: str, batch: int, seed: int = 0):
+        import glassnet as gn
+
+        if network != "mlp":
+            raise Unavailable("the call()-style case is written for the MLP")
+        gn.random.set_random_seed(seed)
+        self.model = glassnet_call_mlp()
+        self.model.build((None, MLP_UNITS[0]))
+        opt_class = gn.optimizers.SGD if optimizer == "sgd" else gn.optimizers.Adam
+        self.model.compile(optimizer=opt_class(learning_rate=LEARNING_RATES[optimizer]),
+                           loss="sparse_categorical_crossentropy")
+        self.batch = batch
+
+    def load(self, weights: list[np.ndarray]) -> bool:
+        self.model.set_weights(list(weights[0::2]) + list(weights[1::2]))
+        return True
+
+
 # ----- PyTorch -------------------------------------------------------------------------------
 def _torch():
     try:
@@ -314,6 +357,8 @@ def make_trainer(framework: str, network: str, optimizer: str, batch: int, seed:
     """The trainer of `framework` ('glassnet', 'torch', 'torch-cl', 'sklearn', 'floor')."""
     if framework == "glassnet":
         return GlassnetTrainer(network, optimizer, batch, seed)
+    if framework == "glassnet-call":
+        return GlassnetCallTrainer(network, optimizer, batch, seed)
     if framework in ("torch", "torch-cl"):
         return TorchTrainer(network, optimizer, batch, channels_last=framework == "torch-cl",
                             seed=seed)
@@ -321,5 +366,6 @@ def make_trainer(framework: str, network: str, optimizer: str, batch: int, seed:
         return SklearnTrainer(network, optimizer, batch, seed)
     if framework == "floor":
         return MatmulFloor(network, optimizer, batch, seed)
-    raise ValueError(f"framework: expected one of glassnet, torch, torch-cl, sklearn, floor, "
+    raise ValueError(f"framework: expected one of glassnet, glassnet-call, torch, torch-cl, "
+                     f"sklearn, floor, "
                      f"got {framework!r}")

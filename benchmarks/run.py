@@ -86,6 +86,8 @@ def all_cases(scale: float) -> list[Case]:
     cases = [Case(f"mlp-{opt}-b{batch}", "mlp", "train", batch, n(60_000),
                   ("glassnet", "torch", "sklearn", "floor"), optimizer=opt)
              for opt in ("sgd", "adam") for batch in (32, 128, 512)]
+    cases += [Case("mlp-call-adam-b128", "mlp", "train", 128, n(60_000),
+                   ("glassnet", "glassnet-call", "torch"), optimizer="adam")]   # issue 16
     cases += [Case("cnn-sgd-b64", "cnn", "train", 64, n(10_000), ("glassnet", "torch", "torch-cl")),
               Case("lstm-sgd-b64", "lstm", "train", 64, n(10_000), ("glassnet", "torch"))]
     for network, peers in (("mlp", ("glassnet", "torch")),
@@ -159,7 +161,7 @@ def build_sides(case: Case, x, y, seed: int) -> tuple[dict, dict[str, Result]]:
     probe = (x[:64], y[:64])
     expected = reference.predict(reference.prepare(*probe))
     for fw, trainer in trainers.items():
-        if fw in ("torch", "torch-cl"):
+        if fw in ("torch", "torch-cl", "glassnet-call"):
             loaded = trainer.load(weights)
         elif fw == "sklearn":
             loaded = trainer.load(weights, (x, y))
@@ -373,8 +375,15 @@ def target_checks(cases: list[Case], results: dict[str, dict[str, Result]]) -> l
         gn = results[case.name].get("glassnet")
         if gn is None or not gn.times:
             continue
-        limits = {"b128": 0.75, "b32": 0.6}
         sides = results[case.name]
+        traced = sides.get("glassnet-call")
+        if traced is not None:                 # issue 16: the call() path vs the built-in one
+            if traced.times:
+                add(f"{case.name}: glassnet call() / built-in layers",
+                    [a / b for a, b in zip(traced.times, gn.times)], 1.5,
+                    _best_ratio(traced, gn))
+            continue
+        limits = {"b128": 0.75, "b32": 0.6}
         best = {fw: _best_ratio(gn, sides.get(fw)) for fw in ("torch", "floor", "sklearn")}
         if case.network == "mlp" and case.task == "train":
             for tag, limit in limits.items():

@@ -30,3 +30,8 @@ def test_quick_start_names_exist():
         obj = gn
         for part in name.split("."):
             obj = getattr(obj, part)
+
+
+def test_call_style_layer_guide_runs_and_passes():
+    guide = next(block for block in BLOCKS if "class ScaledTanh" in block)
+    exec(compile(guide, "README.md", "exec"), {})      # asserts its own gradient check

@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 
 from glassnet import (  # noqa: E402  (the version is set before submodules import)
     activations,
+    autodiff,
     callbacks,
     config,
     datasets,
@@ -27,8 +28,10 @@ from glassnet import (  # noqa: E402  (the version is set before submodules impo
     losses,
     metrics,
     models,
+    ops,
     optimizers,
     preprocessing,
+    random,
     regularizers,
     saving,
     schedules,
@@ -39,11 +42,11 @@ from glassnet.models import Model, Sequential  # noqa: E402
 from glassnet.saving import load_model  # noqa: E402
 
 __all__ = [
-    "Input", "Model", "Sequential", "activations", "callbacks", "config", "datasets",
-    "diagnostics", "distribution", "functional", "gradcheck", "initializers", "layers",
-    "load_model", "losses",
-    "export", "metrics", "models", "optimizers", "plot", "preprocessing", "regularizers",
-    "saving", "schedules", "utils", "wrappers",
+    "Input", "Model", "Sequential", "activations", "autodiff", "callbacks", "config",
+    "datasets", "diagnostics", "distribution", "functional", "gradcheck", "initializers",
+    "layers", "load_model", "losses", "export", "metrics", "models", "ops", "optimizers",
+    "plot", "preprocessing", "random", "regularizers", "saving", "schedules", "utils",
+    "wrappers",
 ]
 
 # Imported on first use: matplotlib (plot), onnx (export) and scikit-learn (wrappers) are

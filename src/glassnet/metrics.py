@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet import config, losses, registry
+from glassnet import autodiff, config, initializers, losses, registry
 from glassnet.backend import namespace, to_numpy
 from glassnet.naming import snake_case
 
@@ -104,12 +104,27 @@ class Metric:
     Args:
         name: shown in logs and History (default: the class name in snake_case).
         dtype: float dtype of the per-batch computation (default: the inputs' own).
+
+    A subclass, as in Keras, makes its state in `__init__` with `add_variable` and updates
+    it in `update_state` with `glassnet.ops` and `variable.assign_add(...)`; `result()`
+    returns the value and the default `reset_state` puts every variable back to its initial
+    value (the base class does not call it from `__init__`, as Keras' does not):
+
+        class TruePositives(Metric):
+            def __init__(self, name="tp", **kwargs):
+                super().__init__(name=name, **kwargs)
+                self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+            def update_state(self, y_true, y_pred, sample_weight=None):
+                hits = ops.logical_and(y_true > 0.5, y_pred > 0.5)
+                self.count.assign_add(ops.sum(ops.cast(hits, "float32")))
+            def result(self):
+                return self.count
     """
 
     def __init__(self, name: str | None = None, dtype=None):
         self.name = name or snake_case(type(self).__name__)
         self.dtype = None if dtype is None else config.standardize_dtype(dtype)
-        self.reset_state()
+        self._variables: list = []
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         raise NotImplementedError(f"{type(self).__name__}.update_state")
@@ -118,7 +133,25 @@ class Metric:
         raise NotImplementedError(f"{type(self).__name__}.result")
 
     def reset_state(self) -> None:
-        raise NotImplementedError(f"{type(self).__name__}.reset_state")
+        """Put every variable made by `add_variable` back to its initial value."""
+        for variable, initial in self.__dict__.get("_variables", []):
+            variable.assign(initial)
+
+    def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum",
+                     name: str | None = None) -> autodiff.Variable:
+        """A state variable of the metric (Keras' add_variable): a non-trainable array of
+        `shape`, filled by `initializer` ("zeros", "ones", or an initializer)."""
+        dtype = config.standardize_dtype(dtype or self.dtype)
+        value = np.asarray(initializers.get(initializer)(tuple(shape), dtype=dtype), dtype)
+        variable = autodiff.Variable(value, name=name or f"variable_{len(self._variables)}",
+                                     trainable=False)
+        self.__dict__.setdefault("_variables", []).append((variable, value.copy()))
+        return variable
+
+    @property
+    def variables(self) -> list:
+        """The state variables made by `add_variable`, in creation order."""
+        return [variable for variable, _ in self.__dict__.get("_variables", [])]
 
     def __call__(self, *args, **kwargs) -> float:
         """Update with one batch and return the running result (as Keras' Metric.__call__)."""
@@ -178,6 +211,10 @@ class Mean(Metric):
     Weights of the values' own shape (N, T, ...) -- a mask -- are averaged per sample with
     them, as Keras: total += Σ_n mean_t w v, count += Σ_n mean_t w.
     """
+
+    def __init__(self, name: str | None = None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.reset_state()
 
     def reset_state(self) -> None:
         self.total = 0.0

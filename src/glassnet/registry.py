@@ -7,6 +7,7 @@ never imports a module or evaluates anything named in a file.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 # kind ("layer", "loss", "optimizer", ...) -> {name: class or function}
@@ -67,4 +68,6 @@ def deserialize(kind: str, spec: Any, custom_objects: dict[str, Any] | None = No
     if not isinstance(config, dict):
         raise ValueError(f"{kind} {spec['class_name']!r}: 'config' must be a dict, got {config!r}")
     cls = lookup(kind, spec["class_name"], custom_objects)
+    if "custom_objects" in inspect.signature(cls.from_config).parameters:
+        return cls.from_config(config, custom_objects=custom_objects)  # it names others
     return cls.from_config(config)

@@ -3,6 +3,10 @@
 `relu(x)`, `softmax(x, axis=-1)`, ...: pure, nothing cached (the classes layers hold, with
 their derivatives, are in `classes.py`). Sigmoid and softmax are `glassnet.numerics`' own.
 
+On the tensors of a `call()` (or the functional API's symbolic tensors) each function is the
+`glassnet.ops` op of the same name, so `keras.activations.relu(x)` in a layer's call() is
+differentiated like `ops.relu(x)` (`_also_on_tensors`).
+
 Numerics: outputs keep the input's float dtype (float32 in, float32 out: constants are Python
 floats, which NumPy 2 does not let upcast an array). Nothing overflows for finite inputs:
 exponentials only ever see non-positive arguments (exp(-|x|), x - max(x)), and where such an
@@ -12,9 +16,11 @@ so the functions also run under `np.errstate(all="raise")`.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 
-from glassnet import config, numerics
+from glassnet import autodiff, config, numerics
 from glassnet.backend import namespace
 from glassnet.numerics import underflow_is_zero
 
@@ -37,6 +43,28 @@ def _select(condition, a, b):
     result = a * condition
     result += b * ~condition
     return result
+
+
+def _also_on_tensors(op_name: str):
+    """On a traced or symbolic tensor, run the op `op_name` with this function's arguments
+    (and its defaults: gelu's approximate=False) instead of the NumPy code: it is then
+    recorded and differentiated. Arrays take the NumPy path, as before."""
+
+    def decorate(function):
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def dispatch(x, *args, **kwargs):
+            if isinstance(x, autodiff.Operators):
+                bound = signature.bind(x, *args, **kwargs)
+                bound.apply_defaults()
+                arguments = dict(bound.arguments)
+                return autodiff.REGISTRY[op_name](arguments.pop("x"), **arguments)
+            return function(x, *args, **kwargs)
+
+        return dispatch
+
+    return decorate
 
 
 # ----- the error function ----------------------------------------------------------------
@@ -112,6 +140,7 @@ def _erf_parts(x):
     return near_zero, erf_near, _erfc_away_from_zero(xp.abs(x))
 
 
+@_also_on_tensors("erf")
 @underflow_is_zero
 def erf(x):
     """The error function erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt, elementwise.
@@ -134,15 +163,17 @@ def erfc(x):
 # ----- the plain functions (Keras 3 signatures) ------------------------------------------
 def linear(x):
     """The identity, f(x) = x."""
-    return _as_float(x)
+    return x if isinstance(x, autodiff.Operators) else _as_float(x)
 
 
+@_also_on_tensors("sigmoid")
 def sigmoid(x):
     """sigma(x) = 1 / (1 + exp(-x)), in (0, 1): `numerics.sigmoid`, which never overflows and
     keeps full relative precision in the left tail (sigma(-40) = 4.2e-18)."""
     return numerics.sigmoid(_as_float(x))
 
 
+@_also_on_tensors("tanh")
 def tanh(x):
     """tanh(x) = (e^x - e^-x) / (e^x + e^-x), in (-1, 1)."""
     x = _as_float(x)
@@ -160,6 +191,8 @@ def relu(x, negative_slope: float = 0.0, max_value: float | None = None,
     The defaults give max(x, 0). (With threshold < 0 and a max_value, x in (threshold, 0)
     clips to 0, exactly as in Keras.)
     """
+    if isinstance(x, autodiff.Operators):               # traced: the ops it is made of
+        return _relu_on_tensors(x, negative_slope, max_value, threshold)
     x = _as_float(x)
     xp = namespace(x)
     if negative_slope == 0.0 and max_value is None and threshold == 0.0:
@@ -173,6 +206,20 @@ def relu(x, negative_slope: float = 0.0, max_value: float | None = None,
     return y
 
 
+def _relu_on_tensors(x, negative_slope, max_value, threshold):
+    ops = autodiff.REGISTRY
+    if negative_slope == 0.0 and max_value is None and threshold == 0.0:
+        return ops["relu"](x)
+    y = ops["multiply"](x, ops["greater"](x, threshold))
+    if max_value is not None:
+        y = ops["clip"](y, 0.0, max_value)
+    if negative_slope != 0.0:
+        y = ops["subtract"](y, ops["multiply"](negative_slope,
+                                               ops["relu"](ops["subtract"](threshold, x))))
+    return y
+
+
+@_also_on_tensors("leaky_relu")
 def leaky_relu(x, negative_slope: float = 0.2):
     """f(x) = x for x > 0, negative_slope * x otherwise."""
     x = _as_float(x)
@@ -188,6 +235,7 @@ def _expm1_negative_part(x):
     return xp.expm1(xp.minimum(x, 0.0))
 
 
+@_also_on_tensors("elu")
 @underflow_is_zero
 def elu(x, alpha: float = 1.0):
     """Exponential linear unit: f(x) = x for x > 0, alpha * (exp(x) - 1) otherwise.
@@ -207,6 +255,8 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 def selu(x):
     """Scaled ELU: f(x) = scale * elu(x, alpha), with Klambauer et al.'s self-normalising
     constants alpha = 1.6732632423543772, scale = 1.0507009873554805."""
+    if isinstance(x, autodiff.Operators):
+        return autodiff.REGISTRY["multiply"](elu(x, _SELU_ALPHA), _SELU_SCALE)
     y = elu(x, _SELU_ALPHA)
     y *= _SELU_SCALE
     return y
@@ -236,6 +286,7 @@ def _gelu_tanh_gate(x):
     return sigmoid((2.0 * _SQRT_2_OVER_PI) * (xc + _GELU_CUBIC * xc * xc * xc))
 
 
+@_also_on_tensors("gelu")
 @underflow_is_zero
 def gelu(x, approximate: bool = False):
     """Gaussian error linear unit: f(x) = x Phi(x), Phi the standard normal CDF.
@@ -248,6 +299,7 @@ def gelu(x, approximate: bool = False):
     return x * (_gelu_tanh_gate(x) if approximate else _normal_cdf(x))
 
 
+@_also_on_tensors("softplus")
 @underflow_is_zero
 def softplus(x):
     """f(x) = log(1 + exp(x)), written as max(x, 0) + log1p(exp(-|x|)) so exp never overflows."""
@@ -255,12 +307,15 @@ def softplus(x):
     xp = namespace(x)
     return xp.maximum(x, 0.0) + xp.log1p(xp.exp(-xp.abs(x)))
 
+
+@_also_on_tensors("softmax")
 def softmax(x, axis: int = -1):
     """softmax(x)_i = exp(x_i - m) / sum_j exp(x_j - m) along `axis`, m = max_j x_j
     (`numerics.softmax`: subtracting the max makes every exponent <= 0)."""
     return numerics.softmax(_as_float(x), axis)
 
 
+@_also_on_tensors("silu")
 @underflow_is_zero
 def silu(x):
     """Sigmoid linear unit (swish): f(x) = x * sigmoid(x)."""

@@ -16,7 +16,8 @@ How: the model is walked as `predict` walks it -- a Sequential layer by layer, h
 padding mask on as it does; a Functional model node by node in topological order, nested
 models inline -- and each layer is written by the converter of its class (onnx_core.py,
 onnx_convolution.py, onnx_convolution_variants.py, onnx_normalization.py,
-onnx_recurrent.py, onnx_reshaping.py, onnx_preprocessing.py). A layer class without a
+onnx_recurrent.py, onnx_reshaping.py, onnx_preprocessing.py; ops on symbolic tensors:
+onnx_ops.py). A layer class without a
 converter (a user's own layer, or a subclass: its forward may differ) is refused by name.
 The result passes `onnx.checker.check_model` before it is written.
 """
@@ -34,6 +35,7 @@ from glassnet.export import (
     onnx_convolution_variants,
     onnx_core,
     onnx_normalization,
+    onnx_ops,
     onnx_preprocessing,
     onnx_recurrent,
     onnx_reshaping,
@@ -100,7 +102,7 @@ def converters() -> dict:
     table = {**onnx_core.CONVERTERS, **onnx_convolution.CONVERTERS,
              **onnx_normalization.CONVERTERS, **onnx_recurrent.CONVERTERS,
              **onnx_reshaping.CONVERTERS, **onnx_preprocessing.CONVERTERS,
-             **onnx_convolution_variants.CONVERTERS}
+             **onnx_convolution_variants.CONVERTERS, **onnx_ops.CONVERTERS}
     for name, convert in _MODEL_CONVERTERS.items():     # registered by the model modules
         cls = registry.table("layer").get(name)
         if cls is not None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from glassnet.layers.base import Layer
+from glassnet.layers.traced import total_added_loss
 
 DEFAULT_TOLERANCE = 1e-6
 
@@ -177,8 +178,9 @@ def check_layer(layer, x, *, dy=None, training: bool = False, eps: float = 1e-6,
     dx = layer.backward(dy.copy())
     analytic = {param.name: np.array(param.grad) for param in params}
 
-    def objective() -> float:
-        return float(np.sum(np.asarray(forward(), dtype=np.float64) * dy))
+    def objective() -> float:      # with the terms a call()-style layer adds by add_loss
+        return float(np.sum(np.asarray(forward(), dtype=np.float64) * dy)) + \
+            total_added_loss(layer)
 
     report = GradcheckReport(getattr(layer, "name", type(layer).__name__))
     if check_input and differentiable_input:

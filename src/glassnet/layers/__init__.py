@@ -33,6 +33,7 @@ from glassnet.layers.noise import (
     SpatialDropout2D,
 )
 from glassnet.layers.normalization import BatchNormalization, LayerNormalization
+from glassnet.layers.op_layer import OpLayer
 from glassnet.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -57,6 +58,7 @@ __all__ = [
     "Flatten", "GlobalAveragePooling1D",
     "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Input", "InputLayer",
     "Layer", "LayerNormalization", "LeakyReLU", "MaxPooling1D", "MaxPooling2D", "Normalization",
+    "OpLayer",
     "Parameter", "ReLU", "Reshape", "SimpleRNN", "Softmax", "SymbolicTensor", "TimeDistributed",
     "UpSampling2D", "ZeroPadding2D",
     # Keras 3's everyday layers beyond the first set (issue 17)

@@ -41,49 +41,19 @@ from typing import Any
 import numpy as np
 
 from glassnet import config
-from glassnet.layers import calls
+from glassnet.layers import calling, calls, traced
+from glassnet.layers.inference import (  # noqa: F401 (public here too)
+    _keep_for_backward,
+    inference_only,
+    keeps_for_backward,
+    require_forward_state,
+)
 from glassnet.layers.parameter import Parameter
 from glassnet.naming import snake_case, unique_name
 
 # Elements that layers may still allocate, or None for no limit (see `weight_budget`).
 _weight_budget: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
     "glassnet_weight_budget", default=None)
-
-
-# False inside `inference_only()`: layers keep nothing for a backward pass.
-_keep_for_backward: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "glassnet_keep_for_backward", default=True)
-
-
-@contextlib.contextmanager
-def inference_only():
-    """Layers called inside keep nothing for a backward pass (as torch.inference_mode).
-
-    A forward normally keeps what backward needs (a Dense its input, a ReLU its output), so
-    every intermediate array of a batch stays alive until the layer's next call. `predict`
-    runs inside this: each array is freed as soon as the next layer has read it, and
-    convolutions work through their im2col rows a slice of the batch at a time. A backward
-    after such a forward raises an error saying so.
-    """
-    token = _keep_for_backward.set(False)
-    try:
-        yield
-    finally:
-        _keep_for_backward.reset(token)
-
-
-def keeps_for_backward() -> bool:
-    """False inside `inference_only()`."""
-    return _keep_for_backward.get()
-
-
-def require_forward_state(layer, state) -> None:
-    """Raise a clear error when backward finds nothing kept by forward."""
-    if state is None:
-        raise RuntimeError(
-            f"layer {layer.name!r} ({type(layer).__name__}): backward needs a forward pass "
-            f"that kept its inputs; the last forward ran under inference_only() (as in "
-            f"predict). Run forward again (training or not) before backward.")
 
 
 @contextlib.contextmanager
@@ -119,20 +89,54 @@ def _marks_built(build):
         finally:
             self._building = False
         self.input_shape = input_shape
-        self.output_shape = tuple(self.compute_output_shape(input_shape))
+        self.output_shape = _output_shape_at_build(self, input_shape)
         self.built = True
 
     return build_and_mark
 
 
+def _output_shape_at_build(layer, input_shape):
+    """compute_output_shape(input_shape); for a call()-style layer that does not declare it,
+    found by a trial call, and None (known after the first call) when that fails."""
+    if not layer._call_style or type(layer).compute_output_shape is not \
+            Layer.compute_output_shape:
+        shape = layer.compute_output_shape(input_shape)
+        return shape if isinstance(shape, list) else tuple(shape)
+    try:
+        return traced.infer_output_shape(layer, input_shape)
+    except ValueError:
+        return None
+
+
+def _traced_aware(own_call):
+    """A layer's own `__call__` (merge layers, RNNs, models), with a call on traced tensors
+    (inside a call()) recorded on the tape instead (see `layers.calling`)."""
+
+    @functools.wraps(own_call)
+    def call(self, *args, **kwargs):
+        if args and calling.has_tensor(args[0]):
+            return calling.call_layer(self, args, kwargs.pop("training", None),
+                                      kwargs.pop("mask", None), kwargs, None)
+        return own_call(self, *args, **kwargs)
+
+    return call
+
+
 class Layer:
     """Base class: subclasses implement `build`, `forward`, `backward` (and `get_config`).
+
+    Or, as in Keras, `call(inputs, training=..., mask=...)` written with `glassnet.ops` (and
+    optionally `build`): the forward runs `call` on a tape and the backward comes from it
+    (see `glassnet.layers.traced`).
 
     Args:
         name: unique name; default from the class name ('dense', 'dense_1', ...).
         trainable: when False, the optimizer leaves this layer's weights alone.
         dtype: float dtype of weights and outputs; default `glassnet.config.floatx()`.
         input_shape: optional, without the batch axis; lets a Sequential build eagerly.
+        input_dim: Keras' short form of input_shape=(input_dim,).
+        build_input_shape: the shape a saved call()-style layer was built for; its weights
+            are created for it when they are first asked for (loading a model file).
     """
 
     supports_masking = False      # passes a mask on (see `compute_mask`)
@@ -140,9 +144,21 @@ class Layer:
     skips_input_gradient = False  # backward(dy, input_gradient=False) skips dL/dx
     activation = None             # the output activation, for the fused output path
     _hooks: tuple = ()            # see `add_hook`; an instance gets its own when one is added
+    _glassnet_layer = True        # what `traced.tracked_layers` looks for in attributes
+    _call_style = False           # True for a subclass written with call() (see traced.py)
+
+    def __new__(cls, *args, **kwargs):
+        layer = super().__new__(cls)
+        if cls._call_style:       # for get_config's automatic config, as Keras records them
+            layer._constructor_arguments = (args, kwargs)
+        return layer
 
     def __init__(self, name: str | None = None, trainable: bool = True, dtype=None,
-                 input_shape: tuple[int, ...] | None = None):
+                 input_shape: tuple[int, ...] | None = None, input_dim: int | None = None,
+                 build_input_shape=None, autocast: bool = True):
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        self._pending_build_shape = build_input_shape
         self.name = name or unique_name(snake_case(type(self).__name__))
         self._trainable = bool(trainable)
         self._dtype = None if dtype is None else config.standardize_dtype(dtype)
@@ -153,11 +169,15 @@ class Layer:
         self.output_shape: tuple | None = None
 
     def __init_subclass__(cls, **kwargs):
-        """A subclass' own `build` is wrapped by `_marks_built` (see there)."""
+        """A subclass' own `build` is wrapped by `_marks_built` (see there), its own
+        `__call__` by `_traced_aware`; one with `call` and no `forward` is call()-style."""
         super().__init_subclass__(**kwargs)
+        cls._call_style = callable(getattr(cls, "call", None)) and cls.forward is Layer.forward
         cls.takes_mask = "mask" in inspect.signature(cls.forward).parameters
         if "build" in vars(cls):
             cls.build = _marks_built(vars(cls)["build"])
+        if "__call__" in vars(cls):
+            cls.__call__ = _traced_aware(vars(cls)["__call__"])
 
     # ----- weights ---------------------------------------------------------------------
     @property
@@ -195,13 +215,31 @@ class Layer:
             layer.trainable = value
 
     def sublayers(self) -> list[Layer]:
-        """The layers inside this one (a model's, a wrapper's); none for a plain layer."""
-        return []
+        """The layers inside this one (a model's, a wrapper's); none for a plain layer, the
+        layers held in attributes for a call()-style one."""
+        return traced.tracked_layers(self) if self._call_style else []
 
-    def add_weight(self, shape, initializer="zeros", name: str = "", trainable: bool = True,
-                   regularizer=None) -> Parameter:
-        """Create, initialise and track a Parameter of `shape` in this layer's dtype."""
+    def add_weight(self, shape=(), initializer=None, name: str = "", trainable: bool = True,
+                   regularizer=None, *, dtype=None, constraint=None, **keras_options
+                   ) -> Parameter:
+        """Create, initialise and track a Parameter of `shape` in this layer's dtype.
+
+        Keras' arguments: `initializer` None is Glorot uniform ("zeros" for integer
+        weights); `dtype` another dtype for this weight; `autocast`, `aggregation` and
+        `overwrite_with_gradient` are accepted and have no effect here.
+        """
         from glassnet import initializers
+
+        unknown = set(keras_options) - {"autocast", "aggregation", "overwrite_with_gradient"}
+        if unknown:
+            raise TypeError(f"add_weight: unexpected arguments {sorted(unknown)}")
+        if constraint is not None:
+            raise NotImplementedError(f"layer {self.name!r}: weight constraints are not "
+                                      f"supported (add_weight(constraint={constraint!r}))")
+        dtype = self.dtype if dtype is None else np.dtype(dtype).name
+        if initializer is None:
+            initializer = "glorot_uniform" if np.dtype(dtype).kind == "f" else "zeros"
+        shape = tuple(shape) if shape is not None else ()
 
         if self.built:      # as Keras locks a built layer's state: no second set of weights
             raise ValueError(f"layer {self.name!r} is already built: it cannot add weight "
@@ -215,14 +253,22 @@ class Layer:
             budget[0] -= size
         init = initializers.get(initializer)
         # C order always: updates and gradient checks write through `value.reshape(-1)` views
-        value = np.ascontiguousarray(init(tuple(shape), dtype=self.dtype), dtype=self.dtype)
+        made_as = dtype if np.dtype(dtype).kind == "f" else self.dtype
+        value = np.ascontiguousarray(init(tuple(shape), dtype=made_as), dtype=dtype)
+        if not name:              # Keras' default names, unique within the layer
+            count = sum(p.name.rpartition("/")[2].startswith("variable")
+                        for p in self._parameters)
+            name = "variable" if count == 0 else f"variable_{count}"
         param = Parameter(value, name=f"{self.name}/{name}", trainable=trainable,
                           regularizer=regularizer)
         self._parameters.append(param)
         return param
 
     def parameters(self, trainable_only: bool = False) -> list[Parameter]:
-        """This layer's Parameters in creation (Keras weight) order."""
+        """This layer's Parameters in creation (Keras weight) order (for a call()-style
+        layer, its own and then those of the layers it holds)."""
+        if self._call_style:
+            return traced.tracked_parameters(self, trainable_only)
         params = list(self._parameters)
         if trainable_only:
             params = [p for p in params if p.trainable and self.trainable]
@@ -274,7 +320,10 @@ class Layer:
         """
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
-        """Output shape for `input_shape` (batch axis included); default: unchanged."""
+        """Output shape for `input_shape` (batch axis included); default: unchanged (for a
+        call()-style layer: found by running call on a batch of one)."""
+        if self._call_style:
+            return traced.infer_output_shape(self, input_shape)
         return tuple(input_shape)
 
     def maybe_build(self, input_shape) -> None:
@@ -283,13 +332,22 @@ class Layer:
             self.build(input_shape)
 
     # ----- the math -------------------------------------------------------------------
-    def forward(self, x, training: bool = False):
-        raise NotImplementedError(f"{type(self).__name__}.forward")
+    def forward(self, x, training: bool = False, mask=None, **kwargs):
+        """y for input x: a subclass writes it (or, Keras-style, writes `call`)."""
+        if self._call_style:
+            return traced.forward(self, x, training, mask, kwargs)
+        raise NotImplementedError(
+            f"{type(self).__name__} defines neither forward (and backward) nor call: write "
+            f"call(self, inputs) with glassnet.ops, or forward and backward with NumPy")
 
     def backward(self, dy, input_gradient: bool = True):
         """dL/dy -> dL/dx, adding dL/dW into each weight's grad. With input_gradient=False
         (only called so when `skips_input_gradient`) dL/dx is not computed: None."""
-        raise NotImplementedError(f"{type(self).__name__}.backward")
+        if self._call_style:
+            return traced.backward(self, dy, input_gradient)
+        raise NotImplementedError(
+            f"{type(self).__name__}.backward: a layer that writes forward writes backward too "
+            f"(dL/dy -> dL/dx); or write call() with glassnet.ops instead of both")
 
     def backward_preactivation(self, dz, input_gradient: bool = True):
         """backward from dL/dz, the gradient below the output activation (the fused
@@ -307,8 +365,26 @@ class Layer:
     def compute_mask(self, x, mask=None):
         """The mask for the next layer, given this layer's input and its mask: passed on
         unchanged by a layer that supports masking (elementwise and per-step layers), else
-        None, the mask stops here (Embedding, RNNs, pooling and merges override it)."""
+        None, the mask stops here (Embedding, RNNs, pooling and merges override it). A
+        call()-style layer gives the mask its output carries, if any."""
+        carried = self.__dict__.get("_output_mask") if self._call_style else None
+        if carried is not None:
+            return carried
         return mask if self.supports_masking else None
+
+    # ----- added losses (Keras' add_loss) ---------------------------------------------------
+    def add_loss(self, loss) -> None:
+        """Add `loss` (a scalar computed in call(), or its sum) to the training loss; its
+        gradient flows back through the ops that made it. Cleared at each new forward pass."""
+        traced.add_loss(self, loss)
+
+    @property
+    def losses(self) -> list:
+        """The terms added by `add_loss` in the last forward pass, of this layer and the
+        layers inside it, then the weight regularizers' penalties (as Keras lists them)."""
+        penalties = [np.asarray(p.regularizer(p.value)) for p in self.parameters()
+                     if p.regularizer is not None]
+        return traced.added_losses(self) + penalties
 
     def keep(self, value):
         """What backward needs from this forward: `value`, or None inside inference_only()
@@ -385,27 +461,35 @@ class Layer:
             call = functools.partial(hook, self, phase, call)
         return call()
 
-    def __call__(self, x, training: bool = False):
+    def __call__(self, *args, training: bool | None = None, mask=None, **kwargs):
         """Eager call on an array: build on first use, then `apply`.
 
         On a symbolic tensor, or a list of them (merge layers), the call is recorded in the
         graph instead and the output's placeholder returned (see `SymbolicTensor.call`).
+        On traced tensors (inside a call()) it is one record on the tape (see
+        `layers.calling`). `training` not given is the enclosing call()'s, else False.
         """
-        symbolic = getattr(x, "_glassnet_symbolic", False)
-        if symbolic:
-            return x.apply(self)
-        if isinstance(x, (list, tuple)):
-            first = next((t for t in x if getattr(t, "_glassnet_symbolic", False)), None)
-            if first is not None:
-                return first.call(self, x)
-        self.maybe_build((None,) + tuple(np.shape(x))[1:])
-        return self.apply(x, training=training)
+        return calling.call_layer(self, args, training, mask, kwargs, self._eager_call)
+
+    def _eager_call(self, x, training: bool, **kwargs):
+        shape = (calling.input_shape(x) if self._call_style
+                 else (None,) + tuple(np.shape(x))[1:])
+        self.maybe_build(shape)
+        return self.apply(x, training=training, **kwargs)
 
     # ----- (de)serialisation ------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
+        """name, trainable, dtype (and input_shape if given). A call()-style layer that does
+        not write get_config also records its constructor's arguments (as Keras), and,
+        once built, the shape it was built for."""
         config_ = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
         if self._input_shape_arg is not None:
             config_["input_shape"] = list(self._input_shape_arg)
+        if self._call_style:
+            if type(self).get_config is Layer.get_config:
+                config_ = {**traced.constructor_config(self), **config_}
+            if self.built and isinstance(self.input_shape, tuple):
+                config_["build_input_shape"] = list(self.input_shape)
         return config_
 
     @classmethod
@@ -415,6 +499,15 @@ class Layer:
         config_ = {key: deserialize_initializer(value)
                    if key.endswith("_initializer") and isinstance(value, dict) else value
                    for key, value in config_.items()}
+        if cls._call_style:
+            pending = config_.pop("build_input_shape", None)
+            accepted = traced.accepted_arguments(cls, config_)
+            layer = cls(**accepted)
+            if "name" not in accepted and "name" in config_:
+                layer.name = config_["name"]
+            if pending is not None:
+                layer._pending_build_shape = pending
+            return layer
         return cls(**config_)
 
     # ----- the contract every registered layer passes (tests/layers/test_contract.py) ----

@@ -7,14 +7,18 @@ import math
 import numpy as np
 
 from glassnet import activations, regularizers
+from glassnet.autodiff import Operators
 from glassnet.backend import namespace
 from glassnet.layers.base import Layer, require_forward_state, weight_config
 from glassnet.registry import register
 from glassnet.training.buffers import step_buffer
 
 
-class SymbolicTensor:
+class SymbolicTensor(Operators):
     """The placeholder `Input(shape)` returns: a shape and dtype, no data.
+
+    Python's operators and `glassnet.ops` functions on it add a node to the graph
+    (`x + residual`, `ops.concatenate([a, b])`: see `layers.op_layer`).
 
     Calling a layer on it builds the layer for that shape and returns the next placeholder,
     so `Sequential([Input(shape=(256,)), Dense(30), ...])` knows every shape up front.

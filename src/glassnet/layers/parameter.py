@@ -1,6 +1,8 @@
 """Parameter: a weight array, the gradient of the loss with respect to it, its penalty.
 
 Layers create them with `Layer.add_weight`; the optimizer reads `grad` and writes `value`.
+A Parameter is an `autodiff.Variable`: in a `call()` it is used like an array (`x @ w + b`,
+`ops.matmul(x, w)`), and the tape adds its gradient into `grad`.
 """
 
 from __future__ import annotations
@@ -8,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet import checks
+from glassnet.autodiff import TensorOperators, Variable
 from glassnet.backend import namespace
 
 
-class Parameter:
+class Parameter(Variable):
     """A trainable array and the gradient of the loss with respect to it.
 
     Attributes:
@@ -53,6 +56,16 @@ class Parameter:
         self._grad = value
         self._zero_pending = False
 
+    def add_gradient(self, grad) -> None:
+        """grad += dL/dvalue from a tape's backward (written straight in after zero_grad)."""
+        if self._grad is None:
+            self._grad = np.array(grad, dtype=self.value.dtype)
+        elif self._zero_pending:
+            np.copyto(self._grad, grad)
+        else:
+            self._grad += grad
+        self._zero_pending = False
+
     def zero_grad(self) -> None:
         """Make the gradient zero, lazily: the zeros are written when `grad` is next read.
 
@@ -82,7 +95,7 @@ class Parameter:
 
     def checked(self, value) -> np.ndarray:
         """`value` as an array that `assign` may store: right shape, values kept by the cast."""
-        value = np.asarray(value)
+        value = np.asarray(value.value if isinstance(value, TensorOperators) else value)
         if value.shape != self.value.shape:
             raise ValueError(
                 f"weight {self.name!r}: expected shape {self.value.shape}, got {value.shape}"

@@ -24,7 +24,8 @@ the divisor: `loss(y_true, y_pred, sample_weight, mask=m)`.
 
 Layout: `base.py` the Loss class (weights, reductions, the fused output gradient),
 `regression.py` MSE, MAE and Huber, `probabilistic.py` the crossentropies, `similarity.py`
-cosine similarity, this file the look-up by name and (de)serialisation.
+cosine similarity, `wrapper.py` a plain function as a Loss, `tracing.py` the gradient of a
+loss written with glassnet.ops, this file the look-up by name and (de)serialisation.
 """
 
 from __future__ import annotations
@@ -50,10 +51,12 @@ from glassnet.losses.regression import (
     mean_squared_error,
 )
 from glassnet.losses.similarity import CosineSimilarity, cosine_similarity
+from glassnet.losses.wrapper import LossFunctionWrapper
 
 __all__ = [
     "MAE", "MSE", "BinaryCrossentropy", "CategoricalCrossentropy", "CosineSimilarity", "Huber",
-    "Loss", "MeanAbsoluteError", "MeanSquaredError", "SparseCategoricalCrossentropy",
+    "Loss", "LossFunctionWrapper", "MeanAbsoluteError", "MeanSquaredError",
+    "SparseCategoricalCrossentropy",
     "binary_crossentropy", "categorical_crossentropy", "cosine_similarity", "deserialize",
     "get", "huber", "mae", "mean_absolute_error", "mean_squared_error", "mse", "serialize",
     "sparse_categorical_crossentropy",
@@ -86,8 +89,9 @@ def deserialize(config_, custom_objects: dict[str, Any] | None = None) -> Loss:
 
 def get(identifier) -> Loss | None:
     """A Loss from an instance (returned as is), a name ("mse", "categorical_crossentropy",
-    "CategoricalCrossentropy"), a {'class_name', 'config'} dict, or one of this module's
-    functions. None gives None. A plain Python function is refused: training needs dL/dy_pred.
+    "CategoricalCrossentropy"), a {'class_name', 'config'} dict, one of this module's
+    functions, or a function of your own written with glassnet.ops (Keras' `loss=fn`),
+    which a `LossFunctionWrapper` differentiates on the tape. None gives None.
     """
     if identifier is None or isinstance(identifier, Loss):
         return identifier
@@ -98,9 +102,5 @@ def get(identifier) -> Loss | None:
     if callable(identifier) and identifier in _FUNCTION_CLASSES:
         return _FUNCTION_CLASSES[identifier]()
     if callable(identifier):
-        raise TypeError(
-            f"loss: got the callable {getattr(identifier, '__name__', identifier)!r}; training "
-            "needs the loss' gradient too, so subclass glassnet.losses.Loss and implement "
-            "call(y_true, y_pred) -> per-entry losses and call_gradient(y_true, y_pred) -> "
-            "their derivative (or gradient(...) for the reduced loss)")
+        return LossFunctionWrapper(identifier)
     raise TypeError(f"loss: expected a Loss, a name or a config dict, got {identifier!r}")

@@ -26,6 +26,7 @@ from typing import Any
 
 from glassnet import checks, config
 from glassnet.backend import namespace
+from glassnet.losses import tracing
 from glassnet.naming import snake_case
 
 _REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "none", None)
@@ -148,6 +149,8 @@ class Loss:
         call_gradient(y_true, y_pred) -> dl/dy_pred, y_pred's shape (each entry's own
             derivative, unweighted, unreduced)
     from which `__call__` and `gradient` apply the weights, the mask and the reduction.
+    Or, as in Keras, only `call`, written with `glassnet.ops`: the gradient then comes
+    from the tape (`losses.tracing`), for entries of any shape.
     """
 
     # Name of the output activation whose backward this loss can fuse with (see below).
@@ -272,8 +275,19 @@ class Loss:
         """
         y_true, y_pred = self._convert(y_true, y_pred)
         losses = self.call(y_true, y_pred)
+        losses = getattr(losses, "value", losses)
+        if getattr(losses, "ndim", 0) == 0 and self.traced and sample_weight is None \
+                and mask is None:
+            return namespace(y_pred).asarray(losses)          # already one number
         scale = self._scale(y_true, y_pred, sample_weight, mask, tuple(losses.shape))
         return self._reduce(losses, scale)
+
+    @property
+    def traced(self) -> bool:
+        """Whether the gradient comes from the tape: `call` is written with glassnet.ops and
+        neither `call_gradient` nor `gradient` is."""
+        cls = type(self)
+        return cls.call_gradient is Loss.call_gradient and cls.gradient is Loss.gradient
 
     def gradient(self, y_true, y_pred, sample_weight=None, mask=None):
         """dL/dy_pred of the reduced loss L, y_pred's shape and dtype (arguments as `__call__`).
@@ -281,6 +295,13 @@ class Loss:
         For reduction "none" it is the derivative of Σ w m l (each entry's own gradient).
         """
         y_true, y_pred = self._convert(y_true, y_pred)
+        if self.traced:
+            losses, tape, leaf = tracing.traced_losses(self.call, y_true, y_pred)
+            if losses.ndim == 0 and sample_weight is None and mask is None:
+                scale = 1.0
+            else:
+                scale = self._scale(y_true, y_pred, sample_weight, mask, tuple(losses.shape))
+            return tracing.gradient_from_tape(losses, tape, leaf, scale)
         scale = self._scale(y_true, y_pred, sample_weight, mask, self.entry_shape(y_pred))
         return self.call_gradient(y_true, y_pred) * self._expand(scale, y_pred)
 

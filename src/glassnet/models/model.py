@@ -25,6 +25,7 @@ from typing import Any
 from glassnet import losses as losses_module
 from glassnet import metrics as metrics_module
 from glassnet import optimizers as optimizers_module
+from glassnet.layers import traced
 from glassnet.layers.base import Layer, Parameter
 from glassnet.layers.core import InputLayer
 from glassnet.registry import deserialize, serialize
@@ -45,7 +46,7 @@ class Model(Layer):
             from glassnet.models.functional import Functional
 
             return super().__new__(Functional)
-        return super().__new__(cls)
+        return super().__new__(cls, *args, **kwargs)
 
     def __init__(self, name: str | None = None, dtype=None, **kwargs):
         super().__init__(name=name, dtype=dtype, **kwargs)
@@ -77,13 +78,16 @@ class Model(Layer):
 
     @property
     def layers(self) -> list[Layer]:
-        raise NotImplementedError
+        """The layers of the model; for a subclass, those held in its attributes."""
+        return traced.tracked_layers(self)
 
     def sublayers(self) -> list[Layer]:
         return self.layers
 
     def parameters(self, trainable_only: bool = False) -> list[Parameter]:
         """Every layer's parameters, each once (a shared layer contributes once)."""
+        if self._call_style:
+            return traced.tracked_parameters(self, trainable_only)
         seen, params = set(), []
         for layer in self.layers:
             if trainable_only and not self.trainable:
@@ -96,7 +100,10 @@ class Model(Layer):
 
     @property
     def output_layer(self) -> Layer | None:
-        """The layer whose output the loss reads (Sequential: the last), None if no layers."""
+        """The layer whose output the loss reads (Sequential: the last), None if no layers
+        or if call() computes the output (no fused output gradient then)."""
+        if self._call_style:
+            return None
         layers = self.layers
         return layers[-1] if layers else None
 
@@ -116,7 +123,8 @@ class Model(Layer):
     # ----- compile ----------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 weighted_metrics=None, **kwargs) -> None:
-        """Choose the optimizer, loss and metrics (names or objects, as in Keras).
+        """Choose the optimizer, loss and metrics (names or objects, as in Keras). The loss
+        may be a function written with glassnet.ops, or None when `add_loss` terms are the loss.
 
         Example:
             >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
@@ -129,9 +137,8 @@ class Model(Layer):
         if loss_weights is not None:
             raise ValueError("compile: loss_weights needs a model with several outputs; "
                              "this model has one")
-        if loss is None:
-            raise ValueError("compile: `loss` is required, e.g. loss='mse' or "
-                             "loss='categorical_crossentropy'")
+        # loss=None is allowed, as in Keras, for a model whose layers add their own terms
+        # (add_loss); training without any loss is an error then (gradients.py)
         self.optimizer = optimizers_module.get(optimizer)
         self.loss = losses_module.get(loss)
         specs = list(metrics or []) + list(weighted_metrics or [])
@@ -325,14 +332,16 @@ class Model(Layer):
     def get_compile_config(self) -> dict[str, Any] | None:
         if not self.compiled:
             return None
-        return {"optimizer": serialize(self.optimizer), "loss": serialize(self.loss),
+        return {"optimizer": serialize(self.optimizer),
+                "loss": None if self.loss is None else serialize(self.loss),
                 "metrics": [m if isinstance(m, str) else serialize(m)
                             for m in self._metric_specs]}
 
     def compile_from_config(self, config_: dict[str, Any], custom_objects=None) -> None:
         self.compile(
             optimizer=deserialize("optimizer", config_["optimizer"], custom_objects),
-            loss=deserialize("loss", config_["loss"], custom_objects),
+            loss=(None if config_["loss"] is None
+                  else deserialize("loss", config_["loss"], custom_objects)),
             metrics=[m if isinstance(m, str) else deserialize("metric", m, custom_objects)
                      for m in config_.get("metrics") or []],
         )

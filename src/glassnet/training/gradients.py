@@ -4,6 +4,9 @@
     L      = loss(y, y_pred) + Σ_W penalty(W)
     dL/dy_pred -> model.backward -> every W.grad;  W.grad += dpenalty/dW
 
+Terms a call()-style layer adds with `add_loss` join L (their gradient, 1, is seeded by the
+layer's own backward).
+
 The output gradient takes a shortcut where one exists: softmax + (sparse) categorical
 cross-entropy and sigmoid + binary cross-entropy have dL/dlogits = (p - y) / N, handed to the
 output layer below its activation (`fused_activation`).
@@ -11,10 +14,22 @@ output layer below its activation (`fused_activation`).
 
 from __future__ import annotations
 
+from glassnet.autodiff import added_loss_scale
+from glassnet.backend import namespace
+from glassnet.layers.traced import added_losses, total_added_loss
+
 
 def require_compiled(model, method: str) -> None:
     if not model.compiled:
         raise RuntimeError(f"{method}: call model.compile(optimizer=..., loss=...) first")
+
+
+def require_added_losses(model) -> None:
+    """A model compiled with loss=None must add its loss itself (add_loss)."""
+    if not added_losses(model):
+        raise ValueError("compile: no loss was given and the model adds none with add_loss; "
+                         "compile with a loss, e.g. loss='mse' or "
+                         "loss='categorical_crossentropy'")
 
 
 def fused_activation(model, loss=None):
@@ -66,17 +81,27 @@ def backpropagate_loss(model, x, y, sample_weight, training: bool, params, loss=
                        gradient_scale=None):
     """Zero the grads of `params`, run forward, the loss and backward; (loss, y_pred).
 
-    The loss is without the penalties (see `add_penalties`). `loss` defaults to the model's.
-    `gradient_scale(y_pred)`, if given, is called between forward and backward and returns
-    a factor for dL/dy_pred (data parallelism: this rank's share of the global batch).
+    The loss is without the penalties (see `add_penalties`), with the `add_loss` terms.
+    `loss` defaults to the model's. `gradient_scale(y_pred)`, if given, is called between
+    forward and backward and returns a factor for dL/dy_pred and for the `add_loss` terms'
+    gradients (data parallelism: this rank's share of the global batch).
     """
     loss = model.loss if loss is None else loss
     for param in params:
         param.zero_grad()
     y_pred = model.forward(x, training=training)
+    factor = 1.0 if gradient_scale is None else gradient_scale(y_pred)
+    with added_loss_scale(factor):
+        if loss is None:                # compiled without one: the add_loss terms alone
+            require_added_losses(model)
+            model.backward(namespace(y_pred).zeros_like(y_pred), input_gradient=False)
+            return total_added_loss(model), y_pred
+        return _backpropagate_data_loss(model, loss, x, y, y_pred, sample_weight, factor)
+
+
+def _backpropagate_data_loss(model, loss, x, y, y_pred, sample_weight, factor: float):
     masked = mask_argument(model)
     fused = fused_activation(model, loss)
-    factor = 1.0 if gradient_scale is None else gradient_scale(y_pred)
     if fused is not None:
         value, dz = loss.fused_value_and_gradient(y, fused.logits, y_pred, sample_weight,
                                                   **masked)
@@ -89,7 +114,7 @@ def backpropagate_loss(model, x, y, sample_weight, training: bool, params, loss=
         if factor != 1.0:
             dy *= dy.dtype.type(factor)
         model.backward(dy, input_gradient=False)
-    return float(value), y_pred
+    return float(value) + total_added_loss(model), y_pred
 
 
 def mask_argument(model) -> dict:
@@ -116,7 +141,11 @@ def compute_loss(model, x=None, y=None, y_pred=None, sample_weight=None,
 
 
 def data_loss(model, y, y_pred, sample_weight=None) -> float:
-    """The model's loss of `y_pred` after the forward pass that gave it, without penalties."""
+    """The model's loss of `y_pred` after the forward pass that gave it, without penalties
+    and with the `add_loss` terms."""
+    if model.loss is None:
+        require_added_losses(model)
+        return total_added_loss(model)
     masked = mask_argument(model)
     fused = fused_activation(model)
     if fused is not None:
@@ -124,4 +153,4 @@ def data_loss(model, y, y_pred, sample_weight=None) -> float:
                                                        **masked)
     else:
         value = model.loss(y, y_pred, sample_weight=sample_weight, **masked)
-    return float(value)
+    return float(value) + total_added_loss(model)

@@ -200,8 +200,9 @@ def check_targets(y: np.ndarray, loss, output_shape: tuple | None, name: str = "
     elif isinstance(loss, losses.BinaryCrossentropy) and ((y < 0) | (y > 1)).any():
         raise ValueError(f"{name}: {loss_name} expects targets in [0, 1], got values from "
                          f"{y.min()} to {y.max()}")
-    if not sparse and output_shape is not None and not _same_target_shape(
-            y.shape[1:], tuple(output_shape[1:])):
+    # A loss written with ops (loss=my_function) reads targets its own way, as in Keras.
+    if not sparse and output_shape is not None and not getattr(loss, "traced", False) \
+            and not _same_target_shape(y.shape[1:], tuple(output_shape[1:])):
         # Else the loss itself refuses them, mid-training and naming "y_true".
         raise ValueError(f"{name}: expected targets of shape (n, "
                          f"{', '.join(str(d) for d in output_shape[1:])}) for this model's "
