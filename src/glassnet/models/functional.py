@@ -22,7 +22,11 @@ which its second call would overwrite; each call is numbered in the pass and the
 that number back to the node's backward, which swaps that call's state in
 (`glassnet.layers.calls`). Padding masks travel along the graph as in Keras.
 
-Limits: one output tensor; layers with one output each (no `return_state=True`).
+Several outputs: `Model(x, [a, b])` or `Model(x, {"a": a, "b": b})`; forward returns a
+list (predict a list, or a dict for dict outputs, as Keras), and backward takes one dL/dy
+per output (None for an output no loss reads), seeded where each output is made.
+
+Limits: layers with one output each (no `return_state=True`).
 """
 
 from __future__ import annotations
@@ -38,26 +42,12 @@ from glassnet.layers.core import InputLayer, SymbolicTensor
 from glassnet.models.model import Model
 from glassnet.registry import deserialize, register, serialize
 from glassnet.training.data import checks
+from glassnet.training.data.groups import ArrayGroup
 
 
-class MultiInputBatch:
-    """The arrays of a multi-input model, indexed together along the batch axis.
-
-    `fit`, `evaluate` and `predict` take `len(x)` and slice `x[order]`, `x[start:stop]`;
-    this class gives a list of arrays those operations, so the loop serves several inputs.
-    """
-
-    def __init__(self, arrays):
-        self.arrays = list(arrays)
-
-    def __len__(self) -> int:
-        return len(self.arrays[0])
-
-    def __getitem__(self, index) -> MultiInputBatch:
-        return MultiInputBatch([array[index] for array in self.arrays])
-
-    def __repr__(self) -> str:
-        return f"MultiInputBatch(shapes={[array.shape for array in self.arrays]})"
+class MultiInputBatch(ArrayGroup):
+    """The arrays of a multi-input model, indexed together along the batch axis (see
+    `ArrayGroup`), in the order of `model.inputs`."""
 
 
 @register("layer")
@@ -70,7 +60,9 @@ class Functional(Model):
     Args:
         inputs: a tensor from `Input(...)`, or a list of them (a multi-input model, trained
             with `fit([x1, x2], y)` or `fit({"name1": x1, "name2": x2}, y)`).
-        outputs: the tensor to compute (one output for now), or a list holding it.
+        outputs: the tensor to compute, a list of them, or a dict {name: tensor}. With
+            several, compile takes a loss (and metrics) per output by position or by name:
+            the output layer's name for a list, the key for a dict (as Keras names them).
         name: the model's name.
 
     Example:
@@ -84,11 +76,11 @@ class Functional(Model):
     def __init__(self, inputs, outputs, name: str | None = None, dtype=None, **kwargs):
         super().__init__(name=name, dtype=dtype, **kwargs)
         self._inputs = _tensor_list(inputs, "inputs")
-        self._outputs = _tensor_list(outputs, "outputs")
+        # dict outputs are kept in the order of their sorted keys, as Keras flattens them
+        self._output_keys = sorted(outputs) if isinstance(outputs, dict) else None
+        self._outputs = _tensor_list([outputs[k] for k in self._output_keys]
+                                     if isinstance(outputs, dict) else outputs, "outputs")
         _check_inputs(self._inputs)
-        if len(self._outputs) != 1:
-            raise ValueError(f"Model: only models with one output are supported for now, got "
-                             f"{len(self._outputs)} outputs")
         self._nodes = _sorted_nodes(self._inputs, self._outputs)
         if not self._nodes:
             raise ValueError("Model: the output is one of the inputs; outputs must be computed "
@@ -100,7 +92,8 @@ class Functional(Model):
         _check_unique_names([t.layer for t in self._inputs] + self._layers)
         shapes = [tensor.shape for tensor in self._inputs]
         self.input_shape = shapes[0] if len(shapes) == 1 else shapes
-        self.output_shape = self._outputs[0].shape
+        out_shapes = [tensor.shape for tensor in self._outputs]
+        self.output_shape = out_shapes[0] if len(out_shapes) == 1 else out_shapes
         self.built = True
 
     # ----- structure --------------------------------------------------------------------
@@ -122,8 +115,40 @@ class Functional(Model):
         return [tensor.layer.name for tensor in self._inputs]
 
     @property
+    def output_names(self) -> list[str]:
+        """The names compile and the logs use for the outputs: the output layers' names, or
+        the keys of a dict of outputs (sorted, as Keras orders them)."""
+        if self._output_keys is not None:
+            return list(self._output_keys)
+        return [tensor.layer.name for tensor in self._outputs]
+
+    @property
     def output_layer(self) -> Layer:
         return self._outputs[0].layer
+
+    @property
+    def output_layers(self) -> list[Layer]:
+        """The layer that makes each output, in the order of `output_names`."""
+        return [tensor.layer for tensor in self._outputs]
+
+    @property
+    def output_masks(self) -> list:
+        """The padding mask of each output of the last forward (None where none)."""
+        return list(self._output_masks)
+
+    def fusable_outputs(self) -> list[bool]:
+        """Whether each output may take dL/dlogits (the fused softmax/sigmoid + cross-entropy
+        gradient): only an output no other layer reads and that appears once, so that its
+        whole gradient is the loss's."""
+        read = {id(t) for node in self._nodes for t in node.inputs}
+        counts = collections.Counter(id(t) for t in self._outputs)
+        return [id(t) not in read and counts[id(t)] == 1 for t in self._outputs]
+
+    def pack_outputs(self, values: list):
+        """The outputs as Keras gives them: one array, a list, or a dict by output name."""
+        if self._output_keys is not None:
+            return dict(zip(self._output_keys, values))
+        return values[0] if len(values) == 1 else list(values)
 
     def build(self, input_shape) -> None:
         """Nothing to do: the symbolic calls built every layer."""
@@ -136,18 +161,24 @@ class Functional(Model):
             args = [shapes[id(t)] for t in node.inputs]
             shapes[id(node)] = tuple(node.layer.compute_output_shape(
                 args if node.list_input else args[0]))
-        return shapes[id(self._outputs[0])]
+        result = [shapes[id(t)] for t in self._outputs]
+        return result[0] if len(result) == 1 else result
 
     # ----- the math ---------------------------------------------------------------------
     def __call__(self, x, training: bool = False):
         """On arrays: the outputs (`forward`); on symbolic tensors: a node of a larger graph."""
         items = x if isinstance(x, (list, tuple)) else [x]
         if any(getattr(t, "_glassnet_symbolic", False) for t in items):
+            if len(self._outputs) > 1:
+                raise ValueError(f"Model {self.name!r} has {len(self._outputs)} outputs; only a "
+                                 f"model with one output can be called inside another model")
             return super().__call__(x, training=training)
-        return self.apply(x, training=training)
+        y = self.apply(x, training=training)
+        return self.pack_outputs(y) if len(self._outputs) > 1 else y
 
     def forward(self, x, training: bool = False, mask=None):
-        """Run every node in topological order; return the output array.
+        """Run every node in topological order; return the output array (a list of arrays,
+        in the order of `output_names`, for several outputs).
 
         x: one array (N, ...) for a single-input model; else a list (or dict by input name)
         with one array per input, in the order of `inputs`. `mask`: padding masks of the
@@ -172,7 +203,10 @@ class Functional(Model):
                 values[id(node)] = node.layer.apply(arg, training=training, mask=in_mask)
                 calls_made[id(node)] = node.layer.last_call
                 masks[id(node)] = node.layer.compute_mask(arg, in_mask)
-        self._calls_made, self._output_mask = calls_made, masks.get(id(self._outputs[0]))
+        self._output_masks = [masks.get(id(t)) for t in self._outputs]
+        self._calls_made, self._output_mask = calls_made, self._output_masks[0]
+        if len(self._outputs) > 1:
+            return [values[id(t)] for t in self._outputs]
         return values[id(self._outputs[0])]
 
     def backward(self, dy, input_gradient: bool = True, from_preactivation: bool = False):
@@ -184,14 +218,29 @@ class Functional(Model):
         With `from_preactivation`, dy is dL/dlogits of the output layer (the fused softmax
         or sigmoid cross-entropy path), as in Sequential. Returns one array for a single-input
         model, else a list (None for an input no gradient reaches, e.g. Embedding ids).
+
+        Several outputs: dy is a list, one dL/dy_i per output (None for an output no loss
+        reads), and `from_preactivation` a list of flags, one per output (an output that
+        takes dL/dlogits must be one of `fusable_outputs`).
         """
-        output = self._outputs[0]
-        grads = {id(output): dy}
+        if len(self._outputs) > 1:
+            flags = (from_preactivation if isinstance(from_preactivation, (list, tuple))
+                     else [from_preactivation] * len(self._outputs))
+            grads, fused = {}, set()
+            for tensor, d, flag in zip(self._outputs, dy, flags):
+                if d is not None:
+                    key = id(tensor)
+                    grads[key] = d if key not in grads else grads[key] + d
+                    if flag:
+                        fused.add(key)
+        else:
+            grads = {id(self._outputs[0]): dy}
+            fused = {id(self._outputs[0])} if from_preactivation else set()
         for node in reversed(self._nodes):
             grad = grads.pop(id(node), None)
             if grad is None:            # only non-differentiable paths lead on from here
                 continue
-            dx = node.layer.backpropagate(grad, preactivation=from_preactivation and node is output,
+            dx = node.layer.backpropagate(grad, preactivation=id(node) in fused,
                                           call=self._calls_made[id(node)])
             for tensor, d in zip(node.inputs, dx if node.list_input else [dx]):
                 if d is None:
@@ -283,7 +332,9 @@ class Functional(Model):
                                              for node in nodes]})
         config_ = {"name": self.name, "trainable": self.trainable, "layers": layers,
                    "input_layers": [self._reference(t) for t in self._inputs],
-                   "output_layers": [self._reference(t) for t in self._outputs]}
+                   "output_layers": (dict(zip(self._output_keys, map(self._reference, self._outputs)))
+                                     if self._output_keys is not None
+                                     else [self._reference(t) for t in self._outputs])}
         if self._dtype is not None:
             config_["dtype"] = self._dtype
         return config_
@@ -312,15 +363,19 @@ class Functional(Model):
                  for name, k, refs in calls]          # once every layer name is known
         _replay_calls(calls, layers, tensors)
 
-        def resolve(key: str) -> list:
+        def resolve(key: str):
             refs = config_.get(key)
-            if not isinstance(refs, list) or not refs:
+            named = key == "output_layers" and isinstance(refs, dict)
+            if named and not all(isinstance(k, str) for k in refs):
+                raise ValueError(f"Functional config: {key!r} keys must be strings")
+            if not (named or isinstance(refs, list)) or not refs:
                 raise ValueError(f"Functional config: {key!r} must be a non-empty list")
-            found = [tensors.get(_reference_key(ref, layers, key)) for ref in refs]
+            found = [tensors.get(_reference_key(ref, layers, key))
+                     for ref in (refs.values() if named else refs)]
             if any(t is None for t in found):
                 raise ValueError(f"Functional config: {key} {refs} names a tensor no layer "
                                  f"produces")
-            return found
+            return dict(zip(refs, found)) if named else found
 
         return cls(resolve("input_layers"), resolve("output_layers"),
                    name=config_.get("name"), dtype=config_.get("dtype"),

@@ -30,6 +30,7 @@ from glassnet.layers.base import Layer, Parameter
 from glassnet.layers.core import InputLayer
 from glassnet.registry import deserialize, serialize
 from glassnet.training import gradients, step, trainer
+from glassnet.training.outputs import CompiledOutputs
 from glassnet.training.data import prepare
 
 
@@ -62,6 +63,7 @@ class Model(Layer):
         self._step_buffers = None
         self._calls_made: list = []      # each layer call's number in the last forward pass
         self._output_mask = None
+        self._compiled_outputs = None    # a CompiledOutputs for a model with several outputs
 
     supports_masking = True             # a padding mask goes in and, if it survives, out
 
@@ -75,6 +77,12 @@ class Model(Layer):
     def compute_mask(self, x, mask=None):
         """The mask of the output of the forward just run (see `output_mask`)."""
         return self._output_mask
+
+    @property
+    def compiled_outputs(self) -> CompiledOutputs | None:
+        """The per-output losses and metrics of a compiled model with several outputs (see
+        `glassnet.training.outputs`); None for a model with one output."""
+        return self._compiled_outputs
 
     @property
     def layers(self) -> list[Layer]:
@@ -126,6 +134,9 @@ class Model(Layer):
         """Choose the optimizer, loss and metrics (names or objects, as in Keras). The loss
         may be a function written with glassnet.ops, or None when `add_loss` terms are the loss.
 
+        A model with several outputs takes a loss, a weight and metrics per output, as lists
+        or dicts keyed by output name (see `glassnet.training.outputs`).
+
         Example:
             >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
             ...               metrics=["accuracy"])
@@ -134,6 +145,16 @@ class Model(Layer):
                                  "auto_scale_loss"}
         if ignored:
             raise TypeError(f"compile: unexpected arguments {sorted(ignored)}")
+        output_names = getattr(self, "output_names", None) or []
+        if len(output_names) > 1:
+            self._compiled_outputs = CompiledOutputs(output_names, loss, loss_weights,
+                                                     metrics, weighted_metrics)
+            self.optimizer = optimizers_module.get(optimizer)
+            self.loss = loss         # the user's structure, as Keras keeps it
+            self._metric_specs, self._metrics = [], []
+            self.compiled = True
+            return
+        self._compiled_outputs = None
         if loss_weights is not None:
             raise ValueError("compile: loss_weights needs a model with several outputs; "
                              "this model has one")
@@ -152,6 +173,8 @@ class Model(Layer):
     @property
     def metrics(self) -> list:
         """The running loss, then the compiled metrics (once the first batch chose them)."""
+        if self._compiled_outputs is not None:
+            return [self._loss_tracker] + self._compiled_outputs.metrics
         return [self._loss_tracker] + list(self._metrics or [])
 
     @property
@@ -162,7 +185,9 @@ class Model(Layer):
         """Make the compiled metrics, once: 'accuracy' becomes the accuracy that fits the
         shapes of the targets y and the predictions y_pred (as Keras decides at the first
         batch)."""
-        if self._metrics is None:
+        if self._compiled_outputs is not None:
+            self._compiled_outputs.build_metrics(y, y_pred)
+        elif self._metrics is None:
             self._metrics = [metrics_module.get(spec, loss=self.loss, y_true=y, y_pred=y_pred)
                              for spec in self._metric_specs]
 
@@ -174,6 +199,10 @@ class Model(Layer):
         """Add one batch: its loss (weighted by its size) and its predictions."""
         self.build_metrics(y, y_pred)
         self._loss_tracker.update_state(loss, sample_weight=len(x))
+        if self._compiled_outputs is not None:
+            self._compiled_outputs.update_metrics(y, y_pred, sample_weight,
+                                                  self.output_masks, len(x))
+            return
         mask = self.output_mask          # padded steps do not count (Keras)
         for metric in self._metrics:
             if mask is None or not _takes_mask(metric.update_state):
@@ -182,7 +211,12 @@ class Model(Layer):
                 metric.update_state(y, y_pred, sample_weight=sample_weight, mask=mask)
 
     def get_metrics_result(self) -> dict[str, float]:
-        """{name: value} of the loss and every metric so far (Keras 3's name)."""
+        """{name: value} of the loss and every metric so far (Keras 3's name). With several
+        outputs the keys are sorted, as Keras sorts them ("cls_accuracy", "loss", ...)."""
+        if self._compiled_outputs is not None:
+            results = self._compiled_outputs.results()
+            results["loss"] = float(self._loss_tracker.result())
+            return dict(sorted(results.items()))
         return {metric.name: float(metric.result()) for metric in self.metrics}
 
     # ----- the state of a fit under way (written by glassnet.training.trainer) -------------
@@ -332,12 +366,30 @@ class Model(Layer):
     def get_compile_config(self) -> dict[str, Any] | None:
         if not self.compiled:
             return None
+        if self._compiled_outputs is not None:   # lists and dicts per output
+            return {"optimizer": serialize(self.optimizer),
+                    **self._compiled_outputs.get_config(serialize)}
         return {"optimizer": serialize(self.optimizer),
                 "loss": None if self.loss is None else serialize(self.loss),
                 "metrics": [m if isinstance(m, str) else serialize(m)
                             for m in self._metric_specs]}
 
     def compile_from_config(self, config_: dict[str, Any], custom_objects=None) -> None:
+        if len(getattr(self, "output_names", None) or []) > 1:
+            def loss(spec):
+                return None if spec is None else deserialize("loss", spec, custom_objects)
+
+            def metric(spec):
+                return spec if isinstance(spec, str) else deserialize("metric", spec,
+                                                                      custom_objects)
+
+            self.compile(
+                optimizer=deserialize("optimizer", config_["optimizer"], custom_objects),
+                loss=_map_entries(config_.get("loss"), loss),
+                loss_weights=config_.get("loss_weights"),
+                metrics=_map_entries(config_.get("metrics"), metric),
+                weighted_metrics=_map_entries(config_.get("weighted_metrics"), metric))
+            return
         self.compile(
             optimizer=deserialize("optimizer", config_["optimizer"], custom_objects),
             loss=(None if config_["loss"] is None
@@ -373,6 +425,19 @@ def _file_format(filepath, test: str = "is_keras_weights_file"):
     from glassnet.saving import keras_file, model_file  # the modules: a smaller cycle
 
     return keras_file if getattr(keras_file, test)(filepath) else model_file
+
+
+def _map_entries(structure, convert):
+    """`convert` applied to every entry of a compile argument: a list or a dict (by output
+    name) of entries, or lists of them; an entry is a name or a config dict."""
+    if structure is None:
+        return None
+    if isinstance(structure, dict) and not ("class_name" in structure
+                                            and "config" in structure):
+        return {key: _map_entries(value, convert) for key, value in structure.items()}
+    if isinstance(structure, list):
+        return [_map_entries(value, convert) for value in structure]
+    return convert(structure)
 
 
 def _takes_mask(method) -> bool:

@@ -40,8 +40,13 @@ def fused_activation(model, loss=None):
     `loss` defaults to the model's (diagnostics passes a watched stand-in).
     """
     loss = model.loss if loss is None else loss
+    return fused_output_activation(loss, model.output_layer, model.output_shape)
+
+
+def fused_output_activation(loss, layer, output_shape):
+    """The activation of `layer` (making an output of shape `output_shape`) whose
+    derivative `loss` supplies fused, or None (see `fused_activation`)."""
     fused_name = getattr(loss, "fused_activation", None)
-    layer = model.output_layer
     activation = None if layer is None else layer.activation
     if (fused_name is None or getattr(loss, "from_logits", False)
             or activation is None or not layer.takes_preactivation_gradient
@@ -49,7 +54,7 @@ def fused_activation(model, loss=None):
         return None
     # Only where it is exactly the unfused math: a softmax normalises over one axis, and
     # the cross-entropy must sum over that same axis (the last one, where both agree).
-    rank = len(model.output_shape)
+    rank = len(output_shape)
     if fused_name == "softmax" and not (
             _is_last_axis(getattr(activation, "axis", -1), rank)
             and _is_last_axis(getattr(loss, "axis", -1), rank)):
@@ -92,6 +97,9 @@ def backpropagate_loss(model, x, y, sample_weight, training: bool, params, loss=
     y_pred = model.forward(x, training=training)
     factor = 1.0 if gradient_scale is None else gradient_scale(y_pred)
     with added_loss_scale(factor):
+        outputs = model.compiled_outputs
+        if outputs is not None:         # several outputs: a loss (or none) for each
+            return outputs.backpropagate(model, y, y_pred, sample_weight, factor), y_pred
         if loss is None:                # compiled without one: the add_loss terms alone
             require_added_losses(model)
             model.backward(namespace(y_pred).zeros_like(y_pred), input_gradient=False)
@@ -143,6 +151,8 @@ def compute_loss(model, x=None, y=None, y_pred=None, sample_weight=None,
 def data_loss(model, y, y_pred, sample_weight=None) -> float:
     """The model's loss of `y_pred` after the forward pass that gave it, without penalties
     and with the `add_loss` terms."""
+    if model.compiled_outputs is not None:
+        return model.compiled_outputs.loss_value(model, y, y_pred, sample_weight)
     if model.loss is None:
         require_added_losses(model)
         return total_added_loss(model)

@@ -38,8 +38,15 @@ _CHIEF_ONLY = (callbacks_module.ProgbarLogger, callbacks_module.CSVLogger,
 
 
 def run_for(model) -> ParallelRun | None:
-    """A `ParallelRun` when the current distribution spans several processes, else None."""
+    """A `ParallelRun` when the current distribution spans several processes, else None.
+
+    A model with several outputs is refused there (every rank refuses it alike): the
+    data-parallel step reduces one loss and one set of metrics."""
     comm = distribution.communicator()
+    if comm is not None and isinstance(getattr(model, "output_shape", None), list):
+        raise ValueError(f"model {model.name!r} has {len(model.output_shape)} outputs; data "
+                         f"parallelism (glassnet.distribution.DataParallel) supports models "
+                         f"with one output for now")
     return None if comm is None else ParallelRun(comm)
 
 

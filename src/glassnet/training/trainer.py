@@ -34,6 +34,7 @@ from glassnet.training import parallel
 from glassnet.training.buffers import StepBuffers
 from glassnet.training.data import adapters, prepare
 from glassnet.training.data.checks import check_int
+from glassnet.training.data.groups import OutputGroup
 from glassnet.training.gradients import require_compiled
 from glassnet.training.guard import DivergenceError
 
@@ -140,7 +141,7 @@ def _fit_batches(model, train, cbs, progress, run=None) -> None:
             raise error.at(epoch=progress.epoch + 1, batch=step + 1) from None
         progress.step, progress.safe = step + 1, True
         if progress.targets is None:  # to rebuild the metrics when resuming
-            progress.targets = (y.shape, y.dtype)
+            progress.targets = _target_signature(y)
         cbs.on_train_batch_end(step, model.get_metrics_result())
         if model.stop_training or progress.interrupted is not None:
             break
@@ -160,12 +161,27 @@ def _end_epoch(model, epoch: int, train, val, cbs, progress,
     return epoch_logs
 
 
-def _load_metric_state(model, progress) -> None:
+def _target_signature(y):
+    """(shape, dtype) of a batch of targets; a list of them (None where an output has no
+    targets) for a model with several outputs."""
+    if isinstance(y, OutputGroup):
+        return [None if a is None else (a.shape, a.dtype) for a in y]
+    return (y.shape, y.dtype)
 
-    if progress.targets is not None:
-        shape, dtype = progress.targets  # the metrics are chosen from shapes alone
-        y_pred_shape = (shape[0],) + tuple(model.output_shape[1:])
-        model.build_metrics(np.zeros(shape, dtype), np.zeros(y_pred_shape, model.dtype))
+
+def _load_metric_state(model, progress) -> None:
+    if progress.targets is not None:   # the metrics are chosen from shapes alone
+        if model.compiled_outputs is not None:
+            ys, preds = [], []
+            for signature, output_shape in zip(progress.targets, model.output_shape):
+                shape, dtype = signature or ((1,) + tuple(output_shape[1:]), model.dtype)
+                ys.append(np.zeros(shape, dtype))
+                preds.append(np.zeros((shape[0],) + tuple(output_shape[1:]), model.dtype))
+            model.build_metrics(ys, preds)
+        else:
+            shape, dtype = progress.targets
+            y_pred_shape = (shape[0],) + tuple(model.output_shape[1:])
+            model.build_metrics(np.zeros(shape, dtype), np.zeros(y_pred_shape, model.dtype))
     training_state.load_metric_state(model, progress.metric_state)
     progress.metric_state = None
 
@@ -222,7 +238,7 @@ def evaluate(model, x=None, y=None, batch_size: int | None = 32, verbose="auto",
         cbs.on_test_begin()
         logs = _evaluate_batches(model, source, cbs, run)
         cbs.on_test_end(logs)
-    return _result(logs, return_dict)
+    return _result(logs, return_dict, model)
 
 
 def predict(model, x, batch_size: int | None = 32, verbose="auto", steps: int | None = None,
@@ -243,15 +259,18 @@ def predict(model, x, batch_size: int | None = 32, verbose="auto", steps: int | 
             return _predict_sharded(model, source, cbs, run)
     cbs.on_predict_begin()
     # Arrays: one output array allocated once; other sources: batches concatenated.
+    several = isinstance(getattr(model, "output_shape", None), list)
     total = (min(source.num_samples, source.num_batches * source.batch_size)
-             if isinstance(source, adapters.ArrayBatches) else None)
+             if isinstance(source, adapters.ArrayBatches) and not several else None)
     outputs, pieces, start = None, [], 0
     source.on_epoch_begin()
     for step, (x_batch, _, _) in enumerate(source.batches(None)):
         cbs.on_predict_batch_begin(step)
         with inference_only():        # layers keep nothing for a backward pass
             y_batch = model.forward(x_batch, training=False)
-        if total is None:
+        if several:
+            pieces.append([np.array(y) for y in y_batch])
+        elif total is None:
             pieces.append(np.array(y_batch))  # a copy: a layer may reuse its buffer
         else:
             if outputs is None:  # allocate once, when the output shape is known
@@ -264,6 +283,8 @@ def predict(model, x, batch_size: int | None = 32, verbose="auto", steps: int | 
     if total is None:
         if not pieces:
             raise ValueError("x: the generator gave no batches to predict")
+        if several:   # one array per output, as a list or a dict by name (Keras)
+            return _packed(model, [np.concatenate(p) for p in zip(*pieces)])
         outputs = np.concatenate(pieces)
     return outputs
 
@@ -300,7 +321,7 @@ def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None,
     run = parallel.run_for(model)
     with parallel.failing_together(run, "train_on_batch"), _batch_shard(run, x) as rows:
         model.train_step(tuple(None if a is None else a[rows] for a in (x, y, weights)))
-    return _result(model.get_metrics_result(), return_dict)
+    return _result(model.get_metrics_result(), return_dict, model)
 
 
 def test_on_batch(model, x, y=None, sample_weight=None, return_dict: bool = False):
@@ -310,7 +331,7 @@ def test_on_batch(model, x, y=None, sample_weight=None, return_dict: bool = Fals
     run = parallel.run_for(model)
     with parallel.failing_together(run, "test_on_batch"), _batch_shard(run, x) as rows:
         model.test_step(tuple(None if a is None else a[rows] for a in (x, y, weights)))
-    return _result(model.get_metrics_result(), return_dict)
+    return _result(model.get_metrics_result(), return_dict, model)
 
 
 @contextlib.contextmanager
@@ -327,7 +348,13 @@ def _batch_shard(run, x):
 
 
 def predict_on_batch(model, x):
-    return model.forward(model.prepare_inputs(x), training=False)
+    return _packed(model, model.forward(model.prepare_inputs(x), training=False))
+
+
+def _packed(model, outputs):
+    """Outputs as Keras returns them (a list or a dict for several outputs)."""
+    pack = getattr(model, "pack_outputs", None)
+    return outputs if pack is None or not isinstance(outputs, list) else pack(outputs)
 
 
 def _verbosity(verbose) -> int:
@@ -335,8 +362,14 @@ def _verbosity(verbose) -> int:
     return 1 if verbose == "auto" else int(verbose)
 
 
-def _result(logs: dict[str, float], return_dict: bool):
+def _result(logs: dict[str, float], return_dict: bool, model=None):
+    """The logs as evaluate returns them: a dict, one number, or a list in Keras' order
+    (with several outputs: "loss", each output's loss, then the others sorted by name)."""
     if return_dict:
         return logs
     values = list(logs.values())
+    outputs = None if model is None else model.compiled_outputs
+    if outputs is not None:
+        first = [k for k in ["loss", *outputs.loss_names()] if k in logs]
+        values = [logs[k] for k in first] + [logs[k] for k in sorted(logs) if k not in first]
     return values[0] if len(values) == 1 else values

@@ -125,16 +125,17 @@ def check_int(value, name: str, minimum: int, allow_none: bool = False) -> int |
         raise ValueError(str(error)) from None
 
 
-def check_sample_weight(sample_weight, n: int, dtype: str) -> np.ndarray | None:
+def check_sample_weight(sample_weight, n: int, dtype: str,
+                        name: str = "sample_weight") -> np.ndarray | None:
     if sample_weight is None:
         return None
-    weights = as_array(sample_weight, "sample_weight", dtype)
+    weights = as_array(sample_weight, name, dtype)
     if weights.ndim == 2 and weights.shape[1] == 1:
         weights = weights[:, 0]
     if weights.shape != (n,):
-        raise ValueError(f"sample_weight: expected shape ({n},), got {weights.shape}")
+        raise ValueError(f"{name}: expected shape ({n},), got {weights.shape}")
     if (weights < 0).any():
-        raise ValueError("sample_weight: expected non-negative weights, got "
+        raise ValueError(f"{name}: expected non-negative weights, got "
                          f"{weights[weights < 0][0]} at index {int(np.argmax(weights < 0))}")
     return weights
 

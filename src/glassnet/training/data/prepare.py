@@ -14,6 +14,7 @@ import functools
 import numpy as np
 
 from glassnet.training.data import adapters, checks
+from glassnet.training.data.groups import OutputGroup
 
 
 # ----- arrays against the model -------------------------------------------------------------
@@ -30,7 +31,12 @@ def input_array(model, x, name: str = "x") -> np.ndarray:
 
 
 def target_array(model, y, name: str = "y") -> np.ndarray:
-    """y checked against the model's loss and output shape (integer labels for a sparse loss)."""
+    """y checked against the model's loss and output shape (integer labels for a sparse loss).
+
+    Several outputs: y is a list (one array per output, or one per trained output) or a
+    dict by output name; the result an `OutputGroup` (None for an output nothing reads)."""
+    if model.compiled_outputs is not None:
+        return _output_targets(model, y, name)
     sparse = checks.takes_sparse_labels(model.loss)
     # Float targets are cast before the finiteness check: 1e300 is inf in float32.
     y = checks.as_array(y, name, None if sparse else model.dtype)
@@ -43,12 +49,90 @@ def prepare_arrays(model, x, y, sample_weight=None, class_weight=None, names=("x
     `class_weight` folded into the sample weights."""
     x = model.prepare_inputs(x, names[0])
     y = target_array(model, y, names[1])
+    if model.compiled_outputs is not None:
+        if class_weight is not None:
+            raise ValueError("class_weight: not supported for a model with several outputs "
+                             "(nor in Keras); pass sample_weight per output instead")
+        return x, y, _output_weights(model, x, y, sample_weight, names)
     checks.check_same_length(**{names[0]: x, names[1]: y, "sample_weight": sample_weight})
     weights = checks.check_sample_weight(sample_weight, len(x), model.dtype)
     if class_weight is not None:
         per_class = checks.class_weight_to_sample_weight(class_weight, y, model.dtype)
         weights = per_class if weights is None else weights * per_class
     return x, y, weights
+
+
+def _by_output(model, data, name: str, partial: bool = False) -> list:
+    """A list or an {output name: array} dict as one entry per output (None where absent).
+    With `partial`, a list may also hold one array per trained output, in order."""
+    names = model.output_names
+    if isinstance(data, OutputGroup):
+        return list(data.arrays)
+    if isinstance(data, dict):
+        unknown = sorted(set(data) - set(names), key=str)
+        if unknown:
+            raise ValueError(f"{name}: unknown keys {unknown}; expected the output names "
+                             f"{names}")
+        return [data.get(n) for n in names]
+    trained = [i for i, t in enumerate(model.compiled_outputs.terms) if t.loss is not None]
+    if isinstance(data, (list, tuple)):
+        if len(data) == len(names):
+            return list(data)
+        if partial and len(data) == len(trained):
+            entries = [None] * len(names)
+            for i, array in zip(trained, data):
+                entries[i] = array
+            return entries
+        raise ValueError(f"{name}: model {model.name!r} has {len(names)} outputs {names}; "
+                         f"expected a list of {len(names)} arrays (or a dict keyed by output "
+                         f"name), got a list of {len(data)}")
+    raise ValueError(f"{name}: model {model.name!r} has {len(names)} outputs {names}; expected "
+                     f"a list of {len(names)} arrays or a dict keyed by output name, got "
+                     f"{type(data).__name__} of shape {np.shape(data)}")
+
+
+def _label(model, name: str, i: int) -> str:
+    return f"{name}[{i}] (output {model.output_names[i]!r})"
+
+
+def _output_targets(model, y, name: str) -> OutputGroup:
+    """Each output's targets checked against its loss and shape (see `target_array`)."""
+    if y is None:
+        raise ValueError(f"{name}: expected targets for the outputs {model.output_names}, "
+                         f"got None")
+    arrays = []
+    for i, (term, array) in enumerate(zip(model.compiled_outputs.terms,
+                                          _by_output(model, y, name, partial=True))):
+        label = _label(model, name, i)
+        if array is None:
+            if term.loss is not None or term.metric_specs or term.weighted_specs:
+                raise ValueError(f"{label}: missing; the output has a loss or metrics, so it "
+                                 f"needs targets")
+            arrays.append(None)
+            continue
+        sparse = checks.takes_sparse_labels(term.loss)
+        array = checks.as_array(array, label, None if sparse else model.dtype)
+        if term.loss is not None:
+            checks.check_targets(array, term.loss, model.output_shape[i], label)
+        arrays.append(array.astype(np.intp) if sparse else array)
+    return OutputGroup(arrays)
+
+
+def _output_weights(model, x, y: OutputGroup, sample_weight, names) -> OutputGroup | None:
+    """Sample weights per output (one array serves every output), lengths checked."""
+    labels = {names[0]: x, **{_label(model, names[1], i): a for i, a in enumerate(y)}}
+    if sample_weight is None:
+        checks.check_same_length(**labels)
+        return None
+    if isinstance(sample_weight, (list, tuple, dict, OutputGroup)):
+        given = _by_output(model, sample_weight, "sample_weight")
+        labelled = [(w, _label(model, "sample_weight", i)) for i, w in enumerate(given)]
+    else:
+        labelled = [(sample_weight, "sample_weight")] * len(model.output_names)
+    checks.check_same_length(**labels, **{label: w for w, label in labelled})
+    weights = [None if w is None else checks.check_sample_weight(w, len(x), model.dtype, label)
+               for w, label in labelled]
+    return None if all(w is None for w in weights) else OutputGroup(weights)
 
 
 def _prepare_batch(model, batch, where: str, names=("x", "y"), class_weight=None,
@@ -111,6 +195,9 @@ def fit_sources(model, x, y, sample_weight, class_weight, batch_size, steps_per_
                 shuffle, validation_split, validation_data, validation_batch_size,
                 validation_steps):
     """(training source, validation source or None) for `fit`."""
+    if class_weight is not None and model.compiled_outputs is not None:
+        raise ValueError("class_weight: not supported for a model with several outputs "
+                         "(nor in Keras); pass sample_weight per output instead")
     # Keras weights classes in the training part only: with validation_split, the class
     # weights are folded in after the split, so val_loss stays unweighted
     split = bool(validation_split) and validation_data is None
