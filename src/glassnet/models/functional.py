@@ -75,12 +75,16 @@ class Functional(Model):
 
     def __init__(self, inputs, outputs, name: str | None = None, dtype=None, **kwargs):
         super().__init__(name=name, dtype=dtype, **kwargs)
-        self._inputs = _tensor_list(inputs, "inputs")
-        # dict outputs are kept in the order of their sorted keys, as Keras flattens them
+        # dict inputs (and outputs) are kept in the order of their sorted keys, as Keras
+        # flattens them; x may then be given as a dict by those keys
+        self._input_keys = sorted(inputs) if isinstance(inputs, dict) else None
+        self._inputs = _tensor_list([inputs[k] for k in self._input_keys]
+                                    if isinstance(inputs, dict) else inputs, "inputs")
         self._output_keys = sorted(outputs) if isinstance(outputs, dict) else None
         self._outputs = _tensor_list([outputs[k] for k in self._output_keys]
                                      if isinstance(outputs, dict) else outputs, "outputs")
         _check_inputs(self._inputs)
+        self._output_masks = [None] * len(self._outputs)
         self._nodes = _sorted_nodes(self._inputs, self._outputs)
         if not self._nodes:
             raise ValueError("Model: the output is one of the inputs; outputs must be computed "
@@ -112,6 +116,10 @@ class Functional(Model):
 
     @property
     def input_names(self) -> list[str]:
+        """The keys x may be given by: the Input layers' names, or the keys of a dict of
+        inputs."""
+        if self._input_keys is not None:
+            return list(self._input_keys)
         return [tensor.layer.name for tensor in self._inputs]
 
     @property
@@ -203,7 +211,7 @@ class Functional(Model):
                 values[id(node)] = node.layer.apply(arg, training=training, mask=in_mask)
                 calls_made[id(node)] = node.layer.last_call
                 masks[id(node)] = node.layer.compute_mask(arg, in_mask)
-        self._output_masks = [masks.get(id(t)) for t in self._outputs]
+        self._output_masks = [masks.get(id(t)) for t in self._outputs]  # (N, T) each, or None
         self._calls_made, self._output_mask = calls_made, self._output_masks[0]
         if len(self._outputs) > 1:
             return [values[id(t)] for t in self._outputs]
@@ -331,10 +339,9 @@ class Functional(Model):
                            "inbound_nodes": [[self._reference(t) for t in node.inputs]
                                              for node in nodes]})
         config_ = {"name": self.name, "trainable": self.trainable, "layers": layers,
-                   "input_layers": [self._reference(t) for t in self._inputs],
-                   "output_layers": (dict(zip(self._output_keys, map(self._reference, self._outputs)))
-                                     if self._output_keys is not None
-                                     else [self._reference(t) for t in self._outputs])}
+                   "input_layers": _references(self._input_keys, self._inputs, self._reference),
+                   "output_layers": _references(self._output_keys, self._outputs,
+                                                self._reference)}
         if self._dtype is not None:
             config_["dtype"] = self._dtype
         return config_
@@ -365,7 +372,7 @@ class Functional(Model):
 
         def resolve(key: str):
             refs = config_.get(key)
-            named = key == "output_layers" and isinstance(refs, dict)
+            named = isinstance(refs, dict)
             if named and not all(isinstance(k, str) for k in refs):
                 raise ValueError(f"Functional config: {key!r} keys must be strings")
             if not (named or isinstance(refs, list)) or not refs:
@@ -383,6 +390,13 @@ class Functional(Model):
 
 
 # ----- building the graph -------------------------------------------------------------------
+def _references(keys, tensors, reference):
+    """Config references to `tensors`: a list, or a dict by key (dict inputs/outputs)."""
+    if keys is None:
+        return [reference(t) for t in tensors]
+    return {key: reference(t) for key, t in zip(keys, tensors)}
+
+
 def _tensor_list(tensors, argument: str) -> list[SymbolicTensor]:
     items = list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
     if not items or not all(isinstance(t, SymbolicTensor) for t in items):

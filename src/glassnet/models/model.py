@@ -92,6 +92,23 @@ class Model(Layer):
     def sublayers(self) -> list[Layer]:
         return self.layers
 
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called `name`, or at position `index` of `layers` (Keras' lookup)."""
+        if (name is None) == (index is None):
+            raise ValueError(f"get_layer: give either name or index, got name={name!r}, "
+                             f"index={index!r}")
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"get_layer: index {index} is out of range for a model "
+                                 f"with {len(layers)} layers")
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"get_layer: no layer named {name!r}; the layers are "
+                         f"{[layer.name for layer in layers]}")
+
     def parameters(self, trainable_only: bool = False) -> list[Parameter]:
         """Every layer's parameters, each once (a shared layer contributes once)."""
         if self._call_style:
@@ -376,8 +393,9 @@ class Model(Layer):
 
     def compile_from_config(self, config_: dict[str, Any], custom_objects=None) -> None:
         if len(getattr(self, "output_names", None) or []) > 1:
-            def loss(spec):
-                return None if spec is None else deserialize("loss", spec, custom_objects)
+            def loss(spec):     # names stay names, as compile was given them
+                return spec if spec is None or isinstance(spec, str) else deserialize(
+                    "loss", spec, custom_objects)
 
             def metric(spec):
                 return spec if isinstance(spec, str) else deserialize("metric", spec,

@@ -341,10 +341,15 @@ _CONFIG_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, A
 def _check_metric_names(model, compile_config: dict[str, Any]) -> None:
     """Metric names are resolved at the first batch; resolve them now, to fail at load time."""
     from glassnet import metrics
+    from glassnet.training.outputs import flat_specs
 
-    for spec in compile_config.get("metrics") or []:
+    specs, loss = compile_config.get("metrics") or [], model.loss
+    if model.compiled_outputs is not None:   # lists or dicts per output
+        specs = flat_specs([specs, compile_config.get("weighted_metrics")])
+        loss = None
+    for spec in specs:
         if isinstance(spec, str):
-            metrics.get(spec, loss=model.loss)
+            metrics.get(spec, loss=loss)
 
 
 def _model_from_config(config: dict[str, Any], custom_objects, where: str, weight_bytes: int):
