@@ -323,8 +323,8 @@ def test_add_shape_mismatch_in_a_graph():
 def test_other_construction_errors():
     x = layers.Input(shape=(2,))
     y = layers.Dense(2)(x)
-    with pytest.raises(ValueError, match="one output"):
-        gn.Model(x, [y, layers.Dense(1)(x)])
+    with pytest.raises(ValueError, match="only a model with one output can be called"):
+        gn.Model(x, [y, layers.Dense(1)(x)])(layers.Input(shape=(2,)))
     with pytest.raises(ValueError, match=r"inputs\[0\] must come from Input"):
         gn.Model(y, layers.Dense(1)(y))
     with pytest.raises(ValueError, match="at least one layer"):
