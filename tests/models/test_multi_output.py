@@ -252,3 +252,45 @@ def test_save_and_load_keep_the_compile_settings_per_output(tmp_path, data, dict
         model.evaluate(x, y, verbose=0, return_dict=True))
     history = loaded.fit(x, y, epochs=1, verbose=0).history
     assert sorted(history) == sorted(model.fit(x, y, epochs=1, verbose=0).history)
+
+
+def test_backup_and_restore_resumes_mid_epoch_with_the_same_history(tmp_path, data):
+    """BackupAndRestore after every step; an interruption in epoch 2, then the same fit
+    resumes with each output's running metrics and ends where an uninterrupted fit ends."""
+    x, y = [data["xa"], data["xb"]], [data["yr"], data["yc"]]
+
+    def fresh():
+        model = graph(gn)
+        model.compile(optimizer=gn.optimizers.SGD(0.1),
+                      loss=["mse", "sparse_categorical_crossentropy"],
+                      metrics=[["mae"], ["accuracy"]], weighted_metrics=[[], ["accuracy"]])
+        return model
+
+    first = fresh()
+    start = first.get_weights()
+    fit = dict(epochs=3, batch_size=5, shuffle=False, verbose=0,
+               sample_weight=[None, data["wc"]])
+    expected = first.fit(x, y, **fit).history
+
+    def stop(batch, logs):
+        if interrupted.fit_progress.epoch == 1 and batch == 2:
+            raise KeyboardInterrupt
+
+    interrupted = fresh()
+    interrupted.set_weights(start)
+    backup = gn.callbacks.BackupAndRestore(tmp_path, save_freq=1)
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        interrupted.fit(x, y, callbacks=[backup, gn.callbacks.LambdaCallback(
+            on_train_batch_end=stop)], **fit)
+    resumed = fresh()
+    resumed.set_weights(start)
+    history = resumed.fit(x, y, callbacks=[gn.callbacks.BackupAndRestore(tmp_path)], **fit)
+    assert_logs_match(history.history, expected)
+
+
+def test_data_parallelism_refuses_several_outputs(monkeypatch, compiled, data):
+    from glassnet.training import parallel
+
+    monkeypatch.setattr(parallel.distribution, "communicator", lambda: object())
+    with pytest.raises(ValueError, match="has 2 outputs; data parallelism"):
+        compiled.fit([data["xa"], data["xb"]], [data["yr"], data["yc"]], verbose=0)

@@ -133,8 +133,7 @@ def capture_training_state(model, progress: FitProgress,
         "positions": {name: getattr(source, "position", None) for name, source in
                       (("train", progress.train), ("validation", progress.validation))},
         "history": _history_so_far(model, epoch_logs),
-        "targets": None if progress.targets is None else
-        {"shape": list(progress.targets[0]), "dtype": str(progress.targets[1])},
+        "targets": _targets_state(progress.targets),
     }
     arrays: dict[str, np.ndarray] = {}
     if progress.order is not None:
@@ -269,10 +268,22 @@ def restore_training_state(model, progress: FitProgress, contents: dict[str, Any
     progress.epoch, progress.step = state["epoch"], state["step"]
     progress.order = arrays.get("order")
     targets = state.get("targets")
-    progress.targets = None if targets is None else (tuple(targets["shape"]), targets["dtype"])
+    if isinstance(targets, list):   # a model with several outputs: one entry per output
+        progress.targets = [None if t is None else (tuple(t["shape"]), t["dtype"])
+                            for t in targets]
+    else:
+        progress.targets = None if targets is None else (tuple(targets["shape"]),
+                                                         targets["dtype"])
     metrics = state.get("metrics")
     progress.metric_state = None if metrics is None else (metrics, arrays, where)
     progress.history = (state["history"]["history"], state["history"]["epoch"])
+
+
+def _targets_state(targets):
+    """(shape, dtype) of a batch of y as JSON, or a list of them (several outputs)."""
+    if isinstance(targets, list):
+        return [_targets_state(t) for t in targets]
+    return None if targets is None else {"shape": list(targets[0]), "dtype": str(targets[1])}
 
 
 def _restore_rng(rng: dict[str, Any], generators, arrays: dict[str, np.ndarray],

@@ -34,6 +34,7 @@ STATE_KEYS = {"format", "format_version", "saved_at", "epoch", "step", "num_batc
 SOURCES = ("train", "validation")
 MAX_TARGET_DIMS = 32               # NumPy's own limit on array dimensions is 64
 MAX_TARGET_VALUES = 2**24          # values in one batch of y, when nothing tighter is known
+MAX_OUTPUTS = 1000                 # entries of targets: one per output of the model
 LEGACY_KEYS = 624                  # MT19937's state: 624 32-bit words
 _ATTRIBUTE = re.compile(r"(?!__)[A-Za-z_][A-Za-z0-9_]*")  # a plain attribute name, no dunder
 
@@ -106,6 +107,14 @@ def _check_history(history, where: str) -> None:
 
 
 def _check_targets(targets, where: str) -> None:
+    if isinstance(targets, list):    # several outputs: one entry (or null) per output
+        if len(targets) > MAX_OUTPUTS:
+            _fail(where, "targets", f"{len(targets)} entries, more than {MAX_OUTPUTS}")
+        for entry in targets:
+            if isinstance(entry, list):
+                _fail(where, "targets", "expected {'shape', 'dtype'} or null per output")
+            _check_targets(entry, where)
+        return
     if targets is None:
         return
     _keys(where, "targets", targets, {"shape", "dtype"})
@@ -255,6 +264,15 @@ def _check_position(state, name: str, source, where: str) -> None:
 
 def _check_targets_fit(targets, model, progress, where: str) -> None:
     """One batch of y: at most batch_size rows, at most as many values a row as the output."""
+    if isinstance(targets, list):
+        shapes = getattr(model, "output_shape", None)
+        if not isinstance(shapes, list) or len(shapes) != len(targets):
+            _fail(where, "targets", f"{len(targets)} entries; the model has "
+                                    f"{len(shapes) if isinstance(shapes, list) else 1} "
+                                    f"outputs: compile it as before")
+        for entry, shape in zip(targets, shapes):
+            _check_targets_fit(entry, _OneOutput(shape), progress, where)
+        return
     if targets is None:
         return
     shape = targets["shape"]
@@ -297,6 +315,8 @@ def _metric_objects(model, targets) -> list | None:
     """The model's metrics (the loss's tracker first), or new ones made as the first batch
     makes them (from its compile config and the shape of a batch of y), or None."""
     built = list(model.metrics)
+    if getattr(model, "compiled_outputs", None) is not None:  # checked when loaded
+        return built if model.compiled_outputs.built else None
     specs = (model.get_compile_config() or {}).get("metrics") or []
     if len(built) == 1 + len(specs) or targets is None:
         return built if len(built) == 1 + len(specs) else None
@@ -338,3 +358,10 @@ def _check_generators(rng, generators: list, arrays, where: str, hint: str) -> N
 
 
 __all__ = ["check_against_fit", "check_state"]
+
+
+class _OneOutput:
+    """Stands in for a model with one output of `output_shape` (one output of several)."""
+
+    def __init__(self, output_shape):
+        self.output_shape = output_shape
