@@ -99,6 +99,10 @@ def test_dict_inputs_outputs_sample_weights_and_weighted_metrics_match_keras(ker
     assert_logs_match(actual, expected)
     evaluate = dict(verbose=0, return_dict=True, sample_weight=weights)
     assert_logs_match(model.evaluate(x, y, **evaluate), reference.evaluate(x, y, **evaluate))
+    # the list: loss, the outputs' losses in the order of the loss dict, the rest by name
+    evaluate["return_dict"] = False
+    np.testing.assert_allclose(model.evaluate(x, y, **evaluate),
+                               reference.evaluate(x, y, **evaluate), rtol=RTOL)
     got, want = model.predict(x, verbose=0), reference.predict(x, verbose=0)
     assert isinstance(got, dict) and sorted(got) == sorted(want)
     for key in want:
@@ -294,3 +298,40 @@ def test_data_parallelism_refuses_several_outputs(monkeypatch, compiled, data):
     monkeypatch.setattr(parallel.distribution, "communicator", lambda: object())
     with pytest.raises(ValueError, match="has 2 outputs; data parallelism"):
         compiled.fit([data["xa"], data["xb"]], [data["yr"], data["yc"]], verbose=0)
+
+
+def test_a_generator_of_list_batches_trains_as_the_arrays_do(data):
+    """Batches (x, y, sample_weight) from a generator go through the same checks."""
+    x, y = [data["xa"], data["xb"]], [data["yr"], data["yc"]]
+    arrays, generated = graph(gn), graph(gn)
+    generated.set_weights(arrays.get_weights())
+    for model in (arrays, generated):
+        model.compile(optimizer=gn.optimizers.SGD(0.1),
+                      loss=["mse", "sparse_categorical_crossentropy"])
+    expected = arrays.fit(x, y, batch_size=6, epochs=1, shuffle=False, verbose=0).history
+
+    def batches():
+        for start in range(0, 24, 6):
+            part = slice(start, start + 6)
+            yield [a[part] for a in x], {"reg": y[0][part], "cls": y[1][part]}
+
+    history = generated.fit(batches(), epochs=1, verbose=0).history
+    assert_logs_match(history, expected)
+
+    def bad():
+        yield x, [y[0], y[1][:, None].astype("float32") + 5]
+
+    with pytest.raises(ValueError, match=r"y\[1\] \(output 'cls'\) \(batch 0 of the "
+                                         r"generator\): labels must be in \[0, 3\)"):
+        generated.fit(bad(), epochs=1, verbose=0)
+
+
+def test_a_diverging_step_is_refused_and_the_weights_kept(compiled, data):
+    x, y = [data["xa"], data["xb"]], [data["yr"] * 1e30, data["yc"]]
+    before = compiled.get_weights()
+    from glassnet.training.guard import DivergenceError
+
+    with pytest.raises(DivergenceError, match="training diverged"):
+        compiled.fit(x, y, epochs=1, verbose=0)
+    for got, want in zip(compiled.get_weights(), before):
+        np.testing.assert_array_equal(got, want)

@@ -30,8 +30,8 @@ from glassnet.layers.base import Layer, Parameter
 from glassnet.layers.core import InputLayer
 from glassnet.registry import deserialize, serialize
 from glassnet.training import gradients, step, trainer
-from glassnet.training.outputs import CompiledOutputs
 from glassnet.training.data import prepare
+from glassnet.training.outputs import CompiledOutputs
 
 
 class Model(Layer):
@@ -164,8 +164,9 @@ class Model(Layer):
             raise TypeError(f"compile: unexpected arguments {sorted(ignored)}")
         output_names = getattr(self, "output_names", None) or []
         if len(output_names) > 1:
-            self._compiled_outputs = CompiledOutputs(output_names, loss, loss_weights,
-                                                     metrics, weighted_metrics)
+            self._compiled_outputs = CompiledOutputs(
+                output_names, loss, loss_weights, metrics, weighted_metrics,
+                keyed=getattr(self, "outputs_by_name", False))
             self.optimizer = optimizers_module.get(optimizer)
             self.loss = loss         # the user's structure, as Keras keeps it
             self._metric_specs, self._metrics = [], []

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from glassnet.backend import namespace, to_numpy
+from glassnet.training.data.groups import ArrayGroup
 
 
 def step_is_finite(loss: float, params) -> bool:
@@ -215,7 +216,7 @@ def sum_of_squares(array) -> float:
 
 def nonfinite_summary(array) -> str | None:
     """'3 NaN, 1 inf of 640 values' for a float array (or tuple of them) with any; else None."""
-    if isinstance(array, tuple):
+    if isinstance(array, (tuple, list, ArrayGroup)):   # several inputs, outputs, weights
         return next((s for s in map(nonfinite_summary, array) if s), None)
     if array is None or isinstance(array, (str, bytes)):
         return None

@@ -52,11 +52,12 @@ class CompiledOutputs:
     Args:
         output_names: the model's output names, in the order of its outputs.
         loss, loss_weights, metrics, weighted_metrics: `compile`'s arguments.
+        keyed: whether the model's outputs are a dict (by `output_names`).
     """
 
     def __init__(self, output_names: list[str], loss, loss_weights=None, metrics=None,
-                 weighted_metrics=None):
-        self.output_names = list(output_names)
+                 weighted_metrics=None, keyed: bool = False):
+        self.output_names, self.keyed = list(output_names), keyed
         self.arguments = {"loss": loss, "loss_weights": loss_weights, "metrics": metrics,
                           "weighted_metrics": weighted_metrics}
         n = len(self.output_names)
@@ -172,8 +173,12 @@ class CompiledOutputs:
         return results
 
     def loss_names(self) -> list[str]:
-        """The per-output loss names, in output order (evaluate lists them after "loss")."""
-        return [t.tracker.name for t in self.terms if t.tracker is not None]
+        """The per-output loss names as evaluate lists them after "loss": in output order, or
+        in the order of the keys of a dict `loss` (Keras walks that dict)."""
+        loss = self.arguments["loss"]
+        order = ([self.output_names.index(k) for k in loss]
+                 if isinstance(loss, dict) and self.keyed else range(len(self.terms)))
+        return [self.terms[i].tracker.name for i in order if self.terms[i].tracker is not None]
 
     # ----- config -----------------------------------------------------------------------
     def get_config(self, serialize) -> dict:

@@ -92,7 +92,9 @@ def _by_output(model, data, name: str, partial: bool = False) -> list:
 
 
 def _label(model, name: str, i: int) -> str:
-    return f"{name}[{i}] (output {model.output_names[i]!r})"
+    """'y[1] (output 'cls')', with where a batch came from after it, if given."""
+    base, _, where = name.partition(" (")
+    return f"{base}[{i}] (output {model.output_names[i]!r})" + (f" ({where}" if where else "")
 
 
 def _output_targets(model, y, name: str) -> OutputGroup:
