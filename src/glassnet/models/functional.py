@@ -131,6 +131,11 @@ class Functional(Model):
         return [tensor.layer.name for tensor in self._outputs]
 
     @property
+    def inputs_by_name(self) -> bool:
+        """Whether the inputs were given as a dict (x is then matched by its keys)."""
+        return self._input_keys is not None
+
+    @property
     def outputs_by_name(self) -> bool:
         """Whether the outputs were given as a dict (predict then returns a dict)."""
         return self._output_keys is not None

@@ -56,13 +56,16 @@ def compile_from_keras(config, where: str) -> dict[str, Any] | None:
     if not isinstance(config, dict):
         raise KerasConfigError(f"{where}: must be an object, got {str(config)[:80]}")
     for key, value in config.items():
-        if key in _COMPILE_NONE and value not in (None, [], {}):
+        if key in _COMPILE_NONE and value not in (None, [], {}) \
+                and not _per_output(config.get("loss")):
             raise KerasConfigError(f"{where}: {key}={str(value)[:60]} is not supported by "
                                    f"glassnet (one output, unweighted metrics)")
         if key not in _COMPILE_NONE + _COMPILE_UNUSED + ("optimizer", "loss", "metrics"):
             raise KerasConfigError(f"{where}: option {key!r} is not supported by glassnet")
     if config.get("loss") is None:
         return None
+    if _per_output(config["loss"]):
+        return _outputs_from_keras(config, where)
     metrics = config.get("metrics") or []
     if not isinstance(metrics, list) or any(isinstance(m, list) or (
             isinstance(m, dict) and not _is_object(m)) for m in metrics):
@@ -71,6 +74,43 @@ def compile_from_keras(config, where: str) -> dict[str, Any] | None:
     return {"optimizer": optimizer_from_keras(config.get("optimizer", "rmsprop"), where),
             "loss": _object_from_keras(config["loss"], "loss", LOSSES, where),
             "metrics": [_object_from_keras(m, "metric", METRICS, where) for m in metrics]}
+
+
+def _per_output(loss) -> bool:
+    """Whether a compile `loss` gives one loss per output (a list, or a dict by output name
+    rather than one serialized loss)."""
+    return isinstance(loss, list) or (isinstance(loss, dict) and not _is_object(loss))
+
+
+def _outputs_from_keras(config: dict, where: str) -> dict[str, Any]:
+    """The compile config of a model with several outputs: every loss and metric converted,
+    the lists and dicts by output kept (see glassnet.training.outputs)."""
+    def convert(structure, kind: str, names: tuple[str, ...], depth: int = 0):
+        if structure is None:
+            return None
+        if isinstance(structure, list) or (isinstance(structure, dict)
+                                           and not _is_object(structure)):
+            if depth >= 2:
+                raise KerasConfigError(f"{where}: {kind}s nested deeper than a list per "
+                                       f"output: {str(structure)[:80]}")
+            items = structure.items() if isinstance(structure, dict) else enumerate(structure)
+            converted = {key: convert(value, kind, names, depth + 1) for key, value in items}
+            return converted if isinstance(structure, dict) else list(converted.values())
+        return _object_from_keras(structure, kind, names, where)
+
+    weights = config.get("loss_weights")
+    values = (weights.values() if isinstance(weights, dict)
+              else weights if isinstance(weights, list) else [weights])
+    if weights is not None and not (isinstance(weights, (list, dict)) and all(
+            w is None or (isinstance(w, (int, float)) and not isinstance(w, bool))
+            for w in values)):
+        raise KerasConfigError(f"{where}: loss_weights {str(weights)[:80]} must be a list or "
+                               f"an object of numbers")
+    return {"optimizer": optimizer_from_keras(config.get("optimizer", "rmsprop"), where),
+            "loss": convert(config["loss"], "loss", LOSSES, 1),
+            "loss_weights": weights,
+            "metrics": convert(config.get("metrics"), "metric", METRICS),
+            "weighted_metrics": convert(config.get("weighted_metrics"), "metric", METRICS)}
 
 
 def _is_object(value) -> bool:
@@ -147,7 +187,23 @@ def compile_to_keras(compile_config: dict[str, Any] | None) -> dict[str, Any] | 
                                                schedule["class_name"], schedule["config"])
     for key, value in _OPTIMIZER_ONLY.items():
         config[key] = value.written if isinstance(value, Unused) else value
-    return {"optimizer": keras_object("keras.optimizers", optimizer["class_name"], config),
+    optimizer = keras_object("keras.optimizers", optimizer["class_name"], config)
+    if "loss_weights" in compile_config:          # several outputs: lists or dicts
+        def convert(structure, kind: str, names: tuple[str, ...]):
+            if isinstance(structure, dict) and "class_name" not in structure:
+                return {key: convert(value, kind, names) for key, value in structure.items()}
+            if isinstance(structure, list):
+                return [convert(value, kind, names) for value in structure]
+            return None if structure is None else _object_to_keras(structure, kind, names)
+
+        return {"optimizer": optimizer,
+                "loss": convert(compile_config["loss"], "loss", LOSSES),
+                "loss_weights": compile_config["loss_weights"],
+                "metrics": convert(compile_config["metrics"], "metric", METRICS),
+                "weighted_metrics": convert(compile_config["weighted_metrics"], "metric",
+                                            METRICS),
+                "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
+    return {"optimizer": optimizer,
             "loss": _object_to_keras(compile_config["loss"], "loss", LOSSES),
             "loss_weights": None,
             "metrics": [_object_to_keras(m, "metric", METRICS)

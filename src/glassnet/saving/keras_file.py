@@ -267,7 +267,12 @@ def build_model(contents: KerasFile, compile: bool = True):
 def _check_metrics(model, compile_config) -> None:
     """Metric names are resolved at the first batch; resolve them now, to fail at load."""
     from glassnet import metrics
+    from glassnet.training.outputs import flat_specs
 
+    if model.compiled_outputs is not None:   # lists or dicts per output
+        for spec in flat_specs([compile_config["metrics"], compile_config["weighted_metrics"]]):
+            metrics.get(spec)
+        return
     for spec in compile_config["metrics"]:
         metrics.get(spec, loss=model.loss)
 

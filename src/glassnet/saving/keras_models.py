@@ -188,8 +188,11 @@ def _reference(ref, where: str) -> list:
     return list(ref)
 
 
-def _references(refs, where: str) -> list[list]:
-    """input_layers / output_layers: one reference (Keras' form for one) or a list of them."""
+def _references(refs, where: str) -> list[list] | dict[str, list]:
+    """input_layers / output_layers: one reference (Keras' form for one), a list of them, or
+    an object of them by name (dict inputs or outputs)."""
+    if isinstance(refs, dict) and refs and all(isinstance(k, str) for k in refs):
+        return {key: _reference(ref, where) for key, ref in refs.items()}
     if isinstance(refs, list) and len(refs) == 3 and isinstance(refs[0], str):
         return [_reference(refs, where)]
     if not isinstance(refs, list) or not refs:
@@ -257,8 +260,10 @@ def _functional_to_keras(model):
     inputs = [node_of[id(t)] for t in model.inputs]
     outputs = [node_of[id(t)] for t in model.outputs]
     config = {"name": model.name, "trainable": model.trainable, "layers": specs,
-              "input_layers": inputs[0] if len(inputs) == 1 else inputs,
-              "output_layers": outputs[0] if len(outputs) == 1 else outputs}
+              "input_layers": (dict(zip(model.input_names, inputs)) if model.inputs_by_name
+                               else inputs[0] if len(inputs) == 1 else inputs),
+              "output_layers": (dict(zip(model.output_names, outputs)) if model.outputs_by_name
+                                else outputs[0] if len(outputs) == 1 else outputs)}
     spec = keras_object("keras.src.models.functional", "Functional", config, "Functional")
     spec["build_config"] = {"input_shape": None}
     return spec, layers
