@@ -72,6 +72,7 @@ def test_list_outputs_fit_history_and_evaluate_match_keras(keras, data):
     actual = model.fit(x, y, **fit).history
     assert "reg_loss" in actual and "val_cls_accuracy" in actual
     assert_logs_match(actual, expected)
+    assert model.metrics_names == reference.metrics_names
     assert_logs_match(model.evaluate(x, y, verbose=0, return_dict=True),
                       reference.evaluate(x, y, verbose=0, return_dict=True))
     # the list: loss, each output's loss, then the metrics by name (Keras' order)
@@ -179,6 +180,25 @@ def test_gradients_of_weighted_sum_match_torch_in_float64(torch, rng):
         for param, tensor in zip(params, tensors):
             np.testing.assert_allclose(param.grad, tensor.grad.numpy(), rtol=1e-10,
                                        atol=1e-12, err_msg=f"{name}.{param.name}")
+
+
+def test_one_softmax_layer_making_two_outputs_gets_both_gradients(torch, rng):
+    """A layer called twice, each call an output: the fused path needs each call's logits,
+    so it is not taken; the gradients add up over both calls."""
+    a, b = gn.Input((3,), name="a", dtype="float64"), gn.Input((3,), name="b", dtype="float64")
+    shared = layers.Dense(4, activation="softmax", name="shared", dtype="float64")
+    model = gn.Model([a, b], [shared(a), shared(b)], dtype="float64")
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", loss_weights=None)
+    x = [rng.normal(size=(5, 3)), rng.normal(size=(5, 3))]
+    y = [rng.integers(0, 4, 5), rng.integers(0, 4, 5)]
+    loss, _ = model.compute_gradients(model.prepare_inputs(x), _targets(model, y))
+    kernel, bias = (torch.tensor(w, requires_grad=True) for w in shared.get_weights())
+    total = sum(torch.nn.functional.cross_entropy(torch.tensor(xi) @ kernel + bias,
+                                                  torch.tensor(yi)) for xi, yi in zip(x, y))
+    total.backward()
+    assert loss == pytest.approx(total.item(), rel=1e-12)
+    np.testing.assert_allclose(shared.parameters()[0].grad, kernel.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(shared.parameters()[1].grad, bias.grad.numpy(), rtol=1e-10)
 
 
 def _targets(model, y):

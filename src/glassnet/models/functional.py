@@ -157,10 +157,12 @@ class Functional(Model):
     def fusable_outputs(self) -> list[bool]:
         """Whether each output may take dL/dlogits (the fused softmax/sigmoid + cross-entropy
         gradient): only an output no other layer reads and that appears once, so that its
-        whole gradient is the loss's."""
+        whole gradient is the loss's, made by a layer called once (its activation keeps
+        the logits of its last call only)."""
         read = {id(t) for node in self._nodes for t in node.inputs}
         counts = collections.Counter(id(t) for t in self._outputs)
-        return [id(t) not in read and counts[id(t)] == 1 for t in self._outputs]
+        return [id(t) not in read and counts[id(t)] == 1
+                and len(self._layer_nodes[id(t.layer)]) == 1 for t in self._outputs]
 
     def pack_outputs(self, values: list):
         """The outputs as Keras gives them: one array, a list, or a dict by output name."""

@@ -197,6 +197,12 @@ class Model(Layer):
 
     @property
     def metrics_names(self) -> list[str]:
+        """The names of `metrics`; with several outputs Keras' ["loss", "compile_metrics"
+        (if any metrics were compiled), "<output>_loss", ...]."""
+        outputs = self._compiled_outputs
+        if outputs is not None:
+            compiled = any(t.metric_specs or t.weighted_specs for t in outputs.terms)
+            return ["loss"] + ["compile_metrics"] * compiled + outputs.loss_names()
         return [m.name for m in self.metrics]
 
     def build_metrics(self, y, y_pred) -> None:
