@@ -75,6 +75,13 @@ def test_two_outputs_are_refused():
         to_onnx(model)
 
 
+def test_a_model_with_two_outputs_is_refused():
+    x = gn.Input(shape=(3,))
+    model = gn.Model(x, [layers.Dense(2, name="p")(x), layers.Dense(1, name="q")(x)])
+    with pytest.raises(ValueError, match=r"has 2 outputs \['p', 'q'\]; export supports"):
+        to_onnx(model)
+
+
 def test_formats_and_arguments(tmp_path):
     model = gn.Sequential([gn.Input(shape=(3,)), layers.Dense(2)])
     with pytest.raises(ValueError, match="format='tf_saved_model' needs a backend"):

@@ -198,6 +198,10 @@ def to_onnx(model, input_signature=None, opset_version: int | None = None):
     opset = _check_opset(opset_version)
     table = converters()
     kind = _model_kind(model)
+    output_names = getattr(model, "output_names", None) or []
+    if len(output_names) > 1:
+        raise ValueError(f"ONNX export: model {model.name!r} has {len(output_names)} outputs "
+                         f"{output_names}; export supports models with one output for now")
     specs = _input_specs(model, kind, input_signature)
     graph = OnnxGraph(opset, model.dtype, table)
     inputs = [Tensor(graph.reserve(name), shape) for name, _, shape in specs]

@@ -196,6 +196,11 @@ class CompiledOutputs:
         return {key: convert(value) for key, value in self.arguments.items()}
 
 
+def has_several_outputs(model) -> bool:
+    """Whether `model` is a graph with several outputs (Model(inputs, [a, b]))."""
+    return len(getattr(model, "output_names", None) or []) > 1
+
+
 def flat_specs(structure) -> list:
     """Every loss or metric entry of a (possibly nested) list or dict, flattened."""
     if isinstance(structure, dict):

@@ -30,6 +30,7 @@ from glassnet import distribution
 from glassnet.random import global_generator
 from glassnet.saving import training_state
 from glassnet.training.guard import DivergenceError
+from glassnet.training.outputs import has_several_outputs
 from glassnet.training.parallel_step import ParallelRun
 
 # Callbacks whose only effect is output: run on rank 0 alone.
@@ -43,8 +44,8 @@ def run_for(model) -> ParallelRun | None:
     A model with several outputs is refused there (every rank refuses it alike): the
     data-parallel step reduces one loss and one set of metrics."""
     comm = distribution.communicator()
-    if comm is not None and isinstance(getattr(model, "output_shape", None), list):
-        raise ValueError(f"model {model.name!r} has {len(model.output_shape)} outputs; data "
+    if comm is not None and has_several_outputs(model):
+        raise ValueError(f"model {model.name!r} has {len(model.output_names)} outputs; data "
                          f"parallelism (glassnet.distribution.DataParallel) supports models "
                          f"with one output for now")
     return None if comm is None else ParallelRun(comm)

@@ -37,6 +37,7 @@ from glassnet.training.data.checks import check_int
 from glassnet.training.data.groups import OutputGroup
 from glassnet.training.gradients import require_compiled
 from glassnet.training.guard import DivergenceError
+from glassnet.training.outputs import has_several_outputs
 
 
 # ----- fit ------------------------------------------------------------------------------------
@@ -259,7 +260,7 @@ def predict(model, x, batch_size: int | None = 32, verbose="auto", steps: int | 
             return _predict_sharded(model, source, cbs, run)
     cbs.on_predict_begin()
     # Arrays: one output array allocated once; other sources: batches concatenated.
-    several = isinstance(getattr(model, "output_shape", None), list)
+    several = has_several_outputs(model)
     total = (min(source.num_samples, source.num_batches * source.batch_size)
              if isinstance(source, adapters.ArrayBatches) and not several else None)
     outputs, pieces, start = None, [], 0
