@@ -201,6 +201,43 @@ def test_one_softmax_layer_making_two_outputs_gets_both_gradients(torch, rng):
     np.testing.assert_allclose(shared.parameters()[1].grad, bias.grad.numpy(), rtol=1e-10)
 
 
+class Penalised(layers.Layer):
+    """add_loss: rate * mean(x^2) of what passes through."""
+
+    def __init__(self, rate=0.1, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = rate
+
+    def call(self, inputs):
+        self.add_loss(self.rate * gn.ops.mean(gn.ops.square(inputs)))
+        return inputs
+
+
+def test_add_loss_and_penalties_join_the_total_even_on_an_untrained_output(torch, rng):
+    """L = w_0 · mse(p) + add_loss on the branch of q (which has no loss) + L2 penalty."""
+    x_in = gn.Input((3,), name="x", dtype="float64")
+    h = layers.Dense(4, activation="tanh", name="h", dtype="float64",
+                     kernel_regularizer=gn.regularizers.L2(0.01))(x_in)
+    p = layers.Dense(2, name="p", dtype="float64")(h)
+    q = layers.Dense(2, name="q", dtype="float64")(Penalised(0.3, dtype="float64")(h))
+    model = gn.Model(x_in, [p, q], dtype="float64")
+    model.compile(optimizer="sgd", loss=["mse", None], loss_weights=[2.0, 1.0])
+    x, y = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+    loss, _ = model.compute_gradients(x, _targets(model, [y]))
+    kernel, bias = (torch.tensor(w, requires_grad=True) for w in model.get_layer("h")
+                    .get_weights())
+    p_kernel, p_bias = (torch.tensor(w) for w in model.get_layer("p").get_weights())
+    ht = torch.tanh(torch.tensor(x) @ kernel + bias)
+    total = (2.0 * torch.mean((ht @ p_kernel + p_bias - torch.tensor(y)) ** 2)
+             + 0.3 * torch.mean(ht ** 2) + 0.01 * torch.sum(kernel ** 2))
+    total.backward()
+    assert loss == pytest.approx(total.item(), rel=1e-12)
+    np.testing.assert_allclose(model.get_layer("h").parameters()[0].grad, kernel.grad.numpy(),
+                               rtol=1e-10)
+    np.testing.assert_allclose(model.get_layer("h").parameters()[1].grad, bias.grad.numpy(),
+                               rtol=1e-10)
+
+
 def _targets(model, y):
     from glassnet.training.data import prepare
 

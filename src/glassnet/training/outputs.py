@@ -28,7 +28,8 @@ import numpy as np
 
 from glassnet import losses as losses_module
 from glassnet import metrics as metrics_module
-from glassnet.layers.traced import total_added_loss
+from glassnet.backend import namespace
+from glassnet.layers.traced import added_losses, total_added_loss
 from glassnet.training import gradients
 
 
@@ -117,6 +118,8 @@ class CompiledOutputs:
             fused_flags.append(bool(fused))
             self.last_losses[i] = float(value)
             total += term.weight * float(value)
+        if added_losses(model):   # add_loss terms on an untrained output's path: reach them
+            dys = [namespace(p).zeros_like(p) if d is None else d for d, p in zip(dys, y_pred)]
         model.backward(dys, from_preactivation=fused_flags, input_gradient=False)
         return total + total_added_loss(model)
 
