@@ -392,3 +392,23 @@ def test_a_diverging_step_is_refused_and_the_weights_kept(compiled, data):
         compiled.fit(x, y, epochs=1, verbose=0)
     for got, want in zip(compiled.get_weights(), before):
         np.testing.assert_array_equal(got, want)
+
+
+def test_shuffling_keeps_inputs_targets_and_weights_together(data):
+    """One full batch an epoch: the mean losses do not depend on the order, so a shuffled
+    fit matches an unshuffled one exactly when every array moved with the others."""
+    x = {"a": data["xa"], "b": data["xb"]}
+    y = {"reg": data["yr"], "cls": data["yc"]}
+    weights = {"reg": data["wr"], "cls": data["wc"]}
+    histories = []
+    for order in (False, True):
+        model = graph(gn)
+        if histories:
+            model.set_weights(start)
+        start = model.get_weights()
+        model.compile(optimizer=gn.optimizers.SGD(0.1),
+                      loss={"reg": "mse", "cls": "sparse_categorical_crossentropy"},
+                      weighted_metrics={"cls": ["accuracy"]})
+        histories.append(model.fit(x, y, sample_weight=weights, batch_size=None, epochs=3,
+                                   shuffle=order, verbose=0).history)
+    assert_logs_match(histories[1], histories[0])
