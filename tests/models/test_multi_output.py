@@ -400,12 +400,10 @@ def test_shuffling_keeps_inputs_targets_and_weights_together(data):
     x = {"a": data["xa"], "b": data["xb"]}
     y = {"reg": data["yr"], "cls": data["yc"]}
     weights = {"reg": data["wr"], "cls": data["wc"]}
-    histories = []
+    histories, start = [], graph(gn).get_weights()
     for order in (False, True):
         model = graph(gn)
-        if histories:
-            model.set_weights(start)
-        start = model.get_weights()
+        model.set_weights(start)
         model.compile(optimizer=gn.optimizers.SGD(0.1),
                       loss={"reg": "mse", "cls": "sparse_categorical_crossentropy"},
                       weighted_metrics={"cls": ["accuracy"]})

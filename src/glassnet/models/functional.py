@@ -85,6 +85,7 @@ class Functional(Model):
                                      if isinstance(outputs, dict) else outputs, "outputs")
         _check_inputs(self._inputs)
         self._output_masks = [None] * len(self._outputs)
+        self._fusable = None
         self._nodes = _sorted_nodes(self._inputs, self._outputs)
         if not self._nodes:
             raise ValueError("Model: the output is one of the inputs; outputs must be computed "
@@ -159,10 +160,13 @@ class Functional(Model):
         gradient): only an output no other layer reads and that appears once, so that its
         whole gradient is the loss's, made by a layer called once (its activation keeps
         the logits of its last call only)."""
-        read = {id(t) for node in self._nodes for t in node.inputs}
-        counts = collections.Counter(id(t) for t in self._outputs)
-        return [id(t) not in read and counts[id(t)] == 1
-                and len(self._layer_nodes[id(t.layer)]) == 1 for t in self._outputs]
+        if self._fusable is None:   # the graph does not change: worked out once
+            read = {id(t) for node in self._nodes for t in node.inputs}
+            counts = collections.Counter(id(t) for t in self._outputs)
+            self._fusable = [id(t) not in read and counts[id(t)] == 1
+                             and len(self._layer_nodes.get(id(t.layer), ())) == 1
+                             for t in self._outputs]
+        return list(self._fusable)
 
     def pack_outputs(self, values: list):
         """The outputs as Keras gives them: one array, a list, or a dict by output name."""

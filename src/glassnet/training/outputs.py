@@ -31,6 +31,7 @@ from glassnet import metrics as metrics_module
 from glassnet.backend import namespace
 from glassnet.layers.traced import added_losses, total_added_loss
 from glassnet.training import gradients
+from glassnet.training.data.groups import ArrayGroup
 
 
 @dataclasses.dataclass
@@ -270,12 +271,15 @@ def _metric_lists(argument: str, metrics, names: list[str]) -> list[list]:
 # ----- helpers ------------------------------------------------------------------------------
 def _arrays(group) -> list:
     """The arrays of an OutputGroup (or a list) of targets, one per output."""
-    return group if isinstance(group, list) else list(group.arrays)
+    return list(group.arrays) if isinstance(group, ArrayGroup) else list(group)
 
 
 def _entry(group, i: int):
-    """The i-th output's entry of an OutputGroup (None if the group is None)."""
-    return None if group is None else group.arrays[i]
+    """The i-th output's sample weights: from an OutputGroup or a list, one array for every
+    output, or None."""
+    if isinstance(group, ArrayGroup):
+        return group.arrays[i]
+    return group[i] if isinstance(group, (list, tuple)) else group
 
 
 def _mask(mask) -> dict:
