@@ -258,6 +258,8 @@ def test_compile_errors_name_the_argument():
         model.compile(loss=["mse", "mse", "mse"])
     with pytest.raises(ValueError, match=r"loss has keys \['nope'\]"):
         model.compile(loss={"reg": "mse", "nope": "mse"})
+    with pytest.raises(ValueError, match=r"loss has keys \['reg'\]; expected every output"):
+        model.compile(loss={"reg": "mse"})
     with pytest.raises(ValueError, match=r"metrics=\['mae'\].*one entry per output"):
         model.compile(loss="mse", metrics=["mae"])
     with pytest.raises(ValueError, match="loss_weights.*structure of loss"):

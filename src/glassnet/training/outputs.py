@@ -63,6 +63,10 @@ class CompiledOutputs:
         self.arguments = {"loss": loss, "loss_weights": loss_weights, "metrics": metrics,
                           "weighted_metrics": weighted_metrics}
         n = len(self.output_names)
+        if isinstance(loss, dict) and not keyed and set(loss) < set(self.output_names):
+            # Keras: a list of outputs needs every name (a dict of outputs may leave some out)
+            raise ValueError(f"compile: loss has keys {list(loss)}; expected every output "
+                             f"name {self.output_names} (None for an output not trained)")
         loss_list = _per_output("loss", loss, self.output_names, single_for_all=True)
         weights = _loss_weights(loss_weights, loss, self.output_names)
         specs = _metric_lists("metrics", metrics, self.output_names)
