@@ -120,8 +120,12 @@ def test_one_loss_for_every_output_and_one_sample_weight_for_all(keras, rng):
     x = rng.normal(size=(20, 4)).astype("float32")
     y = [rng.normal(size=(20, 2)).astype("float32"), rng.normal(size=(20, 1)).astype("float32")]
     w = rng.uniform(0.5, 1.5, 20).astype("float32")
-    fit = dict(epochs=2, batch_size=8, shuffle=False, verbose=0, sample_weight=w)
+    val = (x[:7], [y[0][:7], y[1][:7]], [w[:7], None])     # weights for one output only
+    fit = dict(epochs=2, batch_size=8, shuffle=False, verbose=0, sample_weight=w,
+               validation_data=val)
     assert_logs_match(model.fit(x, y, **fit).history, reference.fit(x, y, **fit).history)
+    assert_logs_match(model.evaluate(x, y, sample_weight=w, verbose=0, return_dict=True),
+                      reference.evaluate(x, y, sample_weight=w, verbose=0, return_dict=True))
     for a, b in ((model.train_on_batch(x, y, return_dict=True),
                   reference.train_on_batch(x, y, return_dict=True)),
                  (model.test_on_batch(x, y, return_dict=True),
@@ -296,20 +300,21 @@ def test_data_errors_name_the_input_or_output(compiled, data):
 # ----- files --------------------------------------------------------------------------------
 @pytest.mark.parametrize("dict_outputs", [False, True])
 def test_save_and_load_keep_the_compile_settings_per_output(tmp_path, data, dict_outputs):
-    model = graph(gn, dict_outputs=dict_outputs)
+    model = graph(gn, dict_inputs=dict_outputs, dict_outputs=dict_outputs)
     names = model.output_names
     model.compile(optimizer=gn.optimizers.Adam(1e-3),
                   loss={names[0]: "sparse_categorical_crossentropy", names[1]: "mse"}
                   if dict_outputs else ["mse", gn.losses.SparseCategoricalCrossentropy()],
                   loss_weights=[0.25, 4.0],
                   metrics={names[0]: ["accuracy"]} if dict_outputs else [["mae"], ["accuracy"]])
-    x = [data["xa"], data["xb"]]
+    x = {"b": data["xb"], "a": data["xa"]} if dict_outputs else [data["xa"], data["xb"]]
     y = ({"c_out": data["yc"], "r_out": data["yr"]} if dict_outputs
          else [data["yr"], data["yc"]])
     model.fit(x, y, epochs=1, verbose=0)
     model.save(tmp_path / "m.glassnet")
     loaded = gn.load_model(tmp_path / "m.glassnet")
-    assert loaded.output_names == names
+    assert loaded.output_names == names and loaded.input_names == model.input_names
+    assert loaded.outputs_by_name == loaded.inputs_by_name == dict_outputs
     assert loaded.get_compile_config() == model.get_compile_config()
     assert loaded.evaluate(x, y, verbose=0, return_dict=True) == pytest.approx(
         model.evaluate(x, y, verbose=0, return_dict=True))
