@@ -229,6 +229,8 @@ def test_every_keras_metric_name_resolves_to_the_same_class(keras):
         assert type(metric).__name__ == cls.__name__, key
 
 
+@pytest.mark.filterwarnings(   # raised inside Keras' own fit on the torch backend
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
 def test_metrics_by_name_in_compile_give_keras_history_keys(keras):
     import glassnet
 

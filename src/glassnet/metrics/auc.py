@@ -97,6 +97,14 @@ class AUC(Metric):
         for kind in _KINDS:
             setattr(self, kind, np.zeros(shape))
 
+    def build_state(self, y_true_shape: tuple, y_pred_shape: tuple) -> None:
+        """With multi_label, the counts of each of the L labels of y_pred (N, L)."""
+        if self.multi_label and len(y_pred_shape) != 2:
+            raise ValueError(f"y_pred: expected shape (N, L) with multi_label=True, "
+                             f"got {tuple(y_pred_shape)}")
+        if self.true_positives is None:
+            self._build(y_pred_shape[1])
+
     def reset_state(self) -> None:
         if self.true_positives is not None:
             for kind in _KINDS:
@@ -104,11 +112,7 @@ class AUC(Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         y_pred = to_numpy(y_pred)
-        if self.multi_label and y_pred.ndim != 2:
-            raise ValueError(f"y_pred: expected shape (N, L) with multi_label=True, "
-                             f"got {y_pred.shape}")
-        if self.true_positives is None:
-            self._build(y_pred.shape[1])
+        self.build_state(np.shape(y_true), y_pred.shape)
         if self.from_logits:
             y_pred = sigmoid(y_pred)
         counts = confusion_counts(y_true, y_pred, self.thresholds, sample_weight=sample_weight,

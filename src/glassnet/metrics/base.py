@@ -123,6 +123,10 @@ class Metric:
     def result(self) -> float:
         raise NotImplementedError(f"{type(self).__name__}.result")
 
+    def build_state(self, y_true_shape: tuple, y_pred_shape: tuple) -> None:
+        """Make the state whose shape depends on the data (F1Score: one count per class),
+        from the shapes of a batch; nothing here. `update_state` calls it too."""
+
     def reset_state(self) -> None:
         """Put every variable made by `add_variable` back to its initial value."""
         for variable, initial in self.__dict__.get("_variables", []):

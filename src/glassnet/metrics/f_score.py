@@ -49,6 +49,16 @@ class FBetaScore(Metric):
         self.average, self.beta, self.threshold = average, beta, threshold
         self.true_positives = None
 
+    def build_state(self, y_true_shape: tuple, y_pred_shape: tuple) -> None:
+        """TP, FP, FN and support per class (C,), or pooled () for average="micro"."""
+        if len(y_pred_shape) != 2 or len(y_true_shape) != 2:
+            raise ValueError(f"y_true, y_pred: expected shape (N, C), got {y_true_shape} "
+                             f"and {y_pred_shape}")
+        if self.true_positives is None:
+            shape = () if self.average == "micro" else (y_pred_shape[1],)
+            for name in _STATE:
+                setattr(self, name, np.zeros(shape))
+
     def reset_state(self) -> None:
         if self.true_positives is not None:
             for name in _STATE:
@@ -57,13 +67,7 @@ class FBetaScore(Metric):
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         y_true = to_numpy(y_true).astype(np.float64)
         y_pred = to_numpy(y_pred).astype(np.float64)
-        if y_pred.ndim != 2 or y_true.ndim != 2:
-            raise ValueError(f"y_true, y_pred: expected shape (N, C), got {y_true.shape} "
-                             f"and {y_pred.shape}")
-        if self.true_positives is None:
-            shape = () if self.average == "micro" else (y_pred.shape[1],)
-            for name in _STATE:
-                setattr(self, name, np.zeros(shape))
+        self.build_state(y_true.shape, y_pred.shape)
         if self.threshold is None:
             predicted = (y_pred >= y_pred.max(axis=-1, keepdims=True)) & (np.abs(y_pred) > 1e-9)
         else:

@@ -77,8 +77,17 @@ def get(identifier, loss=None, y_true=None, y_pred=None) -> Metric | None:
 
     "accuracy" / "acc" become binary, sparse categorical or categorical accuracy from the
     loss and the shapes of a batch (see `_accuracy_for`); a metric made from a string keeps
-    that string as its name, so that logs read "accuracy" / "val_accuracy".
+    that string as its name, so that logs read "accuracy" / "val_accuracy". Given a batch
+    (y_true, y_pred), the metric also makes the state the data's shape decides
+    (`Metric.build_state`), so that backups and data-parallel steps see all of it.
     """
+    metric = _make(identifier, loss, y_true, y_pred)
+    if y_true is not None and y_pred is not None and hasattr(metric, "build_state"):
+        metric.build_state(_shape(y_true), _shape(y_pred))
+    return metric
+
+
+def _make(identifier, loss, y_true, y_pred) -> Metric | None:
     if identifier is None or isinstance(identifier, Metric):
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, Metric):

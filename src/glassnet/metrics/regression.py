@@ -155,15 +155,20 @@ class R2Score(Metric):
             value = getattr(self, name, None)
             setattr(self, name, None if value is None else np.zeros_like(value))
 
+    def build_state(self, y_true_shape: tuple, y_pred_shape: tuple) -> None:
+        """The per-output sums, (K,) for y_pred (N, K) or (N,)."""
+        if len(y_pred_shape) not in (1, 2):
+            raise ValueError(f"y_pred: expected shape (N, K), got {tuple(y_pred_shape)}")
+        if self.sum is None:
+            outputs = y_pred_shape[1] if len(y_pred_shape) == 2 else 1
+            for name in ("sum", "squared_sum", "total_mse", "count"):
+                setattr(self, name, np.zeros(outputs))
+
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         y_true, y_pred = same_rank(to_numpy(y_true), to_numpy(y_pred))
         if y_pred.ndim == 1:
             y_true, y_pred = y_true[:, None], y_pred[:, None]
-        if y_pred.ndim != 2:
-            raise ValueError(f"y_pred: expected shape (N, K), got {y_pred.shape}")
-        if self.sum is None:
-            for name in ("sum", "squared_sum", "total_mse", "count"):
-                setattr(self, name, np.zeros(y_pred.shape[1]))
+        self.build_state(y_true.shape, y_pred.shape)
         weights = np.ones(1) if sample_weight is None else to_numpy(sample_weight)
         weights = np.broadcast_to(weights.reshape(-1, 1) if weights.ndim == 1 else weights,
                                   y_true.shape).astype(np.float64)

@@ -22,6 +22,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+import numpy as np
+
 from glassnet import losses as losses_module
 from glassnet import metrics as metrics_module
 from glassnet import optimizers as optimizers_module
@@ -181,9 +183,14 @@ class Model(Layer):
             else:
                 metric.update_state(y, y_pred, sample_weight=sample_weight, mask=mask)
 
-    def get_metrics_result(self) -> dict[str, float]:
-        """{name: value} of the loss and every metric so far (Keras 3's name)."""
-        return {metric.name: float(metric.result()) for metric in self.metrics}
+    def get_metrics_result(self) -> dict[str, Any]:
+        """{name: value} of the loss and every metric so far (Keras 3's name): floats, and
+        NumPy arrays for metrics with one value a class or threshold (F1Score())."""
+        results = {}
+        for metric in self.metrics:
+            value = np.asarray(metric.result(), dtype=np.float64)
+            results[metric.name] = float(value) if value.ndim == 0 else value
+        return results
 
     # ----- the state of a fit under way (written by glassnet.training.trainer) -------------
     @property
