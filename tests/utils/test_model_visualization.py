@@ -97,3 +97,20 @@ def test_bad_arguments_are_named():
         plot_model(model, rankdir="BT")
     with pytest.raises(TypeError, match="colour"):
         plot_model(model, colour="red")
+
+
+def test_a_subclassed_model_is_one_box_and_an_unbuilt_model_is_refused(tmp_path):
+    class TwoLayers(gn.Model):
+        def __init__(self):
+            super().__init__(name="two_layers")
+            self.hidden, self.out = layers.Dense(3), layers.Dense(1)
+
+        def call(self, x):
+            return self.out(self.hidden(x))
+
+    model = TwoLayers()
+    with pytest.raises(ValueError, match="not built"):
+        plot_model(model, to_file=tmp_path / "m.png")
+    model(np.zeros((2, 4), "float32"))
+    figure = plot_model(model, to_file=tmp_path / "m.png")
+    assert _box_texts(figure) == ["two_layers (TwoLayers)"]

@@ -103,8 +103,11 @@ class TensorBoard(Callback):
     def on_train_begin(self, logs=None):
         self._global_train_batch = 0
         if self.write_graph and self.model is not None:
-            config = {"class_name": type(self.model).__name__,
-                      "config": self.model.get_config()}
+            try:
+                config = {"class_name": type(self.model).__name__,
+                          "config": self.model.get_config()}
+            except NotImplementedError:   # a subclassed model without a config
+                return
             self._writer("train").add_text("keras", json.dumps(config, default=str), 0)
 
     def on_train_end(self, logs=None):

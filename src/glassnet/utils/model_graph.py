@@ -54,12 +54,23 @@ class ModelGraph:
 
 
 def model_graph(model) -> ModelGraph:
-    """The layers of a Sequential or functional model and the edges between them, laid out."""
-    layers = _layers_by_name(model)
-    config = model.get_config()
-    entries = config.get("layers") or []
+    """The layers of a Sequential or functional model and the edges between them, laid out.
+
+    A subclassed model (its own `call`) has no graph to read: it is one box, as in Keras.
+    """
+    from glassnet.models.functional import Functional
+    from glassnet.models.sequential import Sequential
+
+    if not getattr(model, "built", False):
+        raise ValueError(f"model: {model.name!r} is not built yet; call it on data or "
+                         "give its first layer an input shape before drawing it")
     graph = ModelGraph()
-    if entries and "inbound_nodes" in entries[0]:   # functional: the calls name their sources
+    if not isinstance(model, (Functional, Sequential)):
+        graph.nodes.append(LayerNode(model.name, type(model).__name__, model))
+        return graph
+    layers = _layers_by_name(model)
+    entries = model.get_config().get("layers") or [] if isinstance(model, Functional) else []
+    if entries:                                     # functional: the calls name their sources
         for entry in entries:
             name = entry["name"]
             graph.nodes.append(LayerNode(name, entry["class_name"], layers.get(name)))
