@@ -252,7 +252,7 @@ class MeanMetricWrapper(Mean):
     samples (per-sample means of the values first, as Keras)."""
 
     def __init__(self, fn, name: str | None = None, dtype=None, **kwargs):
-        super().__init__(name=name or getattr(fn, "__name__", None), dtype=dtype)
+        super().__init__(name=name, dtype=dtype)
         self._fn = fn
         self._fn_kwargs = kwargs
 

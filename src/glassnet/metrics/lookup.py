@@ -98,12 +98,12 @@ def _make(identifier, loss, y_true, y_pred) -> Metric | None:
         else:
             metric = deserialize(identifier)
             if not isinstance(metric, Metric):   # a registered per-sample function
-                metric = MeanMetricWrapper(metric)
+                metric = MeanMetricWrapper(metric, name=identifier)
         metric.name = identifier
         return metric
     if isinstance(identifier, dict):
         return deserialize(identifier)
-    if callable(identifier):
-        return MeanMetricWrapper(identifier)
+    if callable(identifier):   # named after the function, as Keras' compile names it
+        return MeanMetricWrapper(identifier, name=getattr(identifier, "__name__", None))
     raise TypeError(f"metric: expected a Metric, a name, a config dict or a function, "
                     f"got {identifier!r}")
