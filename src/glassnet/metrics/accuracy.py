@@ -7,7 +7,7 @@ true class is among the k highest scores.
     >>> import numpy as np
     >>> from glassnet.metrics import TopKCategoricalAccuracy
     >>> m = TopKCategoricalAccuracy(k=2)
-    >>> m.update_state(np.eye(3)[[2, 0]], np.array([[0.1, 0.6, 0.3], [0.05, 0.9, 0.05]]))
+    >>> m.update_state(np.eye(3)[[2, 0]], np.array([[0.1, 0.6, 0.3], [0.05, 0.75, 0.2]]))
     >>> m.result()
     0.5
 """
