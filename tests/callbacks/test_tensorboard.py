@@ -143,3 +143,15 @@ def test_a_missing_tensorboardx_names_the_extra(tmp_path, monkeypatch):
 def test_bad_arguments_name_themselves(argument, value):
     with pytest.raises(ValueError, match=argument):
         callbacks.TensorBoard(**{argument: value})
+
+
+def test_only_the_chief_rank_writes_under_data_parallelism():
+    from types import SimpleNamespace
+
+    from glassnet.training.parallel import callbacks_for_rank
+
+    board, stop = callbacks.TensorBoard(), callbacks.EarlyStopping()
+    for rank, expected in ((0, [board, stop]), (1, [stop])):
+        run = SimpleNamespace(communicator=SimpleNamespace(rank=rank))
+        kept, _ = callbacks_for_rank([board, stop], 1, run)
+        assert kept == expected
