@@ -81,15 +81,43 @@ def confusion_counts(y_true, y_pred, thresholds, top_k: int | None = None,
     if label_weights is not None and not multi_label:
         weights = weights * np.broadcast_to(np.asarray(label_weights, np.float64), y_pred.shape)
     thresholds = np.asarray(thresholds, dtype=np.float64)
-    if not multi_label:   # every entry one prediction: (N·L,); else (N, L), labels apart
-        y_true, y_pred, weights = (np.reshape(a, -1) for a in (y_true, y_pred, weights))
-    shape = (len(thresholds),) + (1,) * y_pred.ndim
-    positive = y_pred[None] > thresholds.reshape(shape)        # (T, N·L) or (T, N, L)
-    label = (y_true != 0)[None]
-    return {"true_positives": np.where(label & positive, weights, 0).sum(axis=1),
-            "false_positives": np.where(~label & positive, weights, 0).sum(axis=1),
-            "true_negatives": np.where(~label & ~positive, weights, 0).sum(axis=1),
-            "false_negatives": np.where(label & ~positive, weights, 0).sum(axis=1)}
+    if multi_label:       # (N, L): each label its own counts, (T, L)
+        return _counts_at(thresholds, y_true != 0, y_pred, weights)
+    # every entry one prediction, pooled: (N·L, 1) -> counts (T,)
+    y_true, y_pred, weights = (np.reshape(a, (-1, 1)) for a in (y_true, y_pred, weights))
+    counts = _counts_at(thresholds, y_true != 0, y_pred, weights)
+    return {kind: value[:, 0] for kind, value in counts.items()}
+
+
+def _counts_at(thresholds: np.ndarray, label: np.ndarray, y_pred: np.ndarray,
+               weights: np.ndarray) -> dict[str, np.ndarray]:
+    """TP, FP, TN, FN at each threshold for label, y_pred, weights of shape (M, L), in
+    O(M log T) rather than a (T, M, L) comparison.
+
+    j = #{thresholds < ŷ} (searchsorted) says an entry is positive at thresholds 0..j-1
+    (sorted order). Summing the weights of positives by j (a histogram of T + 1 bins per
+    label), TP at threshold i is the weight of positives with j > i: a suffix sum.
+    """
+    order = np.argsort(thresholds, kind="stable")
+    count, labels = len(thresholds), y_pred.shape[1]
+    bins = np.searchsorted(thresholds[order], y_pred, side="left")        # (M, L) in 0..T
+    flat = bins + (count + 1) * np.arange(labels)                          # a bin per label
+
+    def above(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(weight predicted positive, total weight) of the entries in mask, per threshold."""
+        histogram = np.bincount(flat[mask], weights=weights[mask],
+                                minlength=(count + 1) * labels).reshape(labels, count + 1)
+        total = histogram.sum(axis=1, keepdims=True)
+        positive = total - np.cumsum(histogram, axis=1)[:, :count]           # (L, T) sorted
+        unsorted = np.empty_like(positive)
+        unsorted[:, order] = positive
+        return unsorted.T, total.T                                            # (T, L), (1, L)
+
+    true_positives, positives = above(label)
+    false_positives, negatives = above(~label)
+    return {"true_positives": true_positives, "false_positives": false_positives,
+            "true_negatives": negatives - false_positives,
+            "false_negatives": positives - true_positives}
 
 
 def _thresholds(thresholds, default: float) -> list[float]:
