@@ -95,7 +95,8 @@ def test_histograms_describe_the_weights_and_batch_scalars_follow_update_freq(tm
                                                                             event_pb2):
     x, y = _data()
     model = _model()
-    board = callbacks.TensorBoard(log_dir=tmp_path, histogram_freq=2, update_freq=2)
+    board = callbacks.TensorBoard(log_dir=tmp_path, histogram_freq=2, update_freq=2,
+                                  write_images=True)
     model.fit(x, y, epochs=3, batch_size=32, verbose=0, callbacks=[board])  # 3 batches/epoch
     events = _events(event_pb2, tmp_path / "train")
     histograms = {(tag, step): value.histo for tag, step, value in events
@@ -109,6 +110,12 @@ def test_histograms_describe_the_weights_and_batch_scalars_follow_update_freq(tm
             assert histogram.num == weight.value.size
             assert histogram.sum == pytest.approx(float(weight.value.sum()), abs=1e-5)
             assert histogram.min == pytest.approx(float(weight.value.min()))
+    images = {tag: value.image for tag, step, value in events if step == 2
+              and value.WhichOneof("value") == "image"}
+    kernel = model.layers[0].weights[0]                  # (4, 8): drawn 4 high, 8 across
+    image = images[f"{kernel.name}/image"]
+    assert (image.height, image.width) == (4, 8)
+    assert image.encoded_image_string[:8] == b"\x89PNG\r\n\x1a\n"
     batch_steps = sorted(step for tag, step, _ in events if tag == "batch_loss")
     assert batch_steps == [2, 4, 6, 8]
     text = [value for tag, _, value in events if tag.startswith("keras")]

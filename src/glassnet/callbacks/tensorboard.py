@@ -189,18 +189,20 @@ class TensorBoard(Callback):
 
 
 def _as_image(values: np.ndarray) -> np.ndarray | None:
-    """A weight as images (N, H, W, C) as Keras shows it: a vector as one row, a matrix with
-    its longer side across, a (H, W, C) kernel as C grey images; None for other shapes."""
+    """A weight as grey images (N, H, W, 1) in [0, 1] (min-max scaled, so that negative
+    weights show): a vector as one row, a matrix with its longer side across (as Keras), a
+    (H, W, C) kernel as C images; None for other shapes."""
     values = np.squeeze(values)
     if values.ndim == 1:
-        return values.reshape(1, 1, -1, 1)
-    if values.ndim == 2:
-        if values.shape[0] > values.shape[1]:
-            values = values.T
-        return values[None, :, :, None]
-    if values.ndim == 3:
-        return np.transpose(values, (2, 0, 1))[..., None]
-    return None
+        values = values.reshape(1, 1, -1)
+    elif values.ndim == 2:
+        values = (values.T if values.shape[0] > values.shape[1] else values)[None]
+    elif values.ndim == 3:
+        values = np.transpose(values, (2, 0, 1))
+    else:
+        return None
+    low, span = values.min(), np.ptp(values)
+    return ((values - low) / span if span > 0 else np.zeros_like(values))[..., None]
 
 
 __all__ = ["TensorBoard"]
