@@ -252,3 +252,56 @@ def test_metrics_by_name_in_compile_give_keras_history_keys(keras):
     ours, theirs = history(glassnet), history(keras)
     assert set(ours) == set(theirs)
     assert all(len(values) == 2 for values in ours.values())
+
+
+# keras.metrics' functions -> [(keyword arguments, data kind), ...]
+FUNCTIONS = {
+    "binary_accuracy": [({}, "binary"), ({"threshold": 0.3}, "binary")],
+    "binary_crossentropy": [({}, "binary"), ({"from_logits": True, "label_smoothing": 0.1},
+                                             "logits")],
+    "binary_focal_crossentropy": [({}, "binary"), ({"apply_class_balancing": True,
+                                                    "gamma": 1.5, "from_logits": True,
+                                                    "label_smoothing": 0.2}, "logits")],
+    "categorical_accuracy": [({}, "categorical")],
+    "categorical_crossentropy": [({}, "categorical"), ({"from_logits": True}, "class_logits")],
+    "categorical_focal_crossentropy": [({}, "categorical"),
+                                       ({"alpha": 0.5, "gamma": 1.0, "from_logits": True,
+                                         "label_smoothing": 0.1}, "class_logits")],
+    "categorical_hinge": [({}, "categorical")],
+    "concordance_correlation": [({}, "correlated")],
+    "hinge": [({}, "binary"), ({}, "signed")],
+    "huber": [({}, "regression"), ({"delta": 0.5}, "regression")],
+    "kl_divergence": [({}, "distributions")],
+    "log_cosh": [({}, "regression")],
+    "mean_absolute_error": [({}, "regression")],
+    "mean_absolute_percentage_error": [({}, "regression")],
+    "mean_squared_error": [({}, "regression")],
+    "mean_squared_logarithmic_error": [({}, "positive")],
+    "pearson_correlation": [({}, "correlated")],
+    "poisson": [({}, "positive")],
+    "sparse_categorical_accuracy": [({}, "sparse_flat")],
+    "sparse_categorical_crossentropy": [({}, "sparse"), ({"from_logits": True},
+                                                         "sparse_flat")],
+    "sparse_top_k_categorical_accuracy": [({"k": 2}, "sparse_flat"), ({"k": 3}, "sparse")],
+    "squared_hinge": [({}, "binary")],
+    "top_k_categorical_accuracy": [({"k": 2}, "categorical")],
+}
+
+
+def test_every_keras_metric_function_is_compared(keras):
+    functions = {name for name in dir(keras.metrics)
+                 if not name[0].isupper() and not name.startswith("_")}
+    assert set(FUNCTIONS) == functions - {"get", "serialize", "deserialize"}
+
+
+@pytest.mark.parametrize(("name", "kwargs", "kind"),
+                         [(name, kwargs, kind) for name, specs in FUNCTIONS.items()
+                          for kwargs, kind in specs])
+def test_metric_function_matches_keras(keras, name, kwargs, kind):
+    rng = np.random.default_rng(zlib.crc32(f"{name}{kind}{kwargs}".encode()))
+    y_true, y_pred = DATA[kind](rng)
+    ours = getattr(metrics, name)(y_true, y_pred, **kwargs)
+    theirs = _value(getattr(keras.metrics, name)(y_true, y_pred, **kwargs))
+    if name == "binary_accuracy":   # glassnet's is per sample, Keras' per entry (N, K)
+        theirs = theirs.mean(axis=-1)
+    np.testing.assert_allclose(_value(ours), theirs, rtol=2e-5, atol=2e-6)
