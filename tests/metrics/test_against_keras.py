@@ -5,7 +5,8 @@ checks that SPECS, glassnet.metrics.METRIC_CLASSES and the metric classes in `ke
 are the same set, so a new metric (in glassnet or in Keras) cannot skip the comparison. Each
 case feeds two random batches to a glassnet metric and to Keras' (with and without sample
 weights), compares the results, resets both and compares again after one more batch; the
-config must hold Keras' argument names and rebuild an equal metric.
+config must hold Keras' argument names and rebuild an equal metric. `FUNCTIONS` does the
+same for the per-sample functions `keras.metrics` exports.
 """
 
 from __future__ import annotations
