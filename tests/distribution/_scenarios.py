@@ -232,6 +232,27 @@ def weighted_losses() -> dict[str, np.ndarray]:
     return results
 
 
+def keras_metrics() -> dict[str, np.ndarray]:
+    """Metrics whose state is counts at thresholds, per class, or sums shaped by the data
+    (F1Score per class, multi-label AUC, R2Score, IoU, top-k): summed over the ranks."""
+    gn.random.set_random_seed(11)
+    x, labels = _data(37, (6,), 3, seed=11)
+    y = np.eye(3)[labels]
+    model = _mlp()
+    model.compile(optimizer=optimizers.Adam(0.02), loss="categorical_crossentropy",
+                  metrics=["auc", "precision", gn.metrics.F1Score(),
+                           gn.metrics.AUC(multi_label=True, curve="PR", name="pr_auc"),
+                           gn.metrics.R2Score(), gn.metrics.OneHotMeanIoU(3),
+                           gn.metrics.TopKCategoricalAccuracy(k=2),
+                           gn.metrics.RecallAtPrecision(0.5), gn.metrics.FBetaScore(
+                               average="weighted", beta=2.0)])
+    history = model.fit(x, y, batch_size=8, epochs=2, verbose=0, validation_split=0.2,
+                        sample_weight=np.linspace(0.5, 1.5, 37))
+    logs = model.evaluate(x, y, batch_size=6, verbose=0, return_dict=True)
+    return {"weights": _weights(model), **_history(history),
+            **{f"evaluate_{k}": np.asarray(v, dtype=np.float64) for k, v in logs.items()}}
+
+
 def chief_outputs(out: str) -> dict[str, np.ndarray]:
     """CSVLogger and ModelCheckpoint, given the same paths on both ranks: rank 0 writes."""
     gn.random.set_random_seed(7)
@@ -246,7 +267,7 @@ def chief_outputs(out: str) -> dict[str, np.ndarray]:
 
 SCENARIOS = {"mlp_sgd": mlp_sgd, "cnn_adam": cnn_adam, "lstm": lstm,
              "bn_synchronized": bn_synchronized, "bn_per_rank": bn_per_rank,
-             "weighted_losses": weighted_losses}
+             "weighted_losses": weighted_losses, "keras_metrics": keras_metrics}
 
 
 def main(out: str) -> None:

@@ -34,10 +34,11 @@ from glassnet.callbacks.learning_rate_scheduler import LearningRateScheduler
 from glassnet.callbacks.model_checkpoint import ModelCheckpoint
 from glassnet.callbacks.progbar_logger import ProgbarLogger
 from glassnet.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
+from glassnet.callbacks.tensorboard import TensorBoard
 from glassnet.callbacks.terminate_on_nan import TerminateOnNaN
 
 __all__ = [
     "Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping", "ModelCheckpoint",
     "ReduceLROnPlateau", "LearningRateScheduler", "TerminateOnNaN", "CSVLogger",
-    "LambdaCallback", "BackupAndRestore",
+    "LambdaCallback", "BackupAndRestore", "TensorBoard",
 ]  # fmt: skip

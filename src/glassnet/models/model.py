@@ -28,6 +28,7 @@ from glassnet import optimizers as optimizers_module
 from glassnet.layers import traced
 from glassnet.layers.base import Layer, Parameter
 from glassnet.layers.core import InputLayer
+from glassnet.metrics.base import scalar_or_array
 from glassnet.registry import deserialize, serialize
 from glassnet.training import gradients, step, trainer
 from glassnet.training.data import prepare
@@ -234,14 +235,15 @@ class Model(Layer):
             else:
                 metric.update_state(y, y_pred, sample_weight=sample_weight, mask=mask)
 
-    def get_metrics_result(self) -> dict[str, float]:
-        """{name: value} of the loss and every metric so far (Keras 3's name). With several
+    def get_metrics_result(self) -> dict[str, Any]:
+        """{name: value} of the loss and every metric so far (Keras 3's name): floats, and
+        NumPy arrays for metrics with one value a class or threshold (F1Score()). With several
         outputs the keys are sorted, as Keras sorts them ("cls_accuracy", "loss", ...)."""
         if self._compiled_outputs is not None:
             results = self._compiled_outputs.results()
             results["loss"] = float(self._loss_tracker.result())
             return dict(sorted(results.items()))
-        return {metric.name: float(metric.result()) for metric in self.metrics}
+        return {metric.name: scalar_or_array(metric.result()) for metric in self.metrics}
 
     # ----- the state of a fit under way (written by glassnet.training.trainer) -------------
     @property

@@ -117,7 +117,9 @@ class FitProgress:
     def restore_history(self, history) -> None:
         """Give a resumed run's records to `history` (a `callbacks.History`, or None)."""
         if history is not None and self.history is not None:
-            history.history = {name: list(values) for name, values in self.history[0].items()}
+            history.history = {name: [np.array(v, dtype=np.float64) if isinstance(v, list)
+                                      else v for v in values]
+                               for name, values in self.history[0].items()}
             history.epoch = list(self.history[1])
         self.history = None
 
@@ -157,6 +159,9 @@ def _history_so_far(model, epoch_logs) -> dict[str, Any]:
         epochs.append(epoch_logs[0])
         for name, value in epoch_logs[1].items():
             records.setdefault(name, []).append(value)
+    # a per-class metric (F1Score()) logs an array an epoch: a JSON list
+    records = {name: [v.tolist() if isinstance(v, np.ndarray) else v for v in values]
+               for name, values in records.items()}
     return {"history": records, "epoch": epochs}
 
 

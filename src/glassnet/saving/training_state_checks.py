@@ -99,8 +99,11 @@ def _check_history(history, where: str) -> None:
         _fail(where, "history.epoch", f"expected increasing integers >= 0, got "
                                       f"{few(epochs)}")
     for name, values in history["history"].items():
-        if not isinstance(values, list) or not all(_is_number(v) for v in values):
-            _fail(where, f"history.history[{name[:80]!r}]", "expected a list of numbers")
+        if not isinstance(values, list) or not all(
+                _is_number(v) or (isinstance(v, list) and all(_is_number(u) for u in v))
+                for v in values):
+            _fail(where, f"history.history[{name[:80]!r}]", "expected a list of numbers "
+                                                            "(or of lists of numbers)")
         if len(values) > len(epochs):
             _fail(where, f"history.history[{name[:80]!r}]", f"{len(values)} values for "
                                                              f"{len(epochs)} epochs")

@@ -30,6 +30,7 @@ from glassnet import losses as losses_module
 from glassnet import metrics as metrics_module
 from glassnet.backend import namespace
 from glassnet.layers.traced import added_losses, total_added_loss
+from glassnet.metrics.base import scalar_or_array
 from glassnet.training import gradients
 from glassnet.training.data.groups import ArrayGroup
 
@@ -169,13 +170,14 @@ class CompiledOutputs:
         results: dict[str, float] = {}
         for term in self.terms:
             for metric in term.metrics or []:
-                results[_unique(f"{term.name}_{metric.name}", results)] = float(metric.result())
+                name = _unique(f"{term.name}_{metric.name}", results)
+                results[name] = scalar_or_array(metric.result())
         for term in self.terms:
             for metric in term.weighted or []:
                 name = f"{term.name}_{metric.name}"
                 if name in results:
                     name = _unique(f"{term.name}_weighted_{metric.name}", results)
-                results[name] = float(metric.result())
+                results[name] = scalar_or_array(metric.result())
             if term.tracker is not None:
                 results[term.tracker.name] = float(term.tracker.result())
         return results

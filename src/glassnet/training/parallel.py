@@ -35,7 +35,7 @@ from glassnet.training.parallel_step import ParallelRun
 
 # Callbacks whose only effect is output: run on rank 0 alone.
 _CHIEF_ONLY = (callbacks_module.ProgbarLogger, callbacks_module.CSVLogger,
-               callbacks_module.ModelCheckpoint)
+               callbacks_module.ModelCheckpoint, callbacks_module.TensorBoard)
 
 
 def run_for(model) -> ParallelRun | None:
@@ -136,8 +136,9 @@ class AgreedProgress(training_state.FitProgress):
 
 def callbacks_for_rank(callbacks, verbose: int, run: ParallelRun | None) -> tuple[list, int]:
     """(callbacks, verbose) for this rank: rank 0 keeps everything; the others drop the
-    progress bar, CSVLogger and ModelCheckpoint. Every other callback runs on every rank and
-    sees the same global logs, so EarlyStopping and ReduceLROnPlateau decide the same."""
+    progress bar, CSVLogger, ModelCheckpoint and TensorBoard. Every other callback runs on
+    every rank and sees the same global logs, so EarlyStopping and ReduceLROnPlateau decide
+    the same."""
     if callbacks is None:
         callbacks = []
     elif isinstance(callbacks, callbacks_module.Callback):

@@ -248,3 +248,16 @@ def test_validation():
         metrics.Mean().update_state(np.ones(4), sample_weight=np.ones(3))
     with pytest.raises(ValueError, match="y_true"):
         metrics.SparseCategoricalAccuracy().update_state(np.zeros((4, 2)), np.zeros((4, 3)))
+
+
+@pytest.mark.parametrize("multi_label", [False, True])
+def test_auc_with_fine_thresholds_equals_sklearn(rng, multi_label):
+    """Thresholds between every two distinct scores: the trapezoids are sklearn's exactly."""
+    y_true = rng.integers(0, 2, (300, 1))
+    scores = np.round(rng.uniform(0, 0.999, (300, 1)), 3) + 0.00025   # ties, never on a
+    weights = rng.uniform(0.1, 2.0, 300)                                 # threshold k/2000
+    metric = metrics.AUC(num_thresholds=2001, multi_label=multi_label)
+    _run(metric, y_true, scores, weights, sizes=(100, 150, 50))
+    assert metric.true_positives.shape == ((2001, 1) if multi_label else (2001,))
+    expected = sklearn_metrics.roc_auc_score(y_true[:, 0], scores[:, 0], sample_weight=weights)
+    assert metric.result() == pytest.approx(expected, abs=1e-9)
