@@ -30,8 +30,9 @@ def test_flat_buffer_views_share_one_array():
     first[...] = 1.0
     second[...] = 2.0
     buffer.scalars[:] = (5.0, 6.0)
-    np.testing.assert_array_equal(buffer.array, [1] * 6 + [2] * 4 + [5, 6])
+    np.testing.assert_array_equal(buffer.array, [5, 6] + [1] * 6 + [2] * 4)
     assert buffer.segment.size == 10
+    assert buffer.offsets == [(2, 8), (8, 12)]
     assert buffer.fits([(2, 3), (4,)], 2, np.float64)
     assert not buffer.fits([(2, 3), (4,)], 3, np.float64)
 

@@ -40,7 +40,9 @@ _CHIEF_ONLY = (callbacks_module.ProgbarLogger, callbacks_module.CSVLogger,
 def run_for(model) -> ParallelRun | None:
     """A `ParallelRun` when the current distribution spans several processes, else None."""
     comm = distribution.communicator()
-    return None if comm is None else ParallelRun(comm)
+    if comm is None:
+        return None
+    return ParallelRun(comm, getattr(distribution.distribution(), "bucket_bytes", None))
 
 
 def sync_generators(model, comm) -> None:

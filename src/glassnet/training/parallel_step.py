@@ -29,13 +29,14 @@ numbers), so `DivergenceError` is raised everywhere, never on one rank alone.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
 import numpy as np
 
 from glassnet.distribution import FlatBuffer, Shard, sharding
-from glassnet.training import gradients, guard, locate
+from glassnet.training import gradient_buckets, gradients, guard, locate
 
 # The numbers after the gradients and moving statistics, in order.
 _LOSS, _DIVISOR, _SAMPLES, _HAS_DATA, _SIGINT, _SIGTERM = range(6)
@@ -49,19 +50,35 @@ class ParallelRun:
         communicator: the ranks' collectives.
         synced: whether rank 0's weights have reached every rank in this run.
         buffer: the flat gradient buffer (made at the first step, kept).
+        bucket_bytes: the size of a gradient bucket (None: one all-reduce after backward;
+            see `gradient_buckets.py`).
+        buckets: the buffer's buckets, or None.
     """
 
-    def __init__(self, communicator):
+    def __init__(self, communicator, bucket_bytes: int | None = None):
         self.communicator = communicator
         self.synced = False
         self.buffer: FlatBuffer | None = None
+        self.bucket_bytes = bucket_bytes
+        self.buckets: gradient_buckets.GradientBuckets | None = None
         self._coupled: bool | None = None
+        self._moving_key: tuple | None = None
+        self._moving: list = []
 
     def coupled(self, model) -> bool:
         """Whether a layer of the model sums over ranks in its backward (synchronized)."""
         if self._coupled is None:
             self._coupled = _has_synchronized_layer(model)
         return self._coupled
+
+    def moving_parameters(self, model, params) -> list:
+        """The model's non-trainable weights, looked up again only when the trainable
+        ones change (a layer frozen or unfrozen between steps)."""
+        key = tuple(map(id, params))
+        if key != self._moving_key:
+            self._moving = [p for p in model.parameters() if not p.trainable]
+            self._moving_key = key
+        return self._moving
 
     def shard(self, total: int, start: int, stop: int) -> Shard:
         return Shard(total, start, stop, self.communicator, self)
@@ -95,45 +112,45 @@ def train_step(model, x, y, sample_weight, shard: Shard) -> None:
     run: ParallelRun = shard.owner
     run.ensure_synced(model)
     params = model.parameters(trainable_only=True)
-    moving = [(p, p.value.copy()) for p in model.parameters() if not p.trainable]
+    moving = [(p, p.value.copy()) for p in run.moving_parameters(model, params)]
     share = _Share(model, y, sample_weight, shard, run.coupled(model))
-    loss, y_pred = gradients.backpropagate_loss(model, x, y, sample_weight, True, params,
-                                                gradient_scale=share)
-    tracked, changes = _metric_changes(model, loss, x, y, y_pred, sample_weight, shard)
-    buffer = _buffer(run, params, moving, len(changes))
-    grads = buffer.segment[:_gradient_size(params)]
-    for param, view in zip(params, buffer.views):
-        grad = param.grad                     # writes a pending zero_grad's zeros
-        if grad is not view:
-            view[...] = grad
-            if grad.dtype == view.dtype:
-                param.grad = view             # from the next step on, backward writes here
-    for (param, before), view in zip(moving, buffer.views[len(params):]):
-        np.subtract(param.value, before, out=view)
+    layout = _Layout(run, model, y, params, moving, share)
+    buckets = run.buckets
+    with buckets.watching() if buckets is not None else contextlib.nullcontext():
+        loss, y_pred = gradients.backpropagate_loss(model, x, y, sample_weight, True, params,
+                                                    gradient_scale=layout)
+    buffer, tracked = layout.buffer, layout.tracked
+    changes = _metric_changes(model, loss, x, y, y_pred, sample_weight, shard, tracked)
+    for (param, before), view in zip(moving, buffer.views):
+        if shard.empty:
+            view[...] = 0.0
+        else:
+            np.subtract(param.value, before, out=view)
     scalars = buffer.scalars
     scalars[:] = 0.0
-    if shard.empty:
-        buffer.array[:] = 0.0                 # a stand-in sample: counts for nothing
-    else:
-        if share.deferred:
-            grads *= share.divisor
+    if not shard.empty:
         scalars[_LOSS], scalars[_DIVISOR] = share.loss_weight * loss, share.divisor
         scalars[_SAMPLES], scalars[_HAS_DATA] = shard.count, 1.0
         scalars[_FIXED:] = changes
     _signal_flags(model, scalars)
-    shard.communicator.allreduce_sum(buffer.array)
+    if layout.bucketed:
+        buckets.finish()
+    else:
+        layout.collect_all()
+        shard.communicator.allreduce_sum(buffer.array)
 
     loss = float(scalars[_LOSS])
+    grads = layout.grads
     if share.deferred:                        # Σ D_r·g_r / Σ D_r
         total = float(scalars[_DIVISOR])
         if total:
             grads *= 1.0 / total
         loss = loss / total if total else 0.0
-    for param, view in zip(params, buffer.views):
+    for param, view in zip(params, layout.grad_views):
         if param.grad is not view:
             param.grad[...] = view
     ranks_with_data = float(scalars[_HAS_DATA])
-    for (param, before), view in zip(moving, buffer.views[len(params):]):
+    for (param, before), view in zip(moving, buffer.views):
         param.value[...] = before + view / ranks_with_data
     _agree_on_signals(model, scalars)
     loss += gradients.add_penalties(params)
@@ -142,6 +159,69 @@ def train_step(model, x, y, sample_weight, shard: Shard) -> None:
     model.optimizer.apply(params)
     _set_metrics(tracked, scalars[_FIXED:])
     model.metrics[0].update_state(loss, sample_weight=int(scalars[_SAMPLES]))
+
+
+class _Layout:
+    """Called between forward and backward (as `gradient_scale`): this rank's share of
+    the loss (`_Share`), and the flat buffer made ready for backward: the metrics built
+    (their numbers ride in the buffer), the buffer made again if its layout changed, the
+    buckets armed when the buffer is the one they were cut from.
+
+    Afterwards `collect(b)` (bucket b, or everything with `collect_all`) puts each
+    gradient into the buffer: backward wrote it there already when `param.grad` is bound
+    to its view; otherwise it is copied (and bound, for the next step). A rank without
+    rows zeroes its part; a deferred share multiplies it by D_r.
+    """
+
+    def __init__(self, run: ParallelRun, model, y, params, moving, share: _Share):
+        self.run, self.model, self.y, self.params = run, model, y, params
+        self.moving, self.share = moving, share
+        self.buffer: FlatBuffer | None = None
+        self.tracked: list = []
+        self.bucketed = False
+
+    def __call__(self, y_pred) -> float:
+        factor = self.share(y_pred)
+        run, model = self.run, self.model
+        self.tracked = _tracked(model, self.y, y_pred)
+        previous = run.buffer
+        buffer = _buffer(run, self.params, self.moving,
+                         sum(_size(before) for _, before in self.tracked))
+        self.buffer = buffer
+        moving = len(self.moving)
+        self.grad_views = buffer.views[moving:]
+        self.grads_start = buffer.offsets[moving][0] if self.params else len(buffer.array)
+        self.grads = buffer.array[self.grads_start:]
+        if buffer is not previous:
+            run.buckets = None if self.share.coupled else gradient_buckets.plan(
+                model, buffer, self.params, run.bucket_bytes)
+        elif run.buckets is not None:
+            run.buckets.arm(self.share.shard.communicator, self.collect)
+            self.bucketed = True
+        return factor
+
+    def collect(self, bucket: int) -> None:
+        buckets = self.run.buckets
+        start, stop = buckets.slices[bucket]          # the last one begins with the scalars
+        self._collect(buckets.members[bucket], max(start, self.grads_start), stop)
+
+    def collect_all(self) -> None:
+        self._collect(range(len(self.params)), self.grads_start, len(self.buffer.array))
+
+    def _collect(self, members, start: int, stop: int) -> None:
+        params, views = self.params, self.grad_views
+        for index in members:
+            param, view = params[index], views[index]
+            grad = param.grad                 # writes a pending zero_grad's zeros
+            if grad is not view:
+                view[...] = grad
+                if grad.dtype == view.dtype:
+                    param.grad = view         # from the next step on, backward writes here
+        share, part = self.share, self.buffer.array[start:stop]
+        if share.shard.empty:
+            part[:] = 0.0                     # a stand-in sample: counts for nothing
+        elif share.deferred:
+            part *= share.divisor
 
 
 class _Share:
@@ -203,14 +283,10 @@ def _finite(loss: float, grads: np.ndarray, params) -> bool:
     return guard.step_is_finite(loss, params)
 
 
-def _gradient_size(params) -> int:
-    return sum(p.value.size for p in params)
-
-
 def _buffer(run: ParallelRun, params, moving, metric_numbers: int) -> FlatBuffer:
     """The run's flat buffer, made again only when the layout changes (the first step, or
     the first step after the metrics were built)."""
-    shapes = [p.value.shape for p in params] + [p.value.shape for p, _ in moving]
+    shapes = [p.value.shape for p, _ in moving] + [p.value.shape for p in params]
     dtypes = {p.value.dtype for p in params} | {p.value.dtype for p, _ in moving}
     dtype = dtypes.pop() if len(dtypes) == 1 else np.float64
     if np.dtype(dtype).kind != "f":
@@ -246,15 +322,17 @@ def _raise_divergence(model, x, y, sample_weight, loss: float, moving) -> None:
 
 
 # ----- metrics -------------------------------------------------------------------------------
-def _metric_changes(model, loss: float, x, y, y_pred, sample_weight, shard: Shard):
-    """The compiled metrics' state before this batch, and what the rank's rows add to it
-    (flat float64); the metrics themselves are left as before, to be set once reduced."""
-    model.build_metrics(y, y_pred)
-    tracked = [(metric, _numbers(metric)) for metric in model.metrics[1:]]
+def _metric_changes(model, loss: float, x, y, y_pred, sample_weight, shard: Shard,
+                    tracked) -> np.ndarray:
+    """What the rank's rows add to the compiled metrics' state (`tracked`: each metric and
+    its numbers before this batch), flat float64; the metrics themselves are left as
+    before, to be set once reduced."""
+    if shard.empty:
+        return np.zeros(sum(_size(before) for _, before in tracked))
+    if not tracked:
+        return np.zeros(0)                    # only the running loss: set from the global one
     tracker = model.metrics[0]
     tracker_before = _numbers(tracker)
-    if shard.empty:
-        return tracked, np.zeros(sum(_size(before) for _, before in tracked))
     model.update_metrics(loss, x, y, y_pred, sample_weight)
     changes = []
     for metric, before in tracked:
@@ -264,7 +342,13 @@ def _metric_changes(model, loss: float, x, y, y_pred, sample_weight, shard: Shar
                        for name, value in before.items())
         _assign(metric, before)
     _assign(tracker, tracker_before)
-    return tracked, np.concatenate(changes) if changes else np.zeros(0)
+    return np.concatenate(changes) if changes else np.zeros(0)
+
+
+def _tracked(model, y, y_pred) -> list:
+    """The compiled metrics (built at the first batch) with their numbers now."""
+    model.build_metrics(y, y_pred)
+    return [(metric, _numbers(metric)) for metric in model.metrics[1:]]
 
 
 def _numbers(metric) -> dict[str, Any]:
@@ -311,7 +395,8 @@ def test_step(model, x, y, sample_weight, shard: Shard) -> None:
     y_pred = model.forward(x, training=False)
     loss = gradients.data_loss(model, y, y_pred, sample_weight)
     divisor, summed = _divisor(model, y, y_pred, sample_weight)
-    tracked, changes = _metric_changes(model, loss, x, y, y_pred, sample_weight, shard)
+    tracked = _tracked(model, y, y_pred)
+    changes = _metric_changes(model, loss, x, y, y_pred, sample_weight, shard, tracked)
     scalars = np.zeros(_FIXED + len(changes))
     if not shard.empty:
         scalars[_LOSS], scalars[_DIVISOR] = divisor * loss, divisor
