@@ -65,6 +65,11 @@ def test_arguments_are_checked():
         distribution.DataParallel(devices=["cpu:0"])
     with pytest.raises(ValueError, match="auto_shard_dataset"):
         distribution.DataParallel(auto_shard_dataset=False)
+    for bad in (0, -1.0, True, "4"):
+        with pytest.raises(ValueError, match=r"bucket_cap_mb must be a positive number .*got"):
+            distribution.DataParallel(bucket_cap_mb=bad)
+    assert distribution.DataParallel().bucket_bytes is None
+    assert distribution.DataParallel(bucket_cap_mb=0.5).bucket_bytes == 2**19
 
 
 def test_dropout_draws_the_global_batch_and_keeps_its_rows():

@@ -35,7 +35,10 @@ class Distribution:
         rank: this process' number, 0 .. world_size - 1 (Keras: `data_shard_id`).
         world_size: the number of processes (Keras: `num_processes`).
         is_chief: rank 0, the one process that prints and writes files.
+        bucket_bytes: the size of a gradient bucket (None: one all-reduce after backward).
     """
+
+    bucket_bytes: int | None = None
 
     def __init__(self, communicator: SingleProcess):
         self.communicator = communicator

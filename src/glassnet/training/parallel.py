@@ -42,7 +42,7 @@ def run_for(model) -> ParallelRun | None:
     comm = distribution.communicator()
     if comm is None:
         return None
-    return ParallelRun(comm, getattr(distribution.distribution(), "bucket_bytes", None))
+    return ParallelRun(comm, distribution.distribution().bucket_bytes)
 
 
 def sync_generators(model, comm) -> None:

@@ -126,39 +126,39 @@ def train_step(model, x, y, sample_weight, shard: Shard) -> None:
             view[...] = 0.0
         else:
             np.subtract(param.value, before, out=view)
-    scalars = buffer.scalars
-    scalars[:] = 0.0
+    head = [0.0] * _FIXED                     # written into the buffer at once
     if not shard.empty:
-        scalars[_LOSS], scalars[_DIVISOR] = share.loss_weight * loss, share.divisor
-        scalars[_SAMPLES], scalars[_HAS_DATA] = shard.count, 1.0
-        scalars[_FIXED:] = changes
-    _signal_flags(model, scalars)
+        head[_LOSS], head[_DIVISOR] = share.loss_weight * loss, share.divisor
+        head[_SAMPLES], head[_HAS_DATA] = shard.count, 1.0
+    _signal_flags(model, head)
+    scalars = buffer.scalars
+    scalars[:_FIXED] = head
+    scalars[_FIXED:] = changes
     if layout.bucketed:
         buckets.finish()
     else:
         layout.collect_all()
         shard.communicator.allreduce_sum(buffer.array)
 
-    loss = float(scalars[_LOSS])
+    reduced = scalars[:_FIXED].tolist()       # Python floats
+    loss = reduced[_LOSS]
     grads = layout.grads
     if share.deferred:                        # Σ D_r·g_r / Σ D_r
-        total = float(scalars[_DIVISOR])
+        total = reduced[_DIVISOR]
         if total:
             grads *= 1.0 / total
         loss = loss / total if total else 0.0
-    for param, view in zip(params, layout.grad_views):
-        if param.grad is not view:
-            param.grad[...] = view
-    ranks_with_data = float(scalars[_HAS_DATA])
+    for index in layout.unbound:              # a gradient of another dtype than the buffer
+        params[index].grad[...] = layout.grad_views[index]
     for (param, before), view in zip(moving, buffer.views):
-        param.value[...] = before + view / ranks_with_data
-    _agree_on_signals(model, scalars)
+        param.value[...] = before + view / reduced[_HAS_DATA]
+    _agree_on_signals(model, reduced)
     loss += gradients.add_penalties(params)
-    if not _finite(loss, grads, params):
+    if not _finite(loss, grads, params, every_one_in_grads=not layout.unbound):
         _raise_divergence(model, x, y, sample_weight, loss, moving)
     model.optimizer.apply(params)
     _set_metrics(tracked, scalars[_FIXED:])
-    model.metrics[0].update_state(loss, sample_weight=int(scalars[_SAMPLES]))
+    model.metrics[0].update_state(loss, sample_weight=int(reduced[_SAMPLES]))
 
 
 class _Layout:
@@ -179,6 +179,7 @@ class _Layout:
         self.buffer: FlatBuffer | None = None
         self.tracked: list = []
         self.bucketed = False
+        self.unbound: list[int] = []          # weights whose grad is not their view
 
     def __call__(self, y_pred) -> float:
         factor = self.share(y_pred)
@@ -217,6 +218,8 @@ class _Layout:
                 view[...] = grad
                 if grad.dtype == view.dtype:
                     param.grad = view         # from the next step on, backward writes here
+                else:
+                    self.unbound.append(index)
         share, part = self.share, self.buffer.array[start:stop]
         if share.shard.empty:
             part[:] = 0.0                     # a stand-in sample: counts for nothing
@@ -273,12 +276,11 @@ def _counts_entries(model) -> bool:
             and not gradients.mask_argument(model))
 
 
-def _finite(loss: float, grads: np.ndarray, params) -> bool:
+def _finite(loss: float, grads: np.ndarray, params, every_one_in_grads: bool) -> bool:
     """`guard.step_is_finite`, as one dot over the flat gradients when they are all in it."""
     if not math.isfinite(loss):
         return False
-    if all(p.grad.base is grads.base for p in params) and math.isfinite(
-            float(np.vdot(grads, grads))):
+    if every_one_in_grads and math.isfinite(float(np.vdot(grads, grads))):
         return True
     return guard.step_is_finite(loss, params)
 
@@ -411,14 +413,16 @@ def test_step(model, x, y, sample_weight, shard: Shard) -> None:
 
 
 # ----- interruption --------------------------------------------------------------------------
-def _signal_flags(model, scalars: np.ndarray) -> None:
+def _signal_flags(model, scalars) -> None:
     """This rank's pending Ctrl-C / SIGTERM, to be agreed on in the step's reduction."""
     requested = getattr(getattr(model, "fit_progress", None), "requested", None)
     if requested is not None:
         scalars[_SIGTERM if requested == "SIGTERM" else _SIGINT] = 1.0
 
 
-def _agree_on_signals(model, scalars: np.ndarray) -> None:
+def _agree_on_signals(model, scalars) -> None:
+    if not (scalars[_SIGINT] or scalars[_SIGTERM]):
+        return
     progress = getattr(model, "fit_progress", None)
-    if hasattr(progress, "agree") and (scalars[_SIGINT] or scalars[_SIGTERM]):
+    if hasattr(progress, "agree"):
         progress.agree("SIGTERM" if scalars[_SIGTERM] else "SIGINT")
