@@ -5,7 +5,7 @@ On every rank, with its shard of the global batch (see `glassnet.distribution.sh
     zero grads; forward; loss L_r                   on the rank's rows
     dy = s_r · dL_r/dy_pred; backward               s_r = D_r / Σ D_r, the rank's share
     the metrics' sums of the rank's rows            -> Δmetrics_r (not kept yet)
-    buffer = [W.grad ..., Δmoving_r ..., s_r·L_r, D_r, n_r, 1, signals, Δmetrics_r]
+    buffer = [s_r·L_r, D_r, n_r, 1, signals, Δmetrics_r, Δmoving_r ..., W.grad ...]
     allreduce_sum(buffer)                           one call, every number summed over ranks
     W.grad = Σ_r s_r·dL_r/dW                        the gradient of the whole batch
     penalties; finiteness check; optimizer.apply    the same numbers on every rank
@@ -16,7 +16,9 @@ was split. Usually s_r is known without communicating (no mask: n_r / n); when i
 (a mask, ignore_class, a mean over the sample weights) the weighting moves to the buffer,
 D_r·W.grad before the reduction and a division by Σ D_r after (`_Share` says which). A "sum"
 loss has s_r = 1. The gradients are views of the flat buffer (`param.grad` is bound to
-them), so backward writes straight into it.
+them), so backward writes straight into it. With gradient buckets (`gradient_buckets.py`)
+the one call becomes a few, the later layers' started during backward; the numbers are
+the same.
 
 Non-trainable weights that a forward pass moves (BatchNormalization's moving statistics)
 are averaged: each rank's change, summed, divided by the ranks that had data. Metrics must
