@@ -28,8 +28,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 
-import numpy as np
-
 
 class GradientBuckets:
     """The buckets of one flat buffer, and which layers each one waits for.
@@ -70,8 +68,8 @@ class GradientBuckets:
                               for bucket in self.members]
         self.buckets_of_layer = [[b for b, layers in enumerate(self.bucket_layers) if i in layers]
                                  for i in range(len(self.layers))]
-        self._calls = np.zeros((len(self.layers), 2), dtype=np.int64)
-        self._collect: Callable[[int], np.ndarray] | None = None
+        self._calls: list[list[int]] = []          # per layer: [forward, backward] calls
+        self._collect: Callable[[int], None] | None = None
         self._comm = None
         self._pending: list[int] = []
         self._next = 0
@@ -85,7 +83,7 @@ class GradientBuckets:
     @contextlib.contextmanager
     def watching(self) -> Iterator[None]:
         """Count each layer's forward and backward calls inside (hooks removed after)."""
-        self._calls[:] = 0
+        self._calls = [[0, 0] for _ in self.layers]
         self._collect, self._next, self.requests = None, 0, []
         removers = [layer.add_hook(self._hook(i)) for i, layer in enumerate(self.layers)]
         try:

@@ -40,7 +40,7 @@ import numpy as np
 from glassnet.distribution import FlatBuffer, Shard, sharding
 from glassnet.training import gradient_buckets, gradients, guard, locate
 
-# The numbers after the gradients and moving statistics, in order.
+# The first numbers of the flat buffer, in order (the metrics' changes follow).
 _LOSS, _DIVISOR, _SAMPLES, _HAS_DATA, _SIGINT, _SIGTERM = range(6)
 _FIXED = 6
 
