@@ -48,7 +48,6 @@ class GradientBuckets:
         self.buffer, self.params = buffer, list(params)
         first = len(buffer.views) - len(self.params)
         offsets = buffer.offsets[first:]
-        self.views = buffer.views[first:]
         itemsize = buffer.dtype.itemsize
         self.slices, self.members = [], []
         stop, members, size = len(buffer.array), [], 0
