@@ -3,6 +3,7 @@
     python benchmarks/distributed.py                  # MLP and CNN, 1 and 2 ranks, 3 rounds
     python benchmarks/distributed.py --quick          # a fifth of the samples, 2 rounds
     python benchmarks/distributed.py --only mlp --rounds 5 --json results.json
+    python benchmarks/distributed.py --bucket-mb 0.1  # glassnet with gradient buckets
 
 What is measured, per network (the MNIST MLP 784-256-128-10 at batch 128 and the CNN of
 benchmarks/run.py at batch 64, random MNIST-shaped float32 data, SGD(0.01)):
@@ -10,8 +11,9 @@ benchmarks/run.py at batch 64, random MNIST-shaped float32 data, SGD(0.01)):
   by `mpiexec -n P`, the global batch the same (each of 2 ranks steps on half of it);
 - the same network in PyTorch DistributedDataParallel (gloo backend, CPU), the same ranks,
   batches and shards, launched by the same mpiexec;
-- glassnet's all-reduce time per step (inside `Allreduce`, waiting for the slower rank
-  included) and the bytes it reduces;
+- glassnet's all-reduce time per step (inside `Allreduce`, and with `--bucket-mb` inside
+  the buckets' `Iallreduce`, `Testall` and `Waitall`; waiting for the slower rank included)
+  and the bytes it reduces;
 - scaling efficiency T1 / (P · TP): 100% when 2 ranks take half the time of one.
 Every rank runs on one BLAS thread (OMP/OPENBLAS/MKL_NUM_THREADS=1, torch.set_num_threads(1)),
 so P ranks use P cores. Each (framework, network, ranks) runs once a round, in an order
@@ -70,7 +72,7 @@ def make_data(network: str, samples: int) -> tuple[np.ndarray, np.ndarray]:
 def glassnet_worker(args) -> dict:
     import glassnet as gn
 
-    gn.distribution.set_distribution(gn.distribution.DataParallel())
+    gn.distribution.set_distribution(gn.distribution.DataParallel(bucket_cap_mb=args.bucket_mb))
     comm = gn.distribution.distribution().communicator
     trainer = _peers.GlassnetTrainer(args.network, "sgd", args.batch)
     x, y = make_data(args.network, args.samples)
@@ -125,7 +127,7 @@ def torch_worker(args) -> dict:
     return {"epoch_seconds": float(elapsed[0]) / size}
 
 
-def bound(networks: list[str], rounds: int, scale: float) -> dict:
+def bound(networks: list[str], rounds: int, scale: float, bucket_mb: float | None = None) -> dict:
     """{network: {"one_rank_s", "shard_s", "efficiency"}}: best of `rounds` epochs each."""
     import glassnet as gn
     from glassnet.distribution import Distribution, SingleProcess
@@ -144,7 +146,9 @@ def bound(networks: list[str], rounds: int, scale: float) -> dict:
         batch = NETWORKS[network]["batch"]
         x, y = make_data(network, max(int(NETWORKS[network]["samples"] * scale), 64 * batch))
         times = {}
-        for name, setting in (("one_rank_s", None), ("shard_s", Distribution(FreeAllReduce()))):
+        shards = Distribution(FreeAllReduce())
+        shards.bucket_bytes = None if bucket_mb is None else int(bucket_mb * 2**20)
+        for name, setting in (("one_rank_s", None), ("shard_s", shards)):
             gn.distribution.set_distribution(setting)
             trainer = _peers.GlassnetTrainer(network, "sgd", batch)
             trainer.epoch((x[:WARMUP_BATCHES * batch], y[:WARMUP_BATCHES * batch]))
@@ -178,13 +182,16 @@ def mpiexec() -> str:
     return found
 
 
-def launch(framework: str, network: str, ranks: int, samples: int, folder: Path) -> dict:
+def launch(framework: str, network: str, ranks: int, samples: int, folder: Path,
+           bucket_mb: float | None = None) -> dict:
     out = folder / f"{framework}-{network}-{ranks}.json"
     rendezvous = folder / f"rendezvous-{time.monotonic_ns()}"
     command = [mpiexec(), "-n", str(ranks), sys.executable, str(Path(__file__).resolve()),
                "--worker", "glassnet" if framework == "glassnet" else "torch",
                "--network", network, "--batch", str(NETWORKS[network]["batch"]),
                "--samples", str(samples), "--out", str(out), "--rendezvous", str(rendezvous)]
+    if bucket_mb is not None and framework == "glassnet":
+        command += ["--bucket-mb", str(bucket_mb)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(HERE.parent / "src"), os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run(command, capture_output=True, text=True, timeout=1800, env=env)
@@ -193,7 +200,8 @@ def launch(framework: str, network: str, ranks: int, samples: int, folder: Path)
     return json.loads(out.read_text())
 
 
-def measure(networks: list[str], rounds: int, scale: float) -> dict:
+def measure(networks: list[str], rounds: int, scale: float,
+            bucket_mb: float | None = None) -> dict:
     """{network: {framework: {ranks: [result per round]}}}, rounds interleaved."""
     runs = [(f, n, p) for n in networks for f in FRAMEWORKS for p in (1, 2)]
     results: dict = {n: {f: {1: [], 2: []} for f in FRAMEWORKS} for n in networks}
@@ -203,7 +211,7 @@ def measure(networks: list[str], rounds: int, scale: float) -> dict:
             for framework, network, ranks in runs[shift:] + runs[:shift]:
                 samples = max(int(NETWORKS[network]["samples"] * scale),
                               4 * WARMUP_BATCHES * NETWORKS[network]["batch"])
-                result = launch(framework, network, ranks, samples, Path(folder))
+                result = launch(framework, network, ranks, samples, Path(folder), bucket_mb)
                 result["samples"] = samples
                 results[network][framework][ranks].append(result)
                 print(f"  round {round_index + 1}: {framework:9} {network} {ranks} rank(s): "
@@ -273,6 +281,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--bound", action="store_true",
                         help="in-process: the efficiency of the computation alone")
+    parser.add_argument("--bucket-mb", type=float, default=None,
+                        help="glassnet: gradient buckets of this many MiB (default: one "
+                             "all-reduce after backward)")
     parser.add_argument("--worker", choices=("glassnet", "torch"), help=argparse.SUPPRESS)
     parser.add_argument("--network", help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
@@ -295,16 +306,19 @@ def main(argv=None) -> int:
         return 2
     rounds, scale = (2, args.scale / 5) if args.quick else (args.rounds, args.scale)
     if args.bound:
-        report = bound(networks, rounds, scale)
+        report = bound(networks, rounds, scale, args.bucket_mb)
         if args.json:
             Path(args.json).write_text(json.dumps(report, indent=2))
         return 0
+    buckets = ("one all-reduce after backward" if args.bucket_mb is None
+               else f"gradient buckets of {args.bucket_mb:g} MiB")
     print(f"{rounds} rounds, {', '.join(networks)}; one BLAS thread per rank; "
-          f"{os.cpu_count()} cores", flush=True)
-    rows = summary(measure(networks, rounds, scale))
+          f"{os.cpu_count()} cores; glassnet: {buckets}", flush=True)
+    rows = summary(measure(networks, rounds, scale, args.bucket_mb))
     print()
     print(table(rows))
-    report = {"rows": rows, "rounds": rounds, "scale": scale, "cores": os.cpu_count()}
+    report = {"rows": rows, "rounds": rounds, "scale": scale, "cores": os.cpu_count(),
+              "bucket_mb": args.bucket_mb}
     if "mlp glassnet" in rows:
         parameters = sum(int(np.prod(s)) for s in ((784, 256), (256,), (256, 128), (128,),
                                                    (128, 10), (10,)))

@@ -265,9 +265,29 @@ def chief_outputs(out: str) -> dict[str, np.ndarray]:
     return {"weights": _weights(model)}
 
 
+def shared_layer() -> dict[str, np.ndarray]:
+    """One Dense layer called twice in a pass (its gradient is final only after its second
+    backward call), then another; SGD with Nesterov momentum, 23 samples in batches of 6."""
+    gn.random.set_random_seed(11)
+    x, y = _data(23, (6,), 3, seed=5)
+    shared = layers.Dense(6, activation="tanh")
+    model = gn.Sequential([layers.Input((6,)), shared, shared,
+                           layers.Dense(3, activation="softmax")])
+    model.compile(optimizer=optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=6, epochs=2, verbose=0)
+    return {"weights": _weights(model), **_history(history)}
+
+
 SCENARIOS = {"mlp_sgd": mlp_sgd, "cnn_adam": cnn_adam, "lstm": lstm,
              "bn_synchronized": bn_synchronized, "bn_per_rank": bn_per_rank,
-             "weighted_losses": weighted_losses, "keras_metrics": keras_metrics}
+             "weighted_losses": weighted_losses, "keras_metrics": keras_metrics,
+             "shared_layer": shared_layer}
+
+# Run again with gradient buckets of 1 byte (every weight its own bucket, each started as
+# backward finishes its layer): the results must equal the single all-reduce's bit for bit.
+BUCKETED = ("mlp_sgd", "cnn_adam", "lstm", "bn_per_rank", "weighted_losses", "shared_layer")
+TINY_BUCKET_MB = 2.0 ** -20
 
 
 def main(out: str) -> None:
@@ -294,6 +314,13 @@ def main(out: str) -> None:
             import shutil
             shutil.copytree(backup, out_dir / "backup_for_one_process")
         save("backup_resumed", backup_resumed(backup))
+        gn.distribution.set_distribution(gn.distribution.DataParallel(
+            bucket_cap_mb=TINY_BUCKET_MB))
+        comm = gn.distribution.distribution().communicator
+        for name in BUCKETED:
+            calls = comm.reduce_calls
+            save(f"{name}_buckets", SCENARIOS[name]())
+            save(f"{name}_buckets_calls", {"calls": np.array(comm.reduce_calls - calls)})
 
 
 if __name__ == "__main__":

@@ -30,8 +30,9 @@ def test_flat_buffer_views_share_one_array():
     first[...] = 1.0
     second[...] = 2.0
     buffer.scalars[:] = (5.0, 6.0)
-    np.testing.assert_array_equal(buffer.array, [1] * 6 + [2] * 4 + [5, 6])
+    np.testing.assert_array_equal(buffer.array, [5, 6] + [1] * 6 + [2] * 4)
     assert buffer.segment.size == 10
+    assert buffer.offsets == [(2, 8), (8, 12)]
     assert buffer.fits([(2, 3), (4,)], 2, np.float64)
     assert not buffer.fits([(2, 3), (4,)], 3, np.float64)
 
@@ -64,6 +65,11 @@ def test_arguments_are_checked():
         distribution.DataParallel(devices=["cpu:0"])
     with pytest.raises(ValueError, match="auto_shard_dataset"):
         distribution.DataParallel(auto_shard_dataset=False)
+    for bad in (0, -1.0, True, "4"):
+        with pytest.raises(ValueError, match=r"bucket_cap_mb must be a positive number .*got"):
+            distribution.DataParallel(bucket_cap_mb=bad)
+    assert distribution.DataParallel().bucket_bytes is None
+    assert distribution.DataParallel(bucket_cap_mb=0.5).bucket_bytes == 2**19
 
 
 def test_dropout_draws_the_global_batch_and_keeps_its_rows():

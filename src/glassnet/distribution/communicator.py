@@ -1,6 +1,8 @@
 """The few collective operations data parallelism needs, over an mpi4py communicator.
 
     allreduce_sum(buffer)      in place: every rank ends with the elementwise sum over ranks
+    start_allreduce_sum(buf)   the same, non-blocking: a request, finished by wait_all
+    wait_all(requests)         until every started all-reduce has finished
     broadcast(array)           in place: rank 0's values on every rank
     broadcast_object(obj)      a picklable object from rank 0 (generator states, a backup)
     allgather_rows(array)      every rank's rows, concatenated in rank order, on every rank
@@ -12,8 +14,13 @@ Buffers are NumPy arrays passed to MPI directly (no pickling): one `Allreduce` o
 float64 array of n numbers moves 8n bytes each way, with the MPI library's own algorithm
 (ring or recursive doubling by size).
 
-`allreduce_sum` keeps a tally (`reduce_calls`, `reduce_seconds`, `reduce_bytes`) for the
-benchmarks: the time a step spends in the all-reduce, waiting for the slowest rank included.
+The all-reduces keep a tally (`reduce_calls`, `reduce_seconds`, `reduce_bytes`) for the
+benchmarks: the time a step spends in MPI calls of all-reduces (starting, progressing and
+waiting for non-blocking ones), waiting for the slowest rank included.
+
+A non-blocking all-reduce (MPI_Iallreduce) lets a step go on computing while its gradients
+travel; MPICH (and most MPI libraries without a progress thread) moves it forward only
+inside MPI calls, so `progress(requests)` (MPI_Testall) pokes it between layers.
 """
 
 from __future__ import annotations
@@ -36,6 +43,17 @@ class SingleProcess:
 
     def allreduce_sum(self, buffer: np.ndarray) -> np.ndarray:
         return buffer
+
+    def start_allreduce_sum(self, buffer: np.ndarray) -> Any:
+        """A request for `allreduce_sum(buffer)`; here it is done at once (None)."""
+        self.allreduce_sum(buffer)
+        return None
+
+    def progress(self, requests: list) -> None:
+        """Let the started all-reduces move on (nothing to do in a world of one)."""
+
+    def wait_all(self, requests: list) -> None:
+        """Return once every request of `start_allreduce_sum` has finished."""
 
     def broadcast(self, array: np.ndarray) -> np.ndarray:
         return array
@@ -79,6 +97,31 @@ class MPICommunicator(SingleProcess):
         self.reduce_calls += 1
         self.reduce_bytes += buffer.nbytes
         return buffer
+
+    def start_allreduce_sum(self, buffer: np.ndarray) -> Any:
+        """Start summing `buffer` (contiguous) over the ranks, in place (MPI_Iallreduce);
+        `buffer` must not be touched until `wait_all` returns."""
+        if not buffer.flags.c_contiguous:
+            raise ValueError("start_allreduce_sum: the buffer must be C-contiguous")
+        start = time.perf_counter()
+        request = self.comm.Iallreduce(self._mpi.IN_PLACE, buffer, op=self._mpi.SUM)
+        self.reduce_seconds += time.perf_counter() - start
+        self.reduce_calls += 1
+        self.reduce_bytes += buffer.nbytes
+        return request
+
+    def progress(self, requests: list) -> None:
+        """MPI_Testall: MPICH advances non-blocking collectives only inside MPI calls."""
+        if requests:
+            start = time.perf_counter()
+            self._mpi.Request.Testall(requests)
+            self.reduce_seconds += time.perf_counter() - start
+
+    def wait_all(self, requests: list) -> None:
+        if requests:
+            start = time.perf_counter()
+            self._mpi.Request.Waitall(requests)
+            self.reduce_seconds += time.perf_counter() - start
 
     def broadcast(self, array: np.ndarray) -> np.ndarray:
         """Rank 0's `array` (contiguous) into every rank's `array`, in place; returns it."""

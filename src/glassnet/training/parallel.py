@@ -48,7 +48,9 @@ def run_for(model) -> ParallelRun | None:
         raise ValueError(f"model {model.name!r} has {len(model.output_names)} outputs; data "
                          f"parallelism (glassnet.distribution.DataParallel) supports models "
                          f"with one output for now")
-    return None if comm is None else ParallelRun(comm)
+    if comm is None:
+        return None
+    return ParallelRun(comm, distribution.distribution().bucket_bytes)
 
 
 def sync_generators(model, comm) -> None:

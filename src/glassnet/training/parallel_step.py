@@ -5,7 +5,7 @@ On every rank, with its shard of the global batch (see `glassnet.distribution.sh
     zero grads; forward; loss L_r                   on the rank's rows
     dy = s_r · dL_r/dy_pred; backward               s_r = D_r / Σ D_r, the rank's share
     the metrics' sums of the rank's rows            -> Δmetrics_r (not kept yet)
-    buffer = [W.grad ..., Δmoving_r ..., s_r·L_r, D_r, n_r, 1, signals, Δmetrics_r]
+    buffer = [s_r·L_r, D_r, n_r, 1, signals, Δmetrics_r, Δmoving_r ..., W.grad ...]
     allreduce_sum(buffer)                           one call, every number summed over ranks
     W.grad = Σ_r s_r·dL_r/dW                        the gradient of the whole batch
     penalties; finiteness check; optimizer.apply    the same numbers on every rank
@@ -16,7 +16,9 @@ was split. Usually s_r is known without communicating (no mask: n_r / n); when i
 (a mask, ignore_class, a mean over the sample weights) the weighting moves to the buffer,
 D_r·W.grad before the reduction and a division by Σ D_r after (`_Share` says which). A "sum"
 loss has s_r = 1. The gradients are views of the flat buffer (`param.grad` is bound to
-them), so backward writes straight into it.
+them), so backward writes straight into it. With gradient buckets (`gradient_buckets.py`)
+the one call becomes a few, the later layers' started during backward; the numbers are
+the same.
 
 Non-trainable weights that a forward pass moves (BatchNormalization's moving statistics)
 are averaged: each rank's change, summed, divided by the ranks that had data. Metrics must
@@ -29,15 +31,16 @@ numbers), so `DivergenceError` is raised everywhere, never on one rank alone.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
 import numpy as np
 
 from glassnet.distribution import FlatBuffer, Shard, sharding
-from glassnet.training import gradients, guard, locate
+from glassnet.training import gradient_buckets, gradients, guard, locate
 
-# The numbers after the gradients and moving statistics, in order.
+# The first numbers of the flat buffer, in order (the metrics' changes follow).
 _LOSS, _DIVISOR, _SAMPLES, _HAS_DATA, _SIGINT, _SIGTERM = range(6)
 _FIXED = 6
 
@@ -49,19 +52,35 @@ class ParallelRun:
         communicator: the ranks' collectives.
         synced: whether rank 0's weights have reached every rank in this run.
         buffer: the flat gradient buffer (made at the first step, kept).
+        bucket_bytes: the size of a gradient bucket (None: one all-reduce after backward;
+            see `gradient_buckets.py`).
+        buckets: the buffer's buckets, or None.
     """
 
-    def __init__(self, communicator):
+    def __init__(self, communicator, bucket_bytes: int | None = None):
         self.communicator = communicator
         self.synced = False
         self.buffer: FlatBuffer | None = None
+        self.bucket_bytes = bucket_bytes
+        self.buckets: gradient_buckets.GradientBuckets | None = None
         self._coupled: bool | None = None
+        self._moving_key: tuple | None = None
+        self._moving: list = []
 
     def coupled(self, model) -> bool:
         """Whether a layer of the model sums over ranks in its backward (synchronized)."""
         if self._coupled is None:
             self._coupled = _has_synchronized_layer(model)
         return self._coupled
+
+    def moving_parameters(self, model, params) -> list:
+        """The model's non-trainable weights, looked up again only when the trainable
+        ones change (a layer frozen or unfrozen between steps)."""
+        key = tuple(map(id, params))
+        if key != self._moving_key:
+            self._moving = [p for p in model.parameters() if not p.trainable]
+            self._moving_key = key
+        return self._moving
 
     def shard(self, total: int, start: int, stop: int) -> Shard:
         return Shard(total, start, stop, self.communicator, self)
@@ -95,53 +114,119 @@ def train_step(model, x, y, sample_weight, shard: Shard) -> None:
     run: ParallelRun = shard.owner
     run.ensure_synced(model)
     params = model.parameters(trainable_only=True)
-    moving = [(p, p.value.copy()) for p in model.parameters() if not p.trainable]
+    moving = [(p, p.value.copy()) for p in run.moving_parameters(model, params)]
     share = _Share(model, y, sample_weight, shard, run.coupled(model))
-    loss, y_pred = gradients.backpropagate_loss(model, x, y, sample_weight, True, params,
-                                                gradient_scale=share)
-    tracked, changes = _metric_changes(model, loss, x, y, y_pred, sample_weight, shard)
-    buffer = _buffer(run, params, moving, len(changes))
-    grads = buffer.segment[:_gradient_size(params)]
-    for param, view in zip(params, buffer.views):
-        grad = param.grad                     # writes a pending zero_grad's zeros
-        if grad is not view:
-            view[...] = grad
-            if grad.dtype == view.dtype:
-                param.grad = view             # from the next step on, backward writes here
-    for (param, before), view in zip(moving, buffer.views[len(params):]):
-        np.subtract(param.value, before, out=view)
+    layout = _Layout(run, model, y, params, moving, share)
+    buckets = run.buckets
+    with buckets.watching() if buckets is not None else contextlib.nullcontext():
+        loss, y_pred = gradients.backpropagate_loss(model, x, y, sample_weight, True, params,
+                                                    gradient_scale=layout)
+    buffer, tracked = layout.buffer, layout.tracked
+    changes = _metric_changes(model, loss, x, y, y_pred, sample_weight, shard, tracked)
+    for (param, before), view in zip(moving, buffer.views):
+        if shard.empty:
+            view[...] = 0.0
+        else:
+            np.subtract(param.value, before, out=view)
+    head = [0.0] * _FIXED                     # written into the buffer at once
+    if not shard.empty:
+        head[_LOSS], head[_DIVISOR] = share.loss_weight * loss, share.divisor
+        head[_SAMPLES], head[_HAS_DATA] = shard.count, 1.0
+    _signal_flags(model, head)
     scalars = buffer.scalars
-    scalars[:] = 0.0
-    if shard.empty:
-        buffer.array[:] = 0.0                 # a stand-in sample: counts for nothing
+    scalars[:_FIXED] = head
+    scalars[_FIXED:] = changes
+    if layout.bucketed:
+        buckets.finish()
     else:
-        if share.deferred:
-            grads *= share.divisor
-        scalars[_LOSS], scalars[_DIVISOR] = share.loss_weight * loss, share.divisor
-        scalars[_SAMPLES], scalars[_HAS_DATA] = shard.count, 1.0
-        scalars[_FIXED:] = changes
-    _signal_flags(model, scalars)
-    shard.communicator.allreduce_sum(buffer.array)
+        layout.collect_all()
+        shard.communicator.allreduce_sum(buffer.array)
 
-    loss = float(scalars[_LOSS])
+    reduced = scalars[:_FIXED].tolist()       # Python floats
+    loss = reduced[_LOSS]
+    grads = layout.grads
     if share.deferred:                        # Σ D_r·g_r / Σ D_r
-        total = float(scalars[_DIVISOR])
+        total = reduced[_DIVISOR]
         if total:
             grads *= 1.0 / total
         loss = loss / total if total else 0.0
-    for param, view in zip(params, buffer.views):
-        if param.grad is not view:
-            param.grad[...] = view
-    ranks_with_data = float(scalars[_HAS_DATA])
-    for (param, before), view in zip(moving, buffer.views[len(params):]):
-        param.value[...] = before + view / ranks_with_data
-    _agree_on_signals(model, scalars)
+    for index in layout.unbound:              # a gradient of another dtype than the buffer
+        params[index].grad[...] = layout.grad_views[index]
+    for (param, before), view in zip(moving, buffer.views):
+        param.value[...] = before + view / reduced[_HAS_DATA]
+    _agree_on_signals(model, reduced)
     loss += gradients.add_penalties(params)
-    if not _finite(loss, grads, params):
+    if not _finite(loss, grads, params, every_one_in_grads=not layout.unbound):
         _raise_divergence(model, x, y, sample_weight, loss, moving)
     model.optimizer.apply(params)
     _set_metrics(tracked, scalars[_FIXED:])
-    model.metrics[0].update_state(loss, sample_weight=int(scalars[_SAMPLES]))
+    model.metrics[0].update_state(loss, sample_weight=int(reduced[_SAMPLES]))
+
+
+class _Layout:
+    """Called between forward and backward (as `gradient_scale`): this rank's share of
+    the loss (`_Share`), and the flat buffer made ready for backward: the metrics built
+    (their numbers ride in the buffer), the buffer made again if its layout changed, the
+    buckets armed when the buffer is the one they were cut from.
+
+    Afterwards `collect(b)` (bucket b, or everything with `collect_all`) puts each
+    gradient into the buffer: backward wrote it there already when `param.grad` is bound
+    to its view; otherwise it is copied (and bound, for the next step). A rank without
+    rows zeroes its part; a deferred share multiplies it by D_r.
+    """
+
+    def __init__(self, run: ParallelRun, model, y, params, moving, share: _Share):
+        self.run, self.model, self.y, self.params = run, model, y, params
+        self.moving, self.share = moving, share
+        self.buffer: FlatBuffer | None = None
+        self.tracked: list = []
+        self.bucketed = False
+        self.unbound: list[int] = []          # weights whose grad is not their view
+
+    def __call__(self, y_pred) -> float:
+        factor = self.share(y_pred)
+        run, model = self.run, self.model
+        self.tracked = _tracked(model, self.y, y_pred)
+        previous = run.buffer
+        buffer = _buffer(run, self.params, self.moving,
+                         sum(_size(before) for _, before in self.tracked))
+        self.buffer = buffer
+        moving = len(self.moving)
+        self.grad_views = buffer.views[moving:]
+        self.grads_start = buffer.offsets[moving][0] if self.params else len(buffer.array)
+        self.grads = buffer.array[self.grads_start:]
+        if buffer is not previous:
+            run.buckets = None if self.share.coupled else gradient_buckets.plan(
+                model, buffer, self.params, run.bucket_bytes)
+        elif run.buckets is not None:
+            run.buckets.arm(self.share.shard.communicator, self.collect)
+            self.bucketed = True
+        return factor
+
+    def collect(self, bucket: int) -> None:
+        buckets = self.run.buckets
+        start, stop = buckets.slices[bucket]          # the last one begins with the scalars
+        self._collect(buckets.members[bucket], max(start, self.grads_start), stop)
+
+    def collect_all(self) -> None:
+        self._collect(range(len(self.params)), self.grads_start, len(self.buffer.array))
+
+    def _collect(self, members, start: int, stop: int) -> None:
+        params, views = self.params, self.grad_views
+        for index in members:
+            param, view = params[index], views[index]
+            grad = param.grad                 # writes a pending zero_grad's zeros
+            if grad is not view:
+                view[...] = grad
+                if grad.dtype == view.dtype:
+                    param.grad = view         # from the next step on, backward writes here
+                else:
+                    self.unbound.append(index)
+        share, part = self.share, self.buffer.array[start:stop]
+        if share.shard.empty:
+            part[:] = 0.0                     # a stand-in sample: counts for nothing
+        elif share.deferred:
+            part *= share.divisor
 
 
 class _Share:
@@ -193,24 +278,19 @@ def _counts_entries(model) -> bool:
             and not gradients.mask_argument(model))
 
 
-def _finite(loss: float, grads: np.ndarray, params) -> bool:
+def _finite(loss: float, grads: np.ndarray, params, every_one_in_grads: bool) -> bool:
     """`guard.step_is_finite`, as one dot over the flat gradients when they are all in it."""
     if not math.isfinite(loss):
         return False
-    if all(p.grad.base is grads.base for p in params) and math.isfinite(
-            float(np.vdot(grads, grads))):
+    if every_one_in_grads and math.isfinite(float(np.vdot(grads, grads))):
         return True
     return guard.step_is_finite(loss, params)
-
-
-def _gradient_size(params) -> int:
-    return sum(p.value.size for p in params)
 
 
 def _buffer(run: ParallelRun, params, moving, metric_numbers: int) -> FlatBuffer:
     """The run's flat buffer, made again only when the layout changes (the first step, or
     the first step after the metrics were built)."""
-    shapes = [p.value.shape for p in params] + [p.value.shape for p, _ in moving]
+    shapes = [p.value.shape for p, _ in moving] + [p.value.shape for p in params]
     dtypes = {p.value.dtype for p in params} | {p.value.dtype for p, _ in moving}
     dtype = dtypes.pop() if len(dtypes) == 1 else np.float64
     if np.dtype(dtype).kind != "f":
@@ -246,15 +326,17 @@ def _raise_divergence(model, x, y, sample_weight, loss: float, moving) -> None:
 
 
 # ----- metrics -------------------------------------------------------------------------------
-def _metric_changes(model, loss: float, x, y, y_pred, sample_weight, shard: Shard):
-    """The compiled metrics' state before this batch, and what the rank's rows add to it
-    (flat float64); the metrics themselves are left as before, to be set once reduced."""
-    model.build_metrics(y, y_pred)
-    tracked = [(metric, _numbers(metric)) for metric in model.metrics[1:]]
+def _metric_changes(model, loss: float, x, y, y_pred, sample_weight, shard: Shard,
+                    tracked) -> np.ndarray:
+    """What the rank's rows add to the compiled metrics' state (`tracked`: each metric and
+    its numbers before this batch), flat float64; the metrics themselves are left as
+    before, to be set once reduced."""
+    if shard.empty:
+        return np.zeros(sum(_size(before) for _, before in tracked))
+    if not tracked:
+        return np.zeros(0)                    # only the running loss: set from the global one
     tracker = model.metrics[0]
     tracker_before = _numbers(tracker)
-    if shard.empty:
-        return tracked, np.zeros(sum(_size(before) for _, before in tracked))
     model.update_metrics(loss, x, y, y_pred, sample_weight)
     changes = []
     for metric, before in tracked:
@@ -264,7 +346,13 @@ def _metric_changes(model, loss: float, x, y, y_pred, sample_weight, shard: Shar
                        for name, value in before.items())
         _assign(metric, before)
     _assign(tracker, tracker_before)
-    return tracked, np.concatenate(changes) if changes else np.zeros(0)
+    return np.concatenate(changes) if changes else np.zeros(0)
+
+
+def _tracked(model, y, y_pred) -> list:
+    """The compiled metrics (built at the first batch) with their numbers now."""
+    model.build_metrics(y, y_pred)
+    return [(metric, _numbers(metric)) for metric in model.metrics[1:]]
 
 
 def _numbers(metric) -> dict[str, Any]:
@@ -311,7 +399,8 @@ def test_step(model, x, y, sample_weight, shard: Shard) -> None:
     y_pred = model.forward(x, training=False)
     loss = gradients.data_loss(model, y, y_pred, sample_weight)
     divisor, summed = _divisor(model, y, y_pred, sample_weight)
-    tracked, changes = _metric_changes(model, loss, x, y, y_pred, sample_weight, shard)
+    tracked = _tracked(model, y, y_pred)
+    changes = _metric_changes(model, loss, x, y, y_pred, sample_weight, shard, tracked)
     scalars = np.zeros(_FIXED + len(changes))
     if not shard.empty:
         scalars[_LOSS], scalars[_DIVISOR] = divisor * loss, divisor
@@ -326,14 +415,16 @@ def test_step(model, x, y, sample_weight, shard: Shard) -> None:
 
 
 # ----- interruption --------------------------------------------------------------------------
-def _signal_flags(model, scalars: np.ndarray) -> None:
+def _signal_flags(model, scalars) -> None:
     """This rank's pending Ctrl-C / SIGTERM, to be agreed on in the step's reduction."""
     requested = getattr(getattr(model, "fit_progress", None), "requested", None)
     if requested is not None:
         scalars[_SIGTERM if requested == "SIGTERM" else _SIGINT] = 1.0
 
 
-def _agree_on_signals(model, scalars: np.ndarray) -> None:
+def _agree_on_signals(model, scalars) -> None:
+    if not (scalars[_SIGINT] or scalars[_SIGTERM]):
+        return
     progress = getattr(model, "fit_progress", None)
-    if hasattr(progress, "agree") and (scalars[_SIGINT] or scalars[_SIGTERM]):
+    if hasattr(progress, "agree"):
         progress.agree("SIGTERM" if scalars[_SIGTERM] else "SIGINT")
