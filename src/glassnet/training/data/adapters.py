@@ -118,10 +118,11 @@ class ArrayBatches(_Sharded):
     the samples `order[k*B:(k+1)*B]`, gathered into a buffer of one batch that the next
     batch overwrites (`gather_rows`), so an epoch never holds a shuffled copy of the data
     set: memory is the data plus one batch per array. Unshuffled, batches are views. With
-    `by_batch=True` (memory-mapped arrays, or `shuffle="batch"`) it permutes the order of the batches instead, so an epoch reads each
-    batch once, straight from the file, and never holds more than one batch in memory. The
-    samples inside a batch stay together: the batch gradient is a sum over its samples, so
-    their order within it changes nothing but rounding.
+    `by_batch=True` (memory-mapped arrays, or `shuffle="batch"`) it permutes the order of the
+    batches instead, so an epoch reads each batch once, straight from the file, and never
+    holds more than one batch in memory. The samples inside a batch stay together: the batch
+    gradient is a sum over its samples, so their order within it changes nothing but
+    rounding.
 
     Args:
         arrays: (x, y, sample_weight), y and sample_weight may be None.
