@@ -4,7 +4,9 @@ A batch source (`ArrayBatches`, `PyDatasetBatches`, `IteratorBatches`) gives `dr
 the start of an epoch, then `batches(order, start)` yields checked (x, y, sample_weight)
 batches from batch number `start` on (a resumed run starts mid-epoch).
 
-    NumPy arrays in memory    checked once in full; each epoch one gather x[order]
+    NumPy arrays in memory    checked once in full; shuffled, each batch is gathered from
+                              the epoch's permutation into a reused buffer (never a
+                              shuffled copy of the data set)
     np.memmap arrays          header checked once, every batch checked as it is read;
                               shuffling permutes the order of the batches, never the data
     PyDataset                 batch i = dataset[i]; shuffling permutes the batch indices
@@ -112,12 +114,15 @@ class _Sharded:
 class ArrayBatches(_Sharded):
     """Batches of arrays: consecutive slices of `batch_size` samples.
 
-    With `by_batch=False` (in-memory arrays) shuffling permutes the samples: one gather per
-    epoch, then every batch is a contiguous view. With `by_batch=True` (memory-mapped arrays,
-    or `shuffle="batch"`) it permutes the order of the batches instead, so an epoch reads each
-    batch once, straight from the file, and never holds more than one batch in memory. The
-    samples inside a batch stay together: the batch gradient is a sum over its samples, so
-    their order within it changes nothing but rounding.
+    With `by_batch=False` (in-memory arrays) shuffling permutes the samples: batch k holds
+    the samples `order[k*B:(k+1)*B]`, gathered into a buffer of one batch that the next
+    batch overwrites (`gather_rows`), so an epoch never holds a shuffled copy of the data
+    set: memory is the data plus one batch per array. Unshuffled, batches are views. With
+    `by_batch=True` (memory-mapped arrays, or `shuffle="batch"`) it permutes the order of the
+    batches instead, so an epoch reads each batch once, straight from the file, and never
+    holds more than one batch in memory. The samples inside a batch stay together: the batch
+    gradient is a sum over its samples, so their order within it changes nothing but
+    rounding.
 
     Args:
         arrays: (x, y, sample_weight), y and sample_weight may be None.
@@ -156,11 +161,17 @@ class ArrayBatches(_Sharded):
                 rows = rows if order is None else order[rows]
                 yield tuple(None if a is None else a[rows] for a in self.arrays)
             return
-        arrays = self.arrays if order is None else tuple(
-            None if a is None else a[order] for a in self.arrays)
-        for part in itertools.islice(batch_slices(self.num_samples, self.batch_size), start,
-                                     self.num_batches):
-            yield tuple(None if a is None else a[part] for a in arrays)
+        parts = itertools.islice(batch_slices(self.num_samples, self.batch_size), start,
+                                 self.num_batches)
+        if order is None:
+            for part in parts:
+                yield tuple(None if a is None else a[part] for a in self.arrays)
+            return
+        buffers: list = [None] * len(self.arrays)    # one batch per array, reused
+        for part in parts:
+            rows = order[part]
+            yield tuple(None if a is None else gather_rows(a, rows, buffers, i)
+                        for i, a in enumerate(self.arrays))
 
     def _batches_by_index(self, order, start: int) -> Iterator[Batch]:
         indices = range(self.total_batches) if order is None else order
@@ -177,6 +188,20 @@ class ArrayBatches(_Sharded):
 
     def on_epoch_begin(self) -> None: ...
     def on_epoch_end(self) -> None: ...
+
+
+def gather_rows(array, rows: np.ndarray, buffers: list, slot: int):
+    """array[rows], written into `buffers[slot]` (allocated at the first batch, reused by
+    every later one: the previous batch's values are overwritten, so a batch is valid until
+    the next is drawn). Not an ndarray (several arrays grouped): plain indexing."""
+    if not isinstance(array, np.ndarray):
+        return array[rows]
+    buffer = buffers[slot]
+    if buffer is None or len(buffer) < len(rows):
+        buffer = buffers[slot] = np.empty((len(rows),) + array.shape[1:], array.dtype)
+    out = buffer[:len(rows)]
+    np.take(array, rows, axis=0, out=out)
+    return out
 
 
 class PyDatasetBatches(_Sharded):
