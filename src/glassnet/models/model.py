@@ -27,8 +27,7 @@ from glassnet import metrics as metrics_module
 from glassnet import optimizers as optimizers_module
 from glassnet.layers import traced
 from glassnet.layers.base import Layer, Parameter
-from glassnet.layers.core import InputLayer
-from glassnet.registry import deserialize, serialize
+from glassnet.registry import deserialize, lookup, serialize
 from glassnet.training import gradients, step, trainer
 from glassnet.training.data import prepare
 
@@ -301,33 +300,58 @@ class Model(Layer):
         return trainer.predict_on_batch(self, x)
 
     # ----- description and files ----------------------------------------------------------
-    def summary(self, print_fn=None) -> None:
-        """Print each layer's type, output shape and parameter count, as Keras does."""
-        print_fn = print_fn or print
-        header, rows = self._summary_rows()
-        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-        line = "  ".join("-" * w for w in widths)
-        trainable = sum(p.value.size for p in self.parameters(trainable_only=True))
-        total = self.count_params()
-        print_fn(f'Model: "{self.name}"')
-        print_fn(line)
-        print_fn("  ".join(h.ljust(w) for h, w in zip(header, widths)))
-        print_fn(line.replace("-", "="))
-        for row in rows:
-            print_fn("  ".join(c.ljust(w) for c, w in zip(row, widths)))
-        print_fn(line)
-        print_fn(f"Total params: {total:,}")
-        print_fn(f"Trainable params: {trainable:,}")
-        print_fn(f"Non-trainable params: {total - trainable:,}")
+    def summary(self, line_length=None, positions=None, print_fn=None,
+                expand_nested: bool = False, show_trainable: bool = False,
+                layer_range=None) -> None:
+        """Print each layer's name (type), output shape and parameter count, and the
+        totals, in Keras 3's table (see `glassnet.models.summary`)."""
+        from glassnet.models.summary import print_summary  # it reads Functional: late
 
-    def _summary_rows(self) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
-        """The summary table: a header and one row of strings per layer."""
-        header = ("Layer (type)", "Output Shape", "Param #")
-        rows = [(f"{layer.name} ({type(layer).__name__})",
-                 str(layer.output_shape) if layer.built else "?",
-                 f"{layer.count_params():,}") for layer in self.layers
-                if not isinstance(layer, InputLayer)]
-        return header, rows
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      expand_nested=expand_nested, show_trainable=show_trainable,
+                      layer_range=layer_range)
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer named `name`, or at `index` in `layers` (one of the two), as Keras."""
+        if index is not None and name is not None:
+            raise ValueError(f"Provide only a layer name or a layer index. Received: "
+                             f"index={index}, name={name}.")
+        layers = self.layers
+        if index is not None:
+            if len(layers) <= index:
+                raise ValueError(f"Was asked to retrieve layer at index {index} but model "
+                                 f"only has {len(layers)} layers.")
+            return layers[index]
+        if name is not None:
+            inputs = [t.layer for t in getattr(self, "_inputs", None) or []]  # Functional
+            for layer in layers + inputs:
+                if layer.name == name:
+                    return layer
+            raise ValueError(f"No such layer: {name}. Existing layers are: "
+                             f"{[layer.name for layer in layers]}.")
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+
+    @classmethod
+    def from_config(cls, config_: dict[str, Any], custom_objects=None) -> Model:
+        """The model a config describes, as Keras: a functional config ('layers',
+        'input_layers', 'output_layers') revives a Functional; a Sequential's config given
+        to `Model.from_config` revives a Sequential; a subclass gets its constructor's
+        arguments from the config."""
+        if not isinstance(config_, dict):
+            raise TypeError(f"{cls.__name__}.from_config: config must be a dict, got "
+                            f"{type(config_).__name__}")
+        functional = all(key in config_ for key in ("name", "layers", "input_layers",
+                                                   "output_layers"))
+        if cls is Model and isinstance(config_.get("layers"), list):
+            kind = lookup("layer", "Functional" if functional else "Sequential")
+            return kind.from_config(config_, custom_objects=custom_objects)
+        try:
+            return super().from_config(config_)
+        except TypeError as error:
+            raise TypeError(f"Unable to revive model from config: {cls.__name__}'s "
+                            f"constructor does not take {sorted(config_)}; write get_config "
+                            f"with its arguments, or a from_config classmethod. "
+                            f"({error})") from error
 
     def get_compile_config(self) -> dict[str, Any] | None:
         if not self.compiled:

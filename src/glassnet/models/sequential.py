@@ -36,6 +36,45 @@ class Sequential(Model):
         first = self._layers[0] if self._layers else None
         return getattr(first, "data_dtype", None) or self.dtype
 
+    # ----- the graph of a built Sequential (Keras' `inputs`, `outputs`) ----------------------
+    @property
+    def inputs(self) -> list[SymbolicTensor]:
+        """[the input tensor] once the model is built (from its Input, or made for the
+        shape it was built for), as Keras; AttributeError before."""
+        return [self._graph("inputs")[0]]
+
+    @property
+    def outputs(self) -> list[SymbolicTensor]:
+        """[the output tensor]: the input passed through every layer symbolically."""
+        return [self._graph("outputs")[1]]
+
+    @property
+    def input(self) -> SymbolicTensor:
+        return self._graph("input")[0]
+
+    @property
+    def output(self) -> SymbolicTensor:
+        return self._graph("output")[1]
+
+    def _graph(self, attribute: str) -> tuple[SymbolicTensor, SymbolicTensor]:
+        """(input, output) tensors of the layers as they are now, made once per build."""
+        if not self.built or not self.layers:
+            raise AttributeError(f"Sequential model '{self.name}' has no defined {attribute} "
+                                 f"yet.")
+        key = (tuple(id(layer) for layer in self._layers), tuple(self.input_shape))
+        if getattr(self, "_graph_key", None) != key:
+            first = self._layers[0]
+            if isinstance(first, InputLayer):
+                x = first.output
+            else:   # named, so that no Input(...) made later changes its default name
+                x = InputLayer(batch_shape=self.input_shape, dtype=self.input_dtype,
+                               name=f"{self.name}_input").output
+            y = x
+            for layer in self.layers:
+                y = SymbolicTensor.call(layer, y)
+            self._graph_key, self._graph_tensors = key, (x, y)
+        return self._graph_tensors
+
     def add(self, layer) -> None:
         """Append a layer (or an `Input(...)` placeholder, which fixes the input shape)."""
         if isinstance(layer, SymbolicTensor):
