@@ -37,7 +37,7 @@ ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu",
                "softplus", "softmax", "silu", "swish")
 DTYPES = ("float32", "float64")
 _POLICIES = ("DTypePolicy", "FloatDTypePolicy")
-REGULARIZERS = ("L1", "L2", "L1L2")
+REGULARIZERS = ("L1", "L2", "L1L2", "OrthogonalRegularizer")
 # glassnet's class name -> Keras' where they differ.
 _KERAS_INITIALIZER_NAMES = {"OrthogonalInitializer": "Orthogonal"}
 _INITIALIZER_AXES = ("input_axes", "output_axes")   # Keras 3.15 variance-scaling extras
