@@ -93,8 +93,8 @@ def _refused(path, *fragments):
     ("Dense", "dtype", {"module": "keras", "class_name": "DTypePolicy",
                         "config": {"name": "mixed_float16"}}, ["Dense", "mixed_float16"]),
     ("Dense", "kernel_regularizer", {"module": "keras.regularizers",
-                                     "class_name": "OrthogonalRegularizer", "config": {}},
-     ["OrthogonalRegularizer"]),
+                                     "class_name": "SpectralRegularizer", "config": {}},
+     ["SpectralRegularizer"]),
     ("Dense", "quantization_config", {"mode": "int8"}, ["quantization_config"]),
 ])
 def test_an_option_glassnet_lacks_is_named(saved, class_name, key, value, fragments):

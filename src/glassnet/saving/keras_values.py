@@ -147,10 +147,9 @@ def initializer_from_keras(spec, where: str) -> dict[str, Any] | str:
         return spec
     class_name, config = check_object(spec, "initializer", where)
     config = dict(config)
-    for key in _INITIALIZER_AXES:
-        if config.pop(key, None) is not None:
-            raise KerasConfigError(f"{where}: initializer {class_name}: option {key!r} is "
-                                   f"not supported by glassnet")
+    for key in _INITIALIZER_AXES:       # glassnet writes them only when they are set
+        if key in config and config[key] is None:
+            del config[key]
     _lookup("initializer", class_name, where)
     return {"class_name": class_name, "config": config}
 
