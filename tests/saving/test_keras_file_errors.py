@@ -88,7 +88,6 @@ def _refused(path, *fragments):
                                     "config": {}}, ["Dense", "kernel_constraint"]),
     ("Dense", "activation", "mish", ["Dense", "'mish'"]),
     ("GRU", "recurrent_activation", "hard_sigmoid", ["GRU", "hard_sigmoid"]),
-    ("GRU", "dropout", 0.25, ["GRU", "dropout"]),
     ("Conv1D", "data_format", "channels_first", ["Conv1D", "channels_first"]),
     ("Dense", "dtype", {"module": "keras", "class_name": "DTypePolicy",
                         "config": {"name": "mixed_float16"}}, ["Dense", "mixed_float16"]),
