@@ -60,13 +60,30 @@ def _table(model, **kwargs) -> tuple[list[list[str]], list[str]]:
     return rows, totals
 
 
-@pytest.mark.parametrize("kind", ["sequential", "graph", "chain"])
-def test_summary_rows_and_totals_match_keras(keras, kind):
+def _other(lib, kind):
+    L = lib.layers
+    if kind == "unbuilt":
+        return lib.Sequential([L.Dense(3, name="a"), L.Dense(2, name="b")], name="s")
+    if kind == "rnn":
+        return lib.Sequential([lib.Input(shape=(5, 2)), L.LSTM(3, return_sequences=True,
+                                                               name="l"), L.GRU(2, name="g")])
+    inner = lib.Sequential([lib.Input(shape=(4,)), L.Dense(3, name="i1"),
+                            L.Dense(2, name="i2")], name="inner")
+    x = lib.Input(shape=(4,), name="x")
+    return lib.Model(x, L.Dense(1, name="o")(inner(x)), name="outer")
+
+
+@pytest.mark.parametrize("expand_nested", [False, True])
+@pytest.mark.parametrize("kind", ["sequential", "graph", "chain", "unbuilt", "rnn", "nested"])
+def test_summary_rows_and_totals_match_keras(keras, kind, expand_nested):
     def make(lib):
+        if kind in ("unbuilt", "rnn", "nested"):
+            return _other(lib, kind)
         return _chain(lib) if kind == "chain" else _both(lib, kind == "sequential")
 
     ours, theirs = make(gn), make(keras)
-    assert _table(ours) == _table(theirs)
+    assert _table(ours, expand_nested=expand_nested) == \
+        _table(theirs, expand_nested=expand_nested)
 
 
 def test_summary_counts_a_built_optimizer_and_frozen_layers_as_keras(keras, rng):
@@ -197,3 +214,24 @@ def test_clone_model_options(keras):
         keras.models.clone_model(_both(keras, seq=True),
                                  input_tensors=[keras.Input((3,)), keras.Input((3,))])
     assert str(ours.value) == str(theirs.value)
+
+
+def test_clone_model_of_a_subclass_uses_its_config(rng):
+    class Wide(gn.Model):
+        def __init__(self, width, **kwargs):
+            super().__init__(**kwargs)
+            self.width = width
+            self.dense = layers.Dense(width)
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+    model = Wide(3, name="wide")
+    x = rng.standard_normal((2, 4)).astype("float32")
+    model(x)
+    twin = gn.models.clone_model(model)
+    assert type(twin) is Wide and twin.width == 3 and twin.name == "wide"
+    twin(x)
+    assert not np.array_equal(twin.get_weights()[0], model.get_weights()[0])
+    with pytest.raises(ValueError, match="only supported for Sequential models or Functional"):
+        gn.models.clone_model(model, clone_function=lambda layer: layer)
