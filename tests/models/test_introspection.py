@@ -235,3 +235,19 @@ def test_clone_model_of_a_subclass_uses_its_config(rng):
     assert not np.array_equal(twin.get_weights()[0], model.get_weights()[0])
     with pytest.raises(ValueError, match="only supported for Sequential models or Functional"):
         gn.models.clone_model(model, clone_function=lambda layer: layer)
+
+
+@pytest.mark.parametrize("with_input", [True, False])
+def test_a_sequential_layers_outputs_extract_features_as_in_keras(with_input, rng):
+    """Keras' recipe: Model(model.inputs, [layer.output for layer in model.layers])."""
+    stack = [layers.Dense(5, activation="relu", name="h1"), layers.Dense(3, name="h2"),
+             layers.Dense(1, name="out")]
+    model = gn.Sequential(([layers.Input(shape=(4,))] if with_input else []) + stack)
+    if not with_input:
+        model.build((None, 4))
+    extractor = gn.Model(inputs=model.inputs, outputs=model.get_layer("h2").output)
+    x = rng.standard_normal((6, 4)).astype("float32")
+    hidden = model.get_layer("h2")(model.get_layer("h1")(x))
+    np.testing.assert_allclose(extractor.predict(x, verbose=0), hidden, rtol=1e-6)
+    assert model.get_layer("h1").input is model.input
+    assert model.get_layer("out").output is model.output
