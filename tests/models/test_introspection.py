@@ -3,6 +3,7 @@ from_config, clone_model and summary(), each compared with Keras 3.15 on its tor
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -251,3 +252,22 @@ def test_a_sequential_layers_outputs_extract_features_as_in_keras(with_input, rn
     np.testing.assert_allclose(extractor.predict(x, verbose=0), hidden, rtol=1e-6)
     assert model.get_layer("h1").input is model.input
     assert model.get_layer("out").output is model.output
+
+
+@pytest.mark.parametrize("seq", [True, False])
+def test_to_json_and_model_from_json(seq, tmp_path, rng):
+    model = _both(gn, seq)
+    text = model.to_json(indent=2)
+    twin = gn.models.model_from_json(text, custom_objects={})
+    assert type(twin) is type(model) and twin.get_config() == model.get_config()
+    gn.models.save_model(model, tmp_path / "m.glassnet")
+    x = ([rng.standard_normal((3, 3)) for _ in range(2)] if not seq
+         else rng.standard_normal((3, 5)))
+    np.testing.assert_array_equal(gn.load_model(tmp_path / "m.glassnet").predict(x, verbose=0),
+                                  model.predict(x, verbose=0))
+    with pytest.raises(ValueError, match="not a model"):
+        gn.models.model_from_json(json.dumps(layers.serialize(layers.Dense(2))))
+    with pytest.raises(ValueError, match="model_from_json"):
+        gn.models.model_from_json("{not json")
+    layer = layers.deserialize(layers.serialize(layers.Dense(3, activation="relu", name="d")))
+    assert isinstance(layer, layers.Dense) and layer.get_config()["activation"] == "relu"

@@ -60,6 +60,7 @@ from glassnet.layers.rearranging import Permute, RepeatVector, UpSampling1D
 from glassnet.layers.recurrent import GRU, LSTM, SimpleRNN
 from glassnet.layers.regularization import Dropout
 from glassnet.layers.reshaping import UpSampling2D, ZeroPadding2D
+from glassnet.layers.serialization import deserialize, serialize
 from glassnet.layers.wrappers import Bidirectional, TimeDistributed
 
 __all__ = [
@@ -80,4 +81,5 @@ __all__ = [
     "AveragePooling3D", "Conv3D", "GlobalAveragePooling3D", "GlobalMaxPooling3D", "MaxPooling3D",
     # the merge layers' functional forms, and Dot
     "Dot", "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
+    "deserialize", "serialize",
 ]

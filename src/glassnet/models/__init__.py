@@ -12,10 +12,11 @@
 
 from glassnet.models.cloning import clone_model
 from glassnet.models.functional import Functional
-from glassnet.models.model import Model
+from glassnet.models.model import Model, model_from_json, save_model
 from glassnet.models.sequential import Sequential
 
-__all__ = ["Functional", "Model", "Sequential", "clone_model", "load_model"]
+__all__ = ["Functional", "Model", "Sequential", "clone_model", "load_model", "model_from_json",
+           "save_model"]
 
 
 def __getattr__(name: str):

@@ -20,6 +20,7 @@ One training step is the whole algorithm of the seed posts, for any depth:
 from __future__ import annotations
 
 import inspect
+import json
 from typing import Any
 
 from glassnet import losses as losses_module
@@ -370,6 +371,11 @@ class Model(Layer):
                      for m in config_.get("metrics") or []],
         )
 
+    def to_json(self, **kwargs) -> str:
+        """The architecture as JSON text ({'class_name', 'config'}); `json.dumps` options
+        (indent=2, ...) pass on. `glassnet.models.model_from_json` reads it back."""
+        return json.dumps(serialize(self), **kwargs)
+
     def save(self, filepath, overwrite: bool = True) -> None:
         """One `.glassnet` file: architecture, weights, optimizer state and compile settings
         (a `.keras` path: Keras 3's format)."""
@@ -390,6 +396,28 @@ class Model(Layer):
 
         export_model(self, filepath, format=format, verbose=verbose,
                      input_signature=input_signature, **kwargs)
+
+
+def model_from_json(json_string: str, custom_objects=None) -> Model:
+    """The model (new weights) that `model.to_json()` describes, as Keras'."""
+    try:
+        spec = json.loads(json_string)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"model_from_json: expected the JSON text model.to_json() writes, "
+                         f"got {str(json_string)[:80]!r} ({error})") from error
+    model = deserialize("layer", spec, custom_objects)
+    if not isinstance(model, Model):
+        raise ValueError(f"model_from_json: the JSON describes a {type(model).__name__}, "
+                         f"not a model")
+    return model
+
+
+def save_model(model, filepath, overwrite: bool = True, **kwargs) -> None:
+    """`model.save(filepath, overwrite)`, as Keras' function (`zipped=True` only)."""
+    if kwargs.pop("zipped", True) is not True or kwargs:
+        raise ValueError(f"save_model: only zipped files are written; unexpected arguments "
+                         f"{sorted(kwargs) or ['zipped']}")
+    model.save(filepath, overwrite=overwrite)
 
 
 def _file_format(filepath, test: str = "is_keras_weights_file"):
