@@ -167,3 +167,12 @@ def test_a_model_with_rnn_dropout_learns(cls, tmp_path):
     loaded = gn.load_model(tmp_path / "rnn.glassnet")
     assert loaded.layers[0].recurrent_dropout == 0.2
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("cls", [layers.LSTM, layers.GRU, layers.SimpleRNN])
+def test_bidirectional_with_dropout_gradients(cls, rng):
+    """Both directions draw their masks; the checker replays the inner layers' generators."""
+    layer = layers.Bidirectional(cls(3, dropout=0.2, recurrent_dropout=0.3, seed=2,
+                                     return_sequences=True), merge_mode="concat")
+    report = gradcheck.check_layer(layer, rng.standard_normal((3, 4, 2)), training=True)
+    assert report.passed, str(report)
