@@ -271,3 +271,13 @@ def test_to_json_and_model_from_json(seq, tmp_path, rng):
         gn.models.model_from_json("{not json")
     layer = layers.deserialize(layers.serialize(layers.Dense(3, activation="relu", name="d")))
     assert isinstance(layer, layers.Dense) and layer.get_config()["activation"] == "relu"
+
+
+def test_summary_layer_range_and_bad_arguments_as_keras(keras):
+    tables = [_table(_both(lib, seq=False), layer_range=["shared", "hid.*"])
+              for lib in (gn, keras)]
+    assert tables[0] == tables[1] and len(tables[0][0]) == 4      # header + 3 layers
+    with pytest.raises(ValueError, match="layer_range"):
+        _both(gn, seq=True).summary(layer_range=["d1"])
+    with pytest.raises(ValueError, match="Insufficient console width"):
+        _both(gn, seq=True).summary(line_length=6)

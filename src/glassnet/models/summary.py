@@ -22,6 +22,7 @@ count each weight once, with its size in bytes; a built optimizer's variables ad
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import textwrap
 
@@ -36,11 +37,11 @@ def print_summary(model, line_length=None, positions=None, print_fn=None,
     """Print `model`'s table line by line with `print_fn` (default `print`)."""
     chain = not _is_graph(model)
     header = ["Layer (type)", "Output Shape", "Param #"] + ([] if chain else ["Connected to"])
-    right = [False, False, True, False]
+    right = [False, False, True, False][:len(header)]            # Param # is right-aligned
     positions = positions or ([0.45, 0.80, 1.0] if chain else [0.3, 0.56, 0.74, 1.0])
-    length = line_length or min(88 if chain else 108, shutil.get_terminal_size().columns - 4)
+    default = (88 if chain else 108) + (12 if show_trainable else 0)
+    length = line_length or min(default, shutil.get_terminal_size().columns - 4)
     if show_trainable:
-        length += 0 if line_length else 12
         positions = [p * 0.9 for p in positions] + [1.0]
         header.append("Trainable")
         right.append(False)
@@ -51,42 +52,47 @@ def print_summary(model, line_length=None, positions=None, print_fn=None,
     widths = [end - start - 3 for start, end in zip([0] + ends[:-1], ends)]  # "│ x " borders
     if min(widths) < 1:
         raise ValueError("Insufficient console width to print summary.")
-
     rows = []
     for layer in _range(_layers(model, chain), layer_range):
         rows += _rows(model, layer, chain, show_trainable, expand_nested, 0)
+    for text in [f'Model: "{model.name}"'] + _table(header, rows, widths, right) + _totals(model):
+        (print_fn or print)(text)
 
+
+def _table(header: list, rows: list, widths: list, right: list) -> list[str]:
+    """The boxed table, each cell wrapped to its column's width."""
     def line(left, fill, mid, end):
         return left + mid.join(fill * (w + 2) for w in widths) + end
 
-    def cells(values):
+    def cells(values, bar="│"):
         wrapped = [textwrap.wrap(v, w, break_on_hyphens=False) or [""]
                    for v, w in zip(values, widths)]
-        for i in range(max(len(lines) for lines in wrapped)):
-            yield "│" + "│".join(
-                " " + ((lines[i] if i < len(lines) else "").rjust(w) if r
-                       else (lines[i] if i < len(lines) else "").ljust(w)) + " "
-                for lines, w, r in zip(wrapped, widths, right)) + "│"
+        height = max(len(lines) for lines in wrapped)
+        for i in range(height):
+            texts = [lines[i] if i < len(lines) else "" for lines in wrapped]
+            yield bar + bar.join(f" {t.rjust(w) if r else t.ljust(w)} "
+                                 for t, w, r in zip(texts, widths, right)) + bar
 
-    out = [f'Model: "{model.name}"', line("┏", "━", "┳", "┓")]
-    out += [cell.replace("│", "┃") for cell in cells(header)]
-    out.append(line("┡", "━", "╇", "┩"))
+    out = [line("┏", "━", "┳", "┓"), *cells(header, "┃"), line("┡", "━", "╇", "┩")]
     for i, row in enumerate(rows):
         if i:
             out.append(line("├", "─", "┼", "┤"))
         out += cells(row)
-    out.append(line("└", "─", "┴", "┘"))
+    return out + [line("└", "─", "┴", "┘")]
+
+
+def _totals(model) -> list[str]:
+    """The counts and sizes under the table: each weight once; the optimizer's if built."""
     trainable = _unique(model.trainable_weights)
     frozen = _unique(model.non_trainable_weights)
     optimizer = _optimizer_variables(model)
     everything = trainable + frozen + optimizer
-    out.append(f" Total params: {_count(everything):,} ({_size(everything)})")
-    out.append(f" Trainable params: {_count(trainable):,} ({_size(trainable)})")
-    out.append(f" Non-trainable params: {_count(frozen):,} ({_size(frozen)})")
+    out = [f" Total params: {_count(everything):,} ({_size(everything)})",
+           f" Trainable params: {_count(trainable):,} ({_size(trainable)})",
+           f" Non-trainable params: {_count(frozen):,} ({_size(frozen)})"]
     if optimizer:
         out.append(f" Optimizer params: {_count(optimizer):,} ({_size(optimizer)})")
-    for text in out:
-        (print_fn or print)(text)
+    return out
 
 
 def _is_graph(model) -> bool:
@@ -124,8 +130,6 @@ def _range(layers: list, layer_range) -> list:
     if len(layer_range) != 2 or not all(isinstance(n, str) for n in layer_range):
         raise ValueError(f"layer_range must be a list or tuple of two layer names, got "
                          f"{layer_range!r}")
-    import re
-
     starts = [i for i, layer in enumerate(layers) if re.match(layer_range[0], layer.name)]
     ends = [i for i, layer in enumerate(layers) if re.match(layer_range[1], layer.name)]
     if not starts or not ends:
