@@ -97,7 +97,7 @@ def test_constant_zeros_ones_identity_orthogonal():
     assert np.all(initializers.Constant(2.5)((2, 2)) == 2.5)
     np.testing.assert_array_equal(initializers.Identity(gain=2.0)((3, 4)), 2 * np.eye(3, 4))
     for shape in [(6, 4), (4, 6), (3, 2, 4)]:
-        w = initializers.OrthogonalInitializer(gain=1.5, seed=0)(shape, dtype="float64")
+        w = initializers.Orthogonal(gain=1.5, seed=0)(shape, dtype="float64")
         flat = w.reshape(-1, shape[-1])
         gram = flat.T @ flat if flat.shape[0] >= flat.shape[1] else flat @ flat.T
         np.testing.assert_allclose(gram, 2.25 * np.eye(len(gram)), atol=1e-12)
@@ -149,7 +149,7 @@ def test_add_weight_uses_initializers():
     ("he_normal", initializers.HeNormal), ("random_uniform", initializers.RandomUniform),
     ("uniform", initializers.RandomUniform), ("normal", initializers.RandomNormal),
     ("zeros", initializers.Zeros), ("zero", initializers.Zeros), ("ones", initializers.Ones),
-    ("orthogonal", initializers.OrthogonalInitializer), (initializers.Zeros, initializers.Zeros),
+    ("orthogonal", initializers.Orthogonal), (initializers.Zeros, initializers.Zeros),
     ({"class_name": "RandomNormal", "config": {"stddev": 0.1}}, initializers.RandomNormal),
 ])
 def test_get_resolves(identifier, cls):
@@ -179,7 +179,7 @@ def test_get_rejects_unknown_names_listing_valid_ones():
     initializers.GlorotUniform(seed=3), initializers.RandomUniform(-1.0, 2.0, seed=4),
     initializers.TruncatedNormal(stddev=0.3, seed=5), initializers.Constant(0.5),
     initializers.VarianceScaling(2.0, "fan_avg", "uniform", seed=6),
-    initializers.OrthogonalInitializer(gain=2.0, seed=7),
+    initializers.Orthogonal(gain=2.0, seed=7),
 ], ids=lambda i: type(i).__name__)
 def test_config_round_trip_gives_the_same_values(initializer):
     restored = initializers.get(registry.serialize(initializer))
@@ -206,7 +206,7 @@ def test_bad_arguments_raise_value_error(factory, argument):
 
 def test_bad_shapes_and_dtypes():
     with pytest.raises(ValueError, match="rank"):
-        initializers.OrthogonalInitializer()((5,))
+        initializers.Orthogonal()((5,))
     with pytest.raises(ValueError, match="2-D"):
         initializers.Identity()((2, 2, 2))
     with pytest.raises(ValueError, match="shape"):
@@ -230,3 +230,109 @@ def test_values_drawn_in_blocks_equal_one_draw(name, dtype):
     blocked = initializer.sequential(shape, np.random.default_rng(7)) is not None
     assert blocked == (name in ("random_uniform", "random_normal", "glorot_uniform",
                                 "he_uniform", "lecun_uniform"))
+
+
+# ----- every Keras 3 name, with Keras' arguments and values ------------------------------------
+def _keras_names(keras):
+    return [name for name in dir(keras.initializers) if not name.startswith("_")
+            and name not in ("get", "serialize", "deserialize", "Initializer")]
+
+
+def test_every_keras_initializer_name_exists_with_keras_arguments(keras):
+    import inspect
+
+    names = _keras_names(keras)
+    assert [name for name in names if not hasattr(initializers, name)] == []
+    for name in names:
+        ours = inspect.signature(getattr(initializers, name)).parameters
+        theirs = inspect.signature(getattr(keras.initializers, name)).parameters
+        if any(p.kind is p.VAR_POSITIONAL for p in theirs.values()):
+            continue                                         # Zeros, Ones: no arguments
+        assert {k: p.default for k, p in ours.items()} == \
+            {k: p.default for k, p in theirs.items()}, name
+
+
+def _without_unset_axes(config):
+    return {k: v for k, v in config.items()
+            if not (k in ("input_axes", "output_axes") and v is None)}
+
+
+def test_default_configs_equal_keras(keras):
+    for name in _keras_names(keras):
+        ours = getattr(initializers, name)().get_config()
+        theirs = _without_unset_axes(getattr(keras.initializers, name)().get_config())
+        if getattr(initializers, name) is initializers.Identity:
+            theirs = {"gain": 1.0, **theirs}        # Keras' Identity leaves its gain out
+        assert ours == theirs, name
+
+
+@pytest.mark.parametrize(("name", "kwargs", "shape"), [
+    ("Zeros", {}, (3, 4)), ("ones", {}, (2, 5)), ("Constant", {"value": 0.25}, (4, 2)),
+    ("Identity", {"gain": 2.0}, (3, 5)), ("identity", {}, (4, 4)),
+    ("STFT", {}, (16, 1, 9)), ("stft", {"side": "imag", "window": "hamming"}, (10, 1, 6)),
+    ("STFT", {"window": "blackman", "scaling": "spectrum", "periodic": True}, (12, 1, 7)),
+    ("STFT", {"window": "bartlett", "scaling": None}, (8, 1, 5)),
+    ("STFT", {"window": None}, (6, 1, 4)),
+])
+def test_deterministic_values_equal_keras(keras, name, kwargs, shape):
+    ours = getattr(initializers, name)(**kwargs)(shape, dtype="float32")
+    theirs = keras.ops.convert_to_numpy(getattr(keras.initializers, name)(**kwargs)(
+        shape, dtype="float32"))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize(("name", "kwargs", "shape"), [
+    ("random_uniform", {"minval": -0.3, "maxval": 0.7}, (400, 300)),
+    ("RandomNormal", {"mean": 0.5, "stddev": 0.2}, (400, 300)),
+    ("truncated_normal", {"stddev": 0.3}, (400, 300)),
+    ("glorot_normal", {}, (300, 500)), ("GlorotUniform", {}, (3, 3, 40, 60)),
+    ("he_uniform", {}, (500, 200)), ("HeNormal", {}, (500, 200)),
+    ("lecun_uniform", {}, (500, 200)), ("LecunNormal", {}, (500, 200)),
+    ("variance_scaling", {"scale": 3.0, "mode": "fan_out", "distribution": "uniform"},
+     (200, 400)),
+    ("VarianceScaling", {"mode": "fan_avg", "distribution": "untruncated_normal",
+                         "input_axes": [0, 1], "output_axes": [2]}, (30, 20, 50)),
+    ("he_normal", {"input_axes": [0], "output_axes": [1, 2]}, (300, 4, 50)),
+    ("orthogonal", {"gain": 1.5}, (300, 200)),
+])
+def test_random_moments_match_keras(keras, name, kwargs, shape):
+    """Different random numbers, the same distribution: mean, std and range agree."""
+    ours = getattr(initializers, name)(**kwargs, seed=1)(shape, dtype="float64")
+    theirs = keras.ops.convert_to_numpy(getattr(keras.initializers, name)(**kwargs, seed=1)(
+        shape, dtype="float32")).astype(np.float64)
+    scale = theirs.std()
+    assert abs(ours.mean() - theirs.mean()) < 0.02 * scale + 0.01 * abs(theirs.mean())
+    assert ours.std() == pytest.approx(scale, rel=0.02)
+    quantiles = [0.005, 0.1, 0.5, 0.9, 0.995]          # the shape: truncation, uniform edges
+    np.testing.assert_allclose(np.quantile(ours, quantiles), np.quantile(theirs, quantiles),
+                               atol=0.06 * scale)
+
+
+def test_orthogonal_is_keras_orthogonal(keras):
+    for shape in [(6, 4), (4, 6), (3, 2, 5)]:
+        w = initializers.Orthogonal(gain=2.0, seed=0)(shape, dtype="float64")
+        flat = w.reshape(-1, shape[-1])
+        small = flat.T @ flat if flat.shape[0] >= flat.shape[1] else flat @ flat.T
+        np.testing.assert_allclose(small, 4.0 * np.eye(len(small)), atol=1e-12)
+    assert initializers.OrthogonalInitializer is initializers.Orthogonal
+    assert registry.serialize(initializers.Orthogonal())["class_name"] == \
+        keras.initializers.serialize(keras.initializers.Orthogonal())["class_name"]
+    # configs written by earlier glassnet versions name the class OrthogonalInitializer
+    assert type(initializers.get({"class_name": "OrthogonalInitializer", "config": {}})) is \
+        initializers.Orthogonal
+
+
+def test_stft_and_axes_arguments_are_checked():
+    with pytest.raises(ValueError, match="side"):
+        initializers.STFT(side="both")
+    with pytest.raises(ValueError, match="window"):
+        initializers.STFT(window="kaiser")
+    with pytest.raises(ValueError, match="Scaling"):
+        initializers.STFT(scaling="power")
+    with pytest.raises(ValueError, match="window"):
+        initializers.STFT(window=np.ones(3))((4, 1, 3))
+    with pytest.raises(ValueError, match="input_axes"):
+        initializers.GlorotUniform(input_axes="0")
+    assert initializers.get(registry.serialize(
+        initializers.HeNormal(seed=2, input_axes=[0], output_axes=[1]))).get_config() == \
+        {"seed": 2, "input_axes": [0], "output_axes": [1]}

@@ -75,3 +75,50 @@ def test_bad_factors_are_rejected(factor):
         regularizers.L2(factor)
     with pytest.raises(ValueError, match="l1"):
         regularizers.L1L2(l1=factor)
+
+
+# ----- Keras 3's names and the orthogonal regularizer ------------------------------------------
+def test_every_keras_regularizer_name_exists(keras):
+    public = [name for name in dir(keras.regularizers) if not name.startswith("_")]
+    assert [name for name in public if not hasattr(regularizers, name)] == []
+    assert regularizers.l1 is regularizers.L1 and regularizers.l2 is regularizers.L2
+    for name in ("l1", "l2", "l1_l2", "orthogonal_regularizer"):
+        ours = getattr(regularizers, name)().get_config()
+        theirs = getattr(keras.regularizers, name)().get_config()   # Keras' l1: a float32
+        assert ours.keys() == theirs.keys(), name
+        assert all(ours[key] == (pytest.approx(theirs[key], rel=1e-7) if key != "mode"
+                                 else theirs[key]) for key in ours), name
+
+
+@pytest.mark.parametrize("mode", ["rows", "columns"])
+@pytest.mark.parametrize("shape", [(4, 6), (6, 4), (3, 3)])
+def test_orthogonal_penalty_matches_keras(keras, mode, shape, rng):
+    W = rng.standard_normal(shape).astype(np.float32)
+    W[1] = 0.0                                   # a zero row: Keras' norm bound (1e7)
+    ours = regularizers.OrthogonalRegularizer(factor=0.3, mode=mode)(W)
+    theirs = keras.regularizers.OrthogonalRegularizer(factor=0.3, mode=mode)(
+        keras.ops.convert_to_tensor(W))
+    assert ours.dtype == np.float32
+    np.testing.assert_allclose(ours, keras.ops.convert_to_numpy(theirs), rtol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["rows", "columns"])
+def test_orthogonal_gradient_matches_central_differences(mode, rng):
+    regularizer = regularizers.orthogonal_regularizer(factor=0.2, mode=mode)
+    report = gradcheck.check_regularizer(regularizer, rng.standard_normal((5, 4)))
+    assert report.passed, str(report)
+
+
+def test_orthogonal_regularizer_makes_a_kernel_orthogonal_and_checks_its_arguments(rng):
+    regularizer = regularizers.OrthogonalRegularizer(factor=1.0, mode="columns")
+    W = rng.standard_normal((8, 3))
+    start = regularizer(W)
+    for _ in range(300):
+        W -= 0.5 * regularizer.gradient(W)
+    assert regularizer(W) < 0.1 * start         # |P| is a kink at 0: descent hovers near it
+    assert regularizers.get(regularizers.serialize(regularizer)).get_config() == \
+        {"factor": 1.0, "mode": "columns"}
+    with pytest.raises(ValueError, match="mode"):
+        regularizers.OrthogonalRegularizer(mode="diagonal")
+    with pytest.raises(ValueError, match="rank 2"):
+        regularizer(np.ones((2, 2, 2)))

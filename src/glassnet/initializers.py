@@ -35,14 +35,18 @@ from glassnet import checks, config, registry
 from glassnet.random import global_generator
 
 
-def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
+def compute_fans(shape: tuple[int, ...], input_axes=None, output_axes=None) -> tuple[int, int]:
     """(fan_in, fan_out) of a kernel, as Keras computes them.
 
     Dense (n_in, n_out): (n_in, n_out). Conv (*kernel_size, c_in, c_out): each input channel
     meets prod(kernel_size) weights, so (c_in * r, c_out * r) with r = prod(kernel_size).
-    A vector (n,): (n, n); a scalar: (1, 1).
+    A vector (n,): (n, n); a scalar: (1, 1). With both `input_axes` and `output_axes` (Keras
+    3.15, for kernels such as EinsumDense's): the products of those axes' sizes.
     """
     shape = tuple(shape)
+    if input_axes is not None and output_axes is not None:
+        return (int(math.prod(shape[a] for a in input_axes)),
+                int(math.prod(shape[a] for a in output_axes)))
     if len(shape) == 0:
         return 1, 1
     if len(shape) == 1:
@@ -278,11 +282,16 @@ class VarianceScaling(Initializer):
         mode: "fan_in", "fan_out" or "fan_avg".
         distribution: "truncated_normal", "untruncated_normal", "uniform" ("normal" = truncated).
         seed: fixed seed (same values every call), or None for the global generator.
+        input_axes, output_axes: the axes whose sizes multiply into fan_in and fan_out
+            (both, or neither: then `compute_fans`' convention).
     """
 
     def __init__(self, scale: float = 1.0, mode: str = "fan_in",
-                 distribution: str = "truncated_normal", seed: int | None = None):
+                 distribution: str = "truncated_normal", seed: int | None = None,
+                 input_axes=None, output_axes=None):
         self.scale = checks.positive(f"{type(self).__name__}: scale", scale)
+        self.input_axes = _check_axes(input_axes, "input_axes")
+        self.output_axes = _check_axes(output_axes, "output_axes")
         if mode not in _MODES:
             raise ValueError(f"{type(self).__name__}: mode must be one of {_MODES}, "
                              f"got {mode!r}")
@@ -296,7 +305,7 @@ class VarianceScaling(Initializer):
 
     def variance(self, shape) -> float:
         """scale / n for a kernel of `shape`."""
-        fan_in, fan_out = compute_fans(shape)
+        fan_in, fan_out = compute_fans(shape, self.input_axes, self.output_axes)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         return self.scale / max(1.0, n)
 
@@ -318,22 +327,38 @@ class VarianceScaling(Initializer):
             return lambda n: rng.normal(0.0, math.sqrt(variance), n)
         return None                     # truncated: redraws would read the stream differently
 
+    def _axes_config(self) -> dict[str, Any]:
+        """input_axes and output_axes, written only when given (configs stay as before)."""
+        return {key: value for key, value in (("input_axes", self.input_axes),
+                                              ("output_axes", self.output_axes))
+                if value is not None}
+
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-                "seed": self.seed}
+                "seed": self.seed, **self._axes_config()}
+
+
+def _check_axes(axes, name: str) -> list[int] | None:
+    if axes is None:
+        return None
+    if not isinstance(axes, (list, tuple)) or not all(
+            isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axes):
+        raise ValueError(f"{name}: expected None or a list of integers, got {axes!r}")
+    return [int(a) for a in axes]
 
 
 class _FixedVarianceScaling(VarianceScaling):
-    """A named VarianceScaling (Glorot, He, LeCun): only the seed is an argument."""
+    """A named VarianceScaling (Glorot, He, LeCun): the seed and the fan axes are arguments."""
 
     _preset: tuple[float, str, str]
 
-    def __init__(self, seed: int | None = None):
+    def __init__(self, seed: int | None = None, input_axes=None, output_axes=None):
         scale, mode, distribution = self._preset
-        super().__init__(scale=scale, mode=mode, distribution=distribution, seed=seed)
+        super().__init__(scale=scale, mode=mode, distribution=distribution, seed=seed,
+                         input_axes=input_axes, output_axes=output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, **self._axes_config()}
 
 
 @registry.register("initializer", "glorot_uniform")
@@ -378,8 +403,8 @@ class LecunNormal(_FixedVarianceScaling):
     _preset = (1.0, "fan_in", "truncated_normal")
 
 
-@registry.register("initializer", "orthogonal", "Orthogonal")
-class OrthogonalInitializer(Initializer):
+@registry.register("initializer", "orthogonal", "OrthogonalInitializer")
+class Orthogonal(Initializer):
     """W = gain * Q, Q with orthonormal rows or columns (Keras' default recurrent kernel).
 
     Q comes from the QR decomposition of a standard normal (rows, cols) matrix, rows =
@@ -393,7 +418,7 @@ class OrthogonalInitializer(Initializer):
 
     def generate(self, shape, rng):
         if len(shape) < 2:
-            raise ValueError(f"OrthogonalInitializer: expected a shape of rank >= 2, "
+            raise ValueError(f"Orthogonal: expected a shape of rank >= 2, "
                              f"got {shape}")
         rows, cols = math.prod(shape[:-1]), shape[-1]
         a = rng.standard_normal((max(rows, cols), min(rows, cols)))
@@ -405,6 +430,95 @@ class OrthogonalInitializer(Initializer):
 
     def get_config(self):
         return {"gain": self.gain, "seed": self.seed}
+
+
+# ----- STFT: the Fourier basis as a convolution kernel ------------------------------------------
+_WINDOWS = {   # w(n), n = 0 .. M-1 of a symmetric window of M points (scipy.signal's forms)
+    "hann": lambda n, m: 0.5 - 0.5 * np.cos(2 * np.pi * n / (m - 1)),
+    "hamming": lambda n, m: 0.54 - 0.46 * np.cos(2 * np.pi * n / (m - 1)),
+    "blackman": lambda n, m: (0.42 - 0.5 * np.cos(2 * np.pi * n / (m - 1))
+                              + 0.08 * np.cos(4 * np.pi * n / (m - 1))),
+    "bartlett": lambda n, m: 1 - np.abs(2 * n / (m - 1) - 1),
+    "boxcar": lambda n, m: np.ones_like(n),
+}
+
+
+def _window(name: str, length: int, periodic: bool) -> np.ndarray:
+    """The window of `length` points; periodic: the first `length` of `length + 1` points
+    (the form for spectral analysis, scipy's fftbins=True)."""
+    m = length + 1 if periodic else length
+    if m == 1:
+        return np.ones(1)
+    return _WINDOWS[name](np.arange(m, dtype=np.float64), m)[:length]
+
+
+@registry.register("initializer", "stft", "STFTInitializer")
+class STFT(Initializer):
+    """The real or imaginary part of the DFT basis, windowed: a Conv1D kernel that computes a
+    short-time Fourier transform (as Keras' STFTSpectrogram).
+
+    Shape (T, 1, F): T the frame length, F = fft_length / 2 + 1 frequencies. With
+    f = k / (2 (F - 1)) and window w,
+
+        real:  W[t, 0, k] = cos(-2π t f) · w[t] / s        imag:  sin(-2π t f) · w[t] / s
+
+    s = sqrt(Σ w²) for scaling="density", Σ |w| for "spectrum", 1 for None.
+
+    Args:
+        side: "real" or "imag".
+        window: "hann", "hamming", "blackman", "bartlett", "boxcar", an array of T values,
+            or None (no window, no scaling).
+        scaling: "density", "spectrum" or None.
+        periodic: the periodic form of a named window.
+    """
+
+    def __init__(self, side: str = "real", window="hann", scaling: str | None = "density",
+                 periodic: bool = False):
+        if side not in ("real", "imag"):
+            raise ValueError(f"side should be 'real' or 'imag', not {side}")
+        if isinstance(window, str) and window not in _WINDOWS:
+            raise ValueError(f"STFT: window must be one of {sorted(_WINDOWS)}, an array or "
+                             f"None, got {window!r}")
+        if scaling is not None and scaling not in ("density", "spectrum"):
+            raise ValueError(f"Scaling is invalid, it must be `None`, 'density' or "
+                             f"'spectrum'. Received scaling={scaling}")
+        self.side, self.window, self.scaling = side, window, scaling
+        self.periodic = bool(periodic)
+
+    def generate(self, shape, rng):
+        if len(shape) != 3:
+            raise ValueError(f"STFT: expected a shape (frame_length, channels, "
+                             f"fft_length // 2 + 1), got {shape}")
+        length, _, bins = shape
+        t = np.arange(length, dtype=np.float64).reshape(length, 1, 1)
+        f = np.arange(bins, dtype=np.float64).reshape(1, 1, bins) / ((bins - 1) * 2)
+        angle = -2 * t * f * np.pi
+        kernel = np.cos(angle) if self.side == "real" else np.sin(angle)
+        if self.window is None:
+            return np.broadcast_to(kernel, shape).copy()
+        w = (_window(self.window, length, self.periodic) if isinstance(self.window, str)
+             else np.asarray(self.window, dtype=np.float64))
+        if w.shape != (length,):
+            raise ValueError(f"The shape of `window` must be equal to [frame_length]. "
+                             f"Received: window shape={w.shape}")
+        scale = {"density": np.sqrt((w * w).sum()), "spectrum": np.abs(w).sum(),
+                 None: 1.0}[self.scaling]
+        return np.broadcast_to(kernel * w.reshape(length, 1, 1) / scale, shape).copy()
+
+    def get_config(self):
+        window = self.window if self.window is None or isinstance(self.window, str) \
+            else np.asarray(self.window).tolist()
+        return {"side": self.side, "window": window, "periodic": self.periodic,
+                "scaling": self.scaling}
+
+
+# Keras 3's other names for the classes (`keras.initializers.he_normal(seed=1)`)
+zeros, ones, constant, identity, IdentityInitializer = Zeros, Ones, Constant, Identity, Identity
+random_uniform, random_normal, truncated_normal = RandomUniform, RandomNormal, TruncatedNormal
+variance_scaling, orthogonal, OrthogonalInitializer = VarianceScaling, Orthogonal, Orthogonal
+glorot_uniform, glorot_normal, he_uniform, he_normal = (GlorotUniform, GlorotNormal, HeUniform,
+                                                        HeNormal)
+lecun_uniform, lecun_normal, stft, STFTInitializer = LecunUniform, LecunNormal, STFT, STFT
 
 
 # ----- look-up -------------------------------------------------------------------------------

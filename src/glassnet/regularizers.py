@@ -1,4 +1,5 @@
-"""Weight penalties added to the loss: L1, L2 and both (Keras 3 names, factors and formulas).
+"""Weight penalties added to the loss: L1, L2, both, and orthogonality (Keras 3 names,
+factors and formulas).
 
 A regularizer is a function of a weight W and its derivative, side by side:
 
@@ -20,6 +21,8 @@ from __future__ import annotations
 
 import math
 from typing import Any
+
+import numpy as np
 
 from glassnet import registry
 from glassnet.backend import namespace
@@ -134,9 +137,75 @@ class L2(Regularizer):
         return {"l2": self.l2}
 
 
-def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
-    """L1L2 with the defaults Keras gives the name "l1_l2" (0.01 each)."""
-    return L1L2(l1=l1, l2=l2)
+_MAX_INVERSE_NORM = 1e7          # Keras' normalize: x · min(1/‖x‖, 1/epsilon), epsilon 1e-7
+
+
+@registry.register("regularizer", "orthogonal_regularizer")
+class OrthogonalRegularizer(Regularizer):
+    """Penalizes rows (or columns) of a 2-D kernel that are not orthogonal to each other.
+
+    With U the rows of W scaled to unit norm (u_i = w_i · min(1/‖w_i‖, 1e7)) and P = U Uᵀ
+    their cosines, over the n (n - 1) / 2 pairs i < j:
+
+        R(W)  = factor · ½ Σ_{i≠j} |P_ij| / (n (n - 1) / 2)       = factor · mean_{i<j} |P_ij|
+        dR/dU = 2 G U,  G = factor · ½ sign(P) (1 - I) / pairs    (P symmetric)
+        dR/dw_i = (dR/du_i - u_i (u_i · dR/du_i)) / ‖w_i‖         (norm bound not reached)
+
+    Args:
+        factor: the penalty's weight, >= 0.
+        mode: "rows" (each row a vector) or "columns" (each column).
+    """
+
+    def __init__(self, factor: float = 0.01, mode: str = "rows"):
+        self.factor = _check_factor(factor, "factor")
+        if mode not in ("rows", "columns"):
+            raise ValueError(f'Invalid value for argument `mode`. Expected one of '
+                             f'{{"rows", "columns"}}. Received: mode={mode}')
+        self.mode = mode
+
+    def _units(self, W):
+        """(U, scale): the vectors as rows, scaled to unit norm, and each one's scale."""
+        if W.ndim != 2:
+            raise ValueError(f"Inputs to OrthogonalRegularizer must have rank 2. Received: "
+                             f"inputs.shape={W.shape}")
+        xp = namespace(W)
+        V = W if self.mode == "rows" else W.T                    # (n, d)
+        with np.errstate(divide="ignore"):       # a zero row: scale 1e7, as Keras
+            scale = xp.minimum(1 / xp.sqrt((V * V).sum(axis=1, keepdims=True)),
+                               W.dtype.type(_MAX_INVERSE_NORM))  # (n, 1)
+        return V * scale, scale
+
+    def _pairs(self, n: int) -> float:
+        return n * (n - 1) / 2
+
+    def __call__(self, W):
+        U, _ = self._units(W)
+        P = U @ U.T                                               # (n, n) cosines
+        off = abs(P).sum() - abs(P.diagonal()).sum()
+        return W.dtype.type(self.factor * 0.5 * off / self._pairs(len(U)))
+
+    def gradient(self, W):
+        xp = namespace(W)
+        U, scale = self._units(W)
+        P = U @ U.T
+        G = xp.sign(P) * (self.factor * 0.5 / self._pairs(len(U)))
+        xp.fill_diagonal(G, 0)
+        dU = 2 * (G @ U)                                          # (n, d)
+        along = (U * dU).sum(axis=1, keepdims=True)
+        bounded = scale >= _MAX_INVERSE_NORM
+        dV = xp.where(bounded, dU * scale, (dU - U * along) * scale)
+        return (dV if self.mode == "rows" else dV.T).astype(W.dtype, copy=False)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"factor": self.factor, "mode": self.mode}
+
+
+# Keras 3's lower-case names are its classes (`l1_l2()`: no penalty, as `L1L2()`; the
+# string "l1_l2" gives 0.01 each, see `get`).
+l1 = L1
+l2 = L2
+l1_l2 = L1L2
+orthogonal_regularizer = OrthogonalRegularizer
 
 
 def serialize(regularizer: Regularizer) -> dict[str, Any]:
@@ -153,7 +222,7 @@ def get(identifier) -> Regularizer | None:
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
     if identifier == "l1_l2":
-        return l1_l2()
+        return L1L2(l1=0.01, l2=0.01)
     if isinstance(identifier, (str, dict)):
         return deserialize(identifier)
     raise TypeError(f"regularizer: expected None, a Regularizer, a name or a config dict, "

@@ -276,7 +276,7 @@ def test_save_and_load_residual_model(tmp_path, rng):
 
 def test_summary_shows_connections_and_counts():
     lines = []
-    siamese_model().summary(print_fn=lines.append)
+    siamese_model().summary(line_length=200, print_fn=lines.append)
     text = "\n".join(lines)
     assert lines[0] == 'Model: "siamese"' and "Connected to" in lines[2]
     assert "shared (Dense)" in text and "a[0][0], b[0][0]" in text

@@ -88,13 +88,12 @@ def _refused(path, *fragments):
                                     "config": {}}, ["Dense", "kernel_constraint"]),
     ("Dense", "activation", "mish", ["Dense", "'mish'"]),
     ("GRU", "recurrent_activation", "hard_sigmoid", ["GRU", "hard_sigmoid"]),
-    ("GRU", "dropout", 0.25, ["GRU", "dropout"]),
     ("Conv1D", "data_format", "channels_first", ["Conv1D", "channels_first"]),
     ("Dense", "dtype", {"module": "keras", "class_name": "DTypePolicy",
                         "config": {"name": "mixed_float16"}}, ["Dense", "mixed_float16"]),
     ("Dense", "kernel_regularizer", {"module": "keras.regularizers",
-                                     "class_name": "OrthogonalRegularizer", "config": {}},
-     ["OrthogonalRegularizer"]),
+                                     "class_name": "SpectralRegularizer", "config": {}},
+     ["SpectralRegularizer"]),
     ("Dense", "quantization_config", {"mode": "int8"}, ["quantization_config"]),
 ])
 def test_an_option_glassnet_lacks_is_named(saved, class_name, key, value, fragments):

@@ -101,8 +101,14 @@ CASES = {
     "Maximum": lambda k, L: _merge(k, L.Maximum()),
     "Minimum": lambda k, L: _merge(k, L.Minimum()),
     "Concatenate": lambda k, L: _merge(k, L.Concatenate()),
+    "Dot": lambda k, L: _merge(k, L.Dot(axes=1)),
+    "Dot normalize": lambda k, L: _merge(k, L.Dot(axes=-1, normalize=True)),
+    "LSTM dropout": lambda k, L: _sequential(k, (5, 2), L.LSTM(
+        3, dropout=0.2, recurrent_dropout=0.3, seed=4)),
+    "Dense orthogonal_regularizer": lambda k, L: _sequential(k, (5,), L.Dense(
+        4, kernel_regularizer=k.regularizers.OrthogonalRegularizer(0.1, mode="columns"))),
 }
-RANDOM_IN_TRAINING = ("Dropout",)          # a step in each library draws its own mask
+RANDOM_IN_TRAINING = ("Dropout", "LSTM dropout")   # a step in each draws its own mask
 
 
 def _input(keras_model, rng):

@@ -1,5 +1,6 @@
 """ONNX converters for the layers without windows or time: Dense, Flatten, Reshape, Dropout,
-the activation layers, Embedding, Normalization, the merge layers and TimeDistributed.
+the activation layers, Embedding, Normalization, the merge layers (Dot as one Einsum) and
+TimeDistributed.
 
 Each converter is `convert(graph, layer, x, mask) -> y` in inference mode: x is a Tensor
 (name, shape) or, for a merge layer, a list of them; y is the output's name, or
@@ -105,6 +106,30 @@ def concatenate(graph, layer, x, mask):
     return graph.op("Concat", [t.name for t in x], axis=layer.axis % rank)
 
 
+def dot(graph, layer, x, mask):
+    """Per-sample dot product along one axis of each input, as one Einsum; with normalize,
+    each input is first scaled by min(1/‖x‖, 1e7) along its axis (as the layer)."""
+    ranks = [len(t.shape) for t in x]
+    a1, a2 = layer.contracted_axes(*ranks)
+    names = [t.name for t in x]
+    if layer.normalize:
+        for i, axis in enumerate((a1, a2)):
+            square = graph.reduce("ReduceSum", graph.op("Mul", [names[i], names[i]]), [axis])
+            scale = graph.op("Min", [graph.op("Reciprocal", [graph.op("Sqrt", [square])]),
+                                     graph.scalar(1e7, "max_inverse_norm")])
+            names[i] = graph.op("Mul", [names[i], scale], hint="unit")
+    letters = iter("bcdefghijklmnopqrstuvwxy")
+    first = ["a"] + [next(letters) for _ in range(ranks[0] - 1)]
+    second = ["a"] + [next(letters) for _ in range(ranks[1] - 1)]
+    first[a1] = second[a2] = "z"                       # the contracted axis
+    out = [c for c in first if c != "z"] + [c for c in second[1:] if c != "z"]
+    y = graph.op("Einsum", names, equation=f"{''.join(first)},{''.join(second)}->"
+                                           f"{''.join(out)}")
+    if len(out) == 1:                                  # (N,) -> (N, 1), as Keras
+        y = graph.op("Reshape", [y, graph.ints([-1, 1], "column")])
+    return y
+
+
 # ----- TimeDistributed: the inner layer on (N·T, ...) --------------------------------------
 def time_distributed(graph, layer, x, mask):
     """(N, T, *in) -> (N·T, *in) -> inner layer -> (N·T, *out) -> (N, T, *out)."""
@@ -137,5 +162,6 @@ CONVERTERS = {
     layers.Maximum: maximum,
     layers.Minimum: minimum,
     layers.Concatenate: concatenate,
+    layers.Dot: dot,
     layers.TimeDistributed: time_distributed,
 }

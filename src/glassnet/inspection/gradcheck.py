@@ -114,8 +114,12 @@ def _compare(name, analytic, numeric, indices, tolerance) -> GradientError:
 
 
 def _generators(obj) -> list[np.random.Generator]:
-    """NumPy generators an object keeps (dropout masks): restored before each forward."""
-    return [v for v in vars(obj).values() if isinstance(v, np.random.Generator)]
+    """NumPy generators an object and the layers inside it keep (dropout masks, e.g. an RNN's
+    in a Bidirectional): restored before each forward."""
+    found = [v for v in vars(obj).values() if isinstance(v, np.random.Generator)]
+    for child in obj.sublayers() if isinstance(obj, Layer) else []:
+        found += [g for g in _generators(child) if all(g is not f for f in found)]
+    return found
 
 
 def to_float64(layer) -> None:

@@ -20,10 +20,21 @@ from glassnet.layers.merging import (
     Add,
     Average,
     Concatenate,
+    Dot,
     Maximum,
     Minimum,
     Multiply,
     Subtract,
+)
+from glassnet.layers.merging_functions import (
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
 )
 from glassnet.layers.noise import (
     AlphaDropout,
@@ -49,6 +60,7 @@ from glassnet.layers.rearranging import Permute, RepeatVector, UpSampling1D
 from glassnet.layers.recurrent import GRU, LSTM, SimpleRNN
 from glassnet.layers.regularization import Dropout
 from glassnet.layers.reshaping import UpSampling2D, ZeroPadding2D
+from glassnet.layers.serialization import deserialize, serialize
 from glassnet.layers.wrappers import Bidirectional, TimeDistributed
 
 __all__ = [
@@ -67,4 +79,7 @@ __all__ = [
     "Permute", "RepeatVector", "Rescaling", "SeparableConv2D", "SpatialDropout1D",
     "SpatialDropout2D", "UpSampling1D", "ZeroPadding1D",
     "AveragePooling3D", "Conv3D", "GlobalAveragePooling3D", "GlobalMaxPooling3D", "MaxPooling3D",
+    # the merge layers' functional forms, and Dot
+    "Dot", "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
+    "deserialize", "serialize",
 ]

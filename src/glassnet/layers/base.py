@@ -214,6 +214,23 @@ class Layer:
         for layer in self.sublayers():
             layer.trainable = value
 
+    # ----- the first call on symbolic tensors (as Keras: later calls are not looked at) ------
+    @property
+    def input(self):
+        """The input tensor (a list for a merge layer) of the layer's first graph call."""
+        node = self._first_node("input")
+        return list(node.inputs) if node.list_input else node.inputs[0]
+
+    @property
+    def output(self):
+        return self._first_node("output")
+
+    def _first_node(self, attribute: str):
+        if not getattr(self, "_inbound_nodes", None):
+            raise AttributeError(f"The layer {self.name} has never been called and thus has "
+                                 f"no defined {attribute}.")
+        return self._inbound_nodes[0]
+
     def sublayers(self) -> list[Layer]:
         """The layers inside this one (a model's, a wrapper's); none for a plain layer, the
         layers held in attributes for a call()-style one."""

@@ -64,8 +64,10 @@ class SymbolicTensor(Operators):
         # A layer with weights (Embedding on int ids) computes in its float dtype; others
         # (Flatten, Reshape) pass their input's dtype on.
         dtype = layer.dtype if layer.parameters() else tensors[0].dtype
-        return SymbolicTensor(layer.compute_output_shape(shape), dtype, layer,
-                              tensors, list_input=many)
+        output = SymbolicTensor(layer.compute_output_shape(shape), dtype, layer,
+                                tensors, list_input=many)
+        layer.__dict__.setdefault("_inbound_nodes", []).append(output)  # layer.input/.output
+        return output
 
     def __repr__(self) -> str:
         return f"<SymbolicTensor shape={self.shape} dtype={self.dtype}>"
@@ -102,7 +104,12 @@ class InputLayer(Layer):
         self._data_dtype = data_dtype
         self.batch_shape = batch_shape
         self.maybe_build(batch_shape)
-        self.output = SymbolicTensor(batch_shape, self.dtype, self)
+        self._inbound_nodes = [SymbolicTensor(batch_shape, self.dtype, self)]
+
+    @property
+    def input(self):
+        """The tensor `Input(...)` returns (an InputLayer's input is its output)."""
+        return self.output
 
     @property
     def dtype(self) -> str:

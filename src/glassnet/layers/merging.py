@@ -1,5 +1,5 @@
 """Merge layers: several tensors in, one out (Add, Subtract, Multiply, Average, Maximum,
-Minimum, Concatenate), for models built with `Model(inputs, outputs)`.
+Minimum, Concatenate, Dot), for models built with `Model(inputs, outputs)`.
 
 A merge layer is called on a list, and its two functions work on lists:
 
@@ -299,5 +299,140 @@ class Concatenate(Merge):
         return {**super().get_config(), "axis": self.axis}
 
 
-__all__ = ["Add", "Average", "Concatenate", "Maximum", "Merge", "Minimum", "Multiply",
+@register("layer")
+class Dot(Merge):
+    """Per sample, the dot product of two tensors along one axis of each (Keras' batch_dot).
+
+    For x (N, d) and y (N, d) and axes=1: y_n = <x_n, y_n>, shape (N, 1). In general x's
+    contracted axis is moved last and y's first (after the batch), the other axes flattened:
+
+        X (N, P, d) @ Y (N, d, Q) = Z (N, P, Q)  ->  out (N, *x_rest, *y_rest)
+        dX = dZ @ Yᵀ,  dY = Xᵀ @ dZ               (per sample)
+
+    With `normalize=True` each input is first scaled to unit L2 norm along its axis,
+    u = x · min(1/‖x‖, 1e7) (Keras' epsilon bound), so the output is the cosine similarity;
+    its backward is du -> (du - u (u·du)) / ‖x‖ (the part along u does not change u).
+
+    Args:
+        axes: one axis for both inputs, or a pair (axis of x, axis of y); not the batch axis.
+        normalize: L2-normalize along the axes before the product.
+    """
+
+    min_inputs = max_inputs = 2
+    supports_masking = False
+
+    @classmethod
+    def contract_sample(cls, rng):
+        return ({"axes": [2, 2], "normalize": True},
+                [rng.standard_normal((3, 2, 4)), rng.standard_normal((3, 2, 4))])
+
+    def __init__(self, axes, normalize: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axes, (list, tuple)):
+            if len(axes) != 2:
+                raise ValueError(f"Invalid format for argument `axes`: it should contain two "
+                                 f"elements. Received: axes={axes}")
+            if not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool)
+                       for a in axes):
+                raise ValueError(f"Invalid format for argument `axes`: list elements should "
+                                 f"be integers. Received: axes={axes}")
+            axes = [int(a) for a in axes]
+        elif isinstance(axes, bool) or not isinstance(axes, (int, np.integer)):
+            raise TypeError(f"Invalid type for argument `axes`: it should be a list or an "
+                            f"int. Received: axes={axes}")
+        else:
+            axes = int(axes)
+        self.axes = axes
+        self.normalize = bool(normalize)
+
+    def compute_mask(self, x, mask=None):
+        return None
+
+    def contracted_axes(self, rank1: int, rank2: int) -> list[int]:
+        """The contracted axis of each input, non-negative; the batch axis is refused."""
+        given = [self.axes, self.axes] if isinstance(self.axes, int) else self.axes
+        pair = [a % rank if a < 0 else a for a, rank in zip(given, (rank1, rank2))]
+        if 0 in pair or pair[0] >= rank1 or pair[1] >= rank2:
+            raise ValueError(f"{self._title()}: axes={self.axes} is out of range for inputs "
+                             f"of ranks {rank1} and {rank2} (the batch axis 0 cannot be "
+                             f"contracted)")
+        return pair
+
+    def compute_output_shape(self, input_shape) -> tuple:
+        self._check_list(input_shape)
+        shape1, shape2 = (list(shape) for shape in input_shape)
+        a1, a2 = self.contracted_axes(len(shape1), len(shape2))
+        if None not in (shape1[a1], shape2[a2]) and shape1[a1] != shape2[a2]:
+            raise ValueError(f"Incompatible input shapes: axis values {shape1[a1]} (at axis "
+                             f"{a1}) != {shape2[a2]} (at axis {a2}). Full input shapes: "
+                             f"{tuple(shape1)}, {tuple(shape2)}")
+        out = [_known((shape1[0], shape2[0]))]
+        out += [d for i, d in enumerate(shape1) if i not in (0, a1)]
+        out += [d for i, d in enumerate(shape2) if i not in (0, a2)]
+        return tuple(out) if len(out) > 1 else (out[0], 1)
+
+    def build(self, input_shape) -> None:
+        self.compute_output_shape(input_shape)      # validates the shapes
+
+    def forward(self, inputs, training: bool = False):
+        self._check_list(inputs)
+        x, y = inputs
+        if len(x) != len(y):
+            raise ValueError(f"{self._title()}: the inputs must have the same batch size, "
+                             f"got shapes {np.shape(x)} and {np.shape(y)}")
+        a1, a2 = self.contracted_axes(np.ndim(x), np.ndim(y))
+        out_shape = self.compute_output_shape([np.shape(x), np.shape(y)])
+        xp = namespace(x)
+        self._scales = None
+        if self.normalize:
+            (x, sx), (y, sy) = _unit(x, a1), _unit(y, a2)
+            self._scales, self._units = (sx, sy), (x, y)          # kept for backward
+        xm = xp.moveaxis(x, a1, -1)                               # (N, *x_rest, d)
+        ym = xp.moveaxis(y, a2, 1)                                # (N, d, *y_rest)
+        self._moved_shapes, self._axes_used = (xm.shape, ym.shape), (a1, a2)
+        self._X = xm.reshape(len(x), -1, xm.shape[-1])            # (N, P, d)
+        self._Y = ym.reshape(len(y), ym.shape[1], -1)             # (N, d, Q)
+        return (self._X @ self._Y).reshape(out_shape)             # (N, P, Q) -> out
+
+    def backward(self, dy, input_gradient: bool = True):
+        """dL/dout (N, *x_rest, *y_rest) -> [dL/dx, dL/dy], shaped as the inputs."""
+        xp = namespace(dy)
+        X, Y = self._X, self._Y
+        dz = dy.reshape(len(X), X.shape[1], Y.shape[2])           # (N, P, Q)
+        dX = dz @ xp.swapaxes(Y, 1, 2)                            # (N, P, d)
+        dY = xp.swapaxes(X, 1, 2) @ dz                            # (N, d, Q)
+        (x_shape, y_shape), (a1, a2) = self._moved_shapes, self._axes_used
+        dx = xp.moveaxis(dX.reshape(x_shape), -1, a1)
+        dy_ = xp.moveaxis(dY.reshape(y_shape), 1, a2)
+        if self._scales is not None:
+            dx = _unit_backward(dx, self._units[0], self._scales[0], a1)
+            dy_ = _unit_backward(dy_, self._units[1], self._scales[1], a2)
+        return [dx, dy_]
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}
+
+
+_MAX_INVERSE_NORM = 1e7          # Keras' normalize: x · min(1/‖x‖, 1/epsilon), epsilon 1e-7
+
+
+def _unit(x, axis: int):
+    """(u, scale): u = x · scale, scale = min(1/‖x‖, 1e7) along `axis` (kept as size 1)."""
+    xp = namespace(x)
+    norm = xp.sqrt((x * x).sum(axis=axis, keepdims=True))
+    with np.errstate(divide="ignore"):
+        scale = xp.minimum(1 / norm, x.dtype.type(_MAX_INVERSE_NORM))
+    return x * scale, scale
+
+
+def _unit_backward(du, u, scale, axis: int):
+    """dL/du -> dL/dx for u = x · min(1/‖x‖, 1e7): (du - u (u·du)) / ‖x‖ where the norm
+    bound is not reached, du · 1e7 where it is (there the scale is a constant)."""
+    xp = namespace(du)
+    bounded = scale >= _MAX_INVERSE_NORM
+    along = (u * du).sum(axis=axis, keepdims=True)
+    return xp.where(bounded, du * scale, (du - u * along) * scale)
+
+
+__all__ = ["Add", "Average", "Concatenate", "Dot", "Maximum", "Merge", "Minimum", "Multiply",
            "Subtract"]

@@ -53,7 +53,10 @@ class SimpleRNN(_RNN):
         return_state: also return the final state: forward gives [output, h].
         go_backwards: read the sequence from the end; returned sequences are in that order.
         zero_output_for_mask: masked steps output zeros instead of the previous output.
-        dropout, recurrent_dropout: only 0.0 for now.
+        dropout: fraction of the input features dropped in training, one mask per sequence.
+        recurrent_dropout: fraction of the state's units dropped from the recurrent product
+            in training, one mask per sequence (see layers/rnn.py).
+        seed: seeds the dropout masks' generator.
 
     Example:
         >>> layer = SimpleRNN(4)
@@ -66,14 +69,14 @@ class SimpleRNN(_RNN):
 
     def _step(self, t, xz_t, states, new_states):
         z = self._z_for_step(t)
-        np.matmul(states[0], self._step_kernel, out=z)                # (N, U) @ (U, U)
+        np.matmul(self._recurrent_input(states[0]), self._step_kernel, out=z)  # (N, U) @ (U, U)
         z += xz_t
         _activate(self.activation, z, new_states[0])                  # h_t = f(z)
 
     def _step_backward(self, t, d_states, dz):
         # h_t as stored (a masked sample's is h_{t-1}, but its gradient is zero)
         _backprop(self.activation, d_states[0], self._states[0, t + 1], self._kept_z(t), dz)
-        return [dz @ self._recurrent_kernel_t]                          # dL/dh_{t-1}
+        return [self._recurrent_gradient(dz @ self._recurrent_kernel_t)]  # dL/dh_{t-1}
 
 
 @register("layer")
@@ -142,7 +145,7 @@ class LSTM(_RNN):
         h_prev, c_prev = states
         h, c = new_states
         z, a = self._z_for_step(t), self._a[t]
-        np.matmul(h_prev, self._step_kernel, out=z)                     # (N, U) @ (U, 4U)
+        np.matmul(self._recurrent_input(h_prev), self._step_kernel, out=z)  # (N, U) @ (U, 4U)
         z += xz_t                    # z, or [z_i/2, z_f/2, z_g, z_o/2] with sigmoid gates (below;
         #                              where z is kept for backward, only g's block is read back)
         z_gates = _gate_major(z)                                        # (4, N, U) view of z
@@ -195,7 +198,7 @@ class LSTM(_RNN):
         else:
             for k, activation in enumerate(self._gate_activations()):
                 _backprop(activation, d_gates[k], a[k], z_gate[k], dz_gates[k])
-        dh_prev = dz @ self._recurrent_kernel_t                         # (N, 4U) @ (4U, U)
+        dh_prev = self._recurrent_gradient(dz @ self._recurrent_kernel_t)   # (N, 4U) @ (4U, U)
         dc_total *= f                                                   # dL/dc_{t-1}
         return [dh_prev, dc_total]
 
@@ -258,19 +261,20 @@ class GRU(_RNN):
 
     def _step(self, t, xz_t, states, new_states):
         h_prev, h = states[0], new_states[0]
+        h_read = self._recurrent_input(h_prev)          # what U multiplies: h_{t-1} (⊙ m_h)
         u, U = self.units, self._step_kernel
         z, a, rec = self._z_for_step(t), self._a[t], self._recurrent[t]
         if self.reset_after:
-            np.matmul(h_prev, U, out=rec)                                # (N, U) @ (U, 3U)
+            np.matmul(h_read, U, out=rec)                                # (N, U) @ (U, 3U)
             if self.use_bias:
                 rec += self.bias.value[1]
             np.add(xz_t[:, :2 * u], rec[:, :2 * u], out=z[:, :2 * u])
             _activate(self.recurrent_activation, z[:, :2 * u], a[:, :2 * u])   # z, r
             np.multiply(a[:, u:2 * u], rec[:, 2 * u:], out=z[:, 2 * u:])       # r ⊙ u_h
         else:
-            np.add(xz_t[:, :2 * u], h_prev @ U[:, :2 * u], out=z[:, :2 * u])
+            np.add(xz_t[:, :2 * u], h_read @ U[:, :2 * u], out=z[:, :2 * u])
             _activate(self.recurrent_activation, z[:, :2 * u], a[:, :2 * u])
-            np.multiply(a[:, u:2 * u], h_prev, out=rec)                         # r ⊙ h_{t-1}
+            np.multiply(a[:, u:2 * u], h_read, out=rec)                         # r ⊙ h_{t-1}
             np.matmul(rec, U[:, 2 * u:], out=z[:, 2 * u:])
         z[:, 2 * u:] += xz_t[:, 2 * u:]
         _activate(self.activation, z[:, 2 * u:], a[:, 2 * u:])                 # h̃
@@ -296,13 +300,14 @@ class GRU(_RNN):
             dzr = self._dz_recurrent[t]                   # dL/du, u = h_{t-1} U + b[1]
             dzr[:, :2 * u] = dz[:, :2 * u]
             np.multiply(dz[:, 2 * u:], reset, out=dzr[:, 2 * u:])
-            dh_prev += dzr @ U_t                            # (N, 3U) @ (3U, U)
+            dh_prev += self._recurrent_gradient(dzr @ U_t)  # (N, 3U) @ (3U, U)
         else:
             d_rh = dz[:, 2 * u:] @ U_t[2 * u:]             # dL/d(r ⊙ h_{t-1})
-            _backprop(self.recurrent_activation, d_rh * h_prev, reset,
+            _backprop(self.recurrent_activation, d_rh * self._recurrent_input(h_prev), reset,
                       _part(z, slice(u, 2 * u)), dz[:, u:2 * u])
-            dh_prev += d_rh * reset
-            dh_prev += dz[:, :2 * u] @ U_t[:2 * u]
+            d_read = d_rh * reset                          # dL/d(h_{t-1} ⊙ m_h), both uses
+            d_read += dz[:, :2 * u] @ U_t[:2 * u]
+            dh_prev += self._recurrent_gradient(d_read)
         return [dh_prev]
 
     def _accumulate_recurrent_gradients(self, h_prev, dxz):

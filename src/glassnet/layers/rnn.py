@@ -14,6 +14,15 @@ step reads and writes contiguous (N, ...) slices.
 Masking (Keras semantics): where mask[n, t] is False the step is skipped for that sample,
 its states are carried over unchanged and its output is the previous output (h_{t-1}), or
 zero with `zero_output_for_mask=True` (which Bidirectional sets when returning sequences).
+
+Dropout (Keras semantics, training only): one mask m_x (N, D) for the inputs and one m_h
+(N, U) for the state entering the recurrent product, each drawn once per sequence and kept
+for every step (Gal & Ghahramani, 2016), scaled by 1 / (1 - rate):
+
+    z_t = (x_t ⊙ m_x) W + (h_{t-1} ⊙ m_h) U + b          (the state update itself reads h_{t-1})
+
+so backward multiplies dL/dx_t and the recurrent part of dL/dh_{t-1} by the same masks, and
+dU is Σ_t (h_{t-1} ⊙ m_h)ᵀ dz_t. Inference draws nothing and computes as without dropout.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ import numpy as np
 from glassnet import activations, checks, regularizers
 from glassnet.backend import namespace
 from glassnet.layers.base import Layer, weight_config
+from glassnet.random import batch_random, make_generator
 
 
 # ----- gate activations, applied in place into preallocated buffers ------------------------
@@ -101,6 +111,17 @@ def _positive_integer(layer: str, argument: str, value) -> int:
         raise ValueError(str(error)) from None
 
 
+def _rate(layer: str, argument: str, value) -> float:
+    """A dropout rate in [0, 1), or a ValueError naming the argument."""
+    try:
+        rate = float(value)
+    except (TypeError, ValueError):
+        rate = -1.0
+    if isinstance(value, bool) or not 0.0 <= rate < 1.0:
+        raise ValueError(f"{layer}: {argument} must be a float in [0, 1), got {value!r}")
+    return rate
+
+
 # ----- what the three layers share: arguments, masks, the loop over time --------------------
 class _RNN(Layer):
     """Base class: the time loop, masking, go_backwards, return_sequences/return_state.
@@ -132,10 +153,8 @@ class _RNN(Layer):
         super().__init__(**kwargs)
         layer = type(self).__name__
         self.units = _positive_integer(layer, "units", units)
-        for argument, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
-            if float(value) != 0.0:
-                raise ValueError(f"{layer}: {argument}={value!r} is not supported yet "
-                                 f"(only 0.0); use a Dropout layer between layers instead")
+        self.dropout = _rate(layer, "dropout", dropout)
+        self.recurrent_dropout = _rate(layer, "recurrent_dropout", recurrent_dropout)
         if stateful:
             raise ValueError(f"{layer}: stateful=True is not supported yet")
         self.activation = activations.get(activation)
@@ -146,8 +165,6 @@ class _RNN(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.dropout = 0.0
-        self.recurrent_dropout = 0.0
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
@@ -155,6 +172,10 @@ class _RNN(Layer):
         self.unroll = bool(unroll)              # accepted for Keras compatibility; no effect
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.seed = seed
+        # the masks' generator, only with dropout: without, the global stream is left alone
+        self._generator = (make_generator(seed) if self.dropout or self.recurrent_dropout
+                           else None)
+        self._input_mask = self._recurrent_mask = None
 
     # ----- weights and shapes ---------------------------------------------------------------
     def build(self, input_shape):
@@ -268,6 +289,11 @@ class _RNN(Layer):
         # would be one more pass over it, ~0.15 ms of an LSTM(128) batch of 64 x 28 steps)
         x_tm = xp.empty((steps, batch, features + int(self.use_bias)), dtype=x.dtype)
         x_tm[..., :features] = x_steps.transpose(1, 0, 2)
+        self._input_mask = self._draw_mask(training, self.dropout, (batch, features), x.dtype)
+        self._recurrent_mask = self._draw_mask(training, self.recurrent_dropout,
+                                               (batch, self.units), x.dtype)
+        if self._input_mask is not None:
+            x_tm[..., :features] *= self._input_mask                   # x_t ⊙ m_x, every t
         kernel = self.kernel.value                                     # (D, k·U)
         if self.use_bias:
             x_tm[..., features] = 1
@@ -286,6 +312,23 @@ class _RNN(Layer):
                 np.copyto(states[:, t + 1], states[:, t], where=~mask[t])
         self._x_tm, self._mask, self._states = x_tm, mask, states
         return self._outputs(states, mask)
+
+    def _draw_mask(self, training: bool, rate: float, shape: tuple, dtype):
+        """A dropout mask (kept / (1 - rate)) for one sequence, or None (inference, rate 0)."""
+        if not training or rate == 0.0:
+            return None
+        keep = batch_random(self._generator, shape, dtype) >= rate
+        return keep.astype(dtype) * dtype.type(1.0 / (1.0 - rate))
+
+    def _recurrent_input(self, h_prev):
+        """h_{t-1} as the recurrent product reads it: h_{t-1} ⊙ m_h with recurrent dropout."""
+        return h_prev if self._recurrent_mask is None else h_prev * self._recurrent_mask
+
+    def _recurrent_gradient(self, d):
+        """dL/d(h_{t-1} ⊙ m_h) -> its part of dL/dh_{t-1} (in place)."""
+        if self._recurrent_mask is not None:
+            d *= self._recurrent_mask
+        return d
 
     def _outputs(self, states, mask):
         hs = states[0, 1:]                                             # (T, N, U)
@@ -342,11 +385,14 @@ class _RNN(Layer):
         self._recurrent_kernel_t = None
         if self.trainable:
             self.kernel.add_matmul(x_2d.T, dxz_2d)                       # (D, T·N) @ (T·N, k·U)
-            self._accumulate_recurrent_gradients(states[0, :-1].reshape(steps * batch, -1),
-                                                 dxz_2d)
+            h_prev = self._recurrent_input(states[0, :-1])               # (T, N, U), ⊙ m_h
+            self._accumulate_recurrent_gradients(h_prev.reshape(steps * batch, -1), dxz_2d)
         if not input_gradient:
             return None
-        dx = (dxz_2d @ self.kernel.value.T).reshape(steps, batch, -1).transpose(1, 0, 2)
+        dx = (dxz_2d @ self.kernel.value.T).reshape(steps, batch, -1)
+        if self._input_mask is not None:
+            dx *= self._input_mask                                       # through x_t ⊙ m_x
+        dx = dx.transpose(1, 0, 2)
         return np.ascontiguousarray(dx[:, ::-1] if self.go_backwards else dx)
 
     def _split_gradients(self, dy):

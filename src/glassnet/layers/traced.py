@@ -262,8 +262,9 @@ def tracked_layers(layer) -> list:
 
 # Attributes of the layer machinery itself, never user layers.
 _UNTRACKED = frozenset({"_call_record", "_call_state", "_tape", "_losses", "_parameters",
-                        "_hooks", "_constructor_arguments", "_metrics", "_loss_tracker",
-                        "optimizer", "loss", "history", "_fit_progress", "_step_buffers"})
+                        "_inbound_nodes", "_hooks", "_constructor_arguments", "_metrics",
+                        "_loss_tracker", "optimizer", "loss", "history", "_fit_progress",
+                        "_step_buffers"})
 
 
 def tracked_parameters(layer, trainable_only: bool) -> list:

@@ -4,15 +4,19 @@
                     training methods call `glassnet.training`
     sequential.py   Sequential: a plain stack of layers
     functional.py   Functional: any directed acyclic graph of layers
+    summary.py      summary(): Keras 3's table of layers, shapes, parameter counts
+    cloning.py      clone_model: the same architecture with new weights
 
 `load_model` is `glassnet.saving.load_model`, here too as in `keras.models`.
 """
 
+from glassnet.models.cloning import clone_model
 from glassnet.models.functional import Functional
-from glassnet.models.model import Model
+from glassnet.models.model import Model, model_from_json, save_model
 from glassnet.models.sequential import Sequential
 
-__all__ = ["Functional", "Model", "Sequential", "load_model"]
+__all__ = ["Functional", "Model", "Sequential", "clone_model", "load_model", "model_from_json",
+           "save_model"]
 
 
 def __getattr__(name: str):

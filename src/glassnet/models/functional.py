@@ -116,6 +116,16 @@ class Functional(Model):
         return list(self._outputs)
 
     @property
+    def input(self):
+        """The model's input tensor (the list, for several inputs), as Keras."""
+        return self._inputs[0] if len(self._inputs) == 1 else list(self._inputs)
+
+    @property
+    def output(self):
+        """The model's output tensor."""
+        return self._outputs[0]
+
+    @property
     def input_names(self) -> list[str]:
         """The keys x may be given by: the Input layers' names, or the keys of a dict of
         inputs."""
@@ -326,20 +336,6 @@ class Functional(Model):
     def _reference(self, tensor: SymbolicTensor) -> list:
         """[layer name, node index, tensor index]: which call of which layer made `tensor`."""
         return [tensor.layer.name, self._node_index.get(id(tensor), 0), 0]
-
-    def _summary_rows(self):
-        """Keras' table, with the tensors each layer reads: `dense[0][0]` is the output of
-        the first call of layer 'dense'."""
-        header = ("Layer (type)", "Output Shape", "Param #", "Connected to")
-        rows = [(f"{t.layer.name} ({type(t.layer).__name__})", str(t.shape), "0", "-")
-                for t in self._inputs]
-        for layer in self._layers:
-            nodes = self._layer_nodes[id(layer)]
-            sources = [self._reference(t) for node in nodes for t in node.inputs]
-            rows.append((f"{layer.name} ({type(layer).__name__})", str(nodes[0].shape),
-                         f"{layer.count_params():,}",
-                         ", ".join(f"{n}[{k}][{i}]" for n, k, i in sources)))
-        return header, rows
 
     # ----- (de)serialisation --------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:

@@ -20,6 +20,7 @@ One training step is the whole algorithm of the seed posts, for any depth:
 from __future__ import annotations
 
 import inspect
+import json
 from typing import Any
 
 from glassnet import losses as losses_module
@@ -27,9 +28,8 @@ from glassnet import metrics as metrics_module
 from glassnet import optimizers as optimizers_module
 from glassnet.layers import traced
 from glassnet.layers.base import Layer, Parameter
-from glassnet.layers.core import InputLayer
 from glassnet.metrics.base import scalar_or_array
-from glassnet.registry import deserialize, serialize
+from glassnet.registry import deserialize, lookup, serialize
 from glassnet.training import gradients, step, trainer
 from glassnet.training.data import prepare
 from glassnet.training.outputs import CompiledOutputs
@@ -92,23 +92,6 @@ class Model(Layer):
 
     def sublayers(self) -> list[Layer]:
         return self.layers
-
-    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
-        """The layer called `name`, or at position `index` of `layers` (Keras' lookup)."""
-        if (name is None) == (index is None):
-            raise ValueError(f"get_layer: give either name or index, got name={name!r}, "
-                             f"index={index!r}")
-        layers = self.layers
-        if index is not None:
-            if not -len(layers) <= index < len(layers):
-                raise ValueError(f"get_layer: index {index} is out of range for a model "
-                                 f"with {len(layers)} layers")
-            return layers[index]
-        for layer in layers:
-            if layer.name == name:
-                return layer
-        raise ValueError(f"get_layer: no layer named {name!r}; the layers are "
-                         f"{[layer.name for layer in layers]}")
 
     def parameters(self, trainable_only: bool = False) -> list[Parameter]:
         """Every layer's parameters, each once (a shared layer contributes once)."""
@@ -361,33 +344,58 @@ class Model(Layer):
         return trainer.predict_on_batch(self, x)
 
     # ----- description and files ----------------------------------------------------------
-    def summary(self, print_fn=None) -> None:
-        """Print each layer's type, output shape and parameter count, as Keras does."""
-        print_fn = print_fn or print
-        header, rows = self._summary_rows()
-        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-        line = "  ".join("-" * w for w in widths)
-        trainable = sum(p.value.size for p in self.parameters(trainable_only=True))
-        total = self.count_params()
-        print_fn(f'Model: "{self.name}"')
-        print_fn(line)
-        print_fn("  ".join(h.ljust(w) for h, w in zip(header, widths)))
-        print_fn(line.replace("-", "="))
-        for row in rows:
-            print_fn("  ".join(c.ljust(w) for c, w in zip(row, widths)))
-        print_fn(line)
-        print_fn(f"Total params: {total:,}")
-        print_fn(f"Trainable params: {trainable:,}")
-        print_fn(f"Non-trainable params: {total - trainable:,}")
+    def summary(self, line_length=None, positions=None, print_fn=None,
+                expand_nested: bool = False, show_trainable: bool = False,
+                layer_range=None) -> None:
+        """Print each layer's name (type), output shape and parameter count, and the
+        totals, in Keras 3's table (see `glassnet.models.summary`)."""
+        from glassnet.models.summary import print_summary  # it reads Functional: late
 
-    def _summary_rows(self) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
-        """The summary table: a header and one row of strings per layer."""
-        header = ("Layer (type)", "Output Shape", "Param #")
-        rows = [(f"{layer.name} ({type(layer).__name__})",
-                 str(layer.output_shape) if layer.built else "?",
-                 f"{layer.count_params():,}") for layer in self.layers
-                if not isinstance(layer, InputLayer)]
-        return header, rows
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      expand_nested=expand_nested, show_trainable=show_trainable,
+                      layer_range=layer_range)
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer named `name`, or at `index` in `layers` (one of the two), as Keras."""
+        if index is not None and name is not None:
+            raise ValueError(f"Provide only a layer name or a layer index. Received: "
+                             f"index={index}, name={name}.")
+        layers = self.layers
+        if index is not None:
+            if len(layers) <= index:
+                raise ValueError(f"Was asked to retrieve layer at index {index} but model "
+                                 f"only has {len(layers)} layers.")
+            return layers[index]
+        if name is not None:
+            inputs = [t.layer for t in getattr(self, "_inputs", None) or []]  # Functional
+            for layer in layers + inputs:
+                if layer.name == name:
+                    return layer
+            raise ValueError(f"No such layer: {name}. Existing layers are: "
+                             f"{[layer.name for layer in layers]}.")
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+
+    @classmethod
+    def from_config(cls, config_: dict[str, Any], custom_objects=None) -> Model:
+        """The model a config describes, as Keras: a functional config ('layers',
+        'input_layers', 'output_layers') revives a Functional; a Sequential's config given
+        to `Model.from_config` revives a Sequential; a subclass gets its constructor's
+        arguments from the config."""
+        if not isinstance(config_, dict):
+            raise TypeError(f"{cls.__name__}.from_config: config must be a dict, got "
+                            f"{type(config_).__name__}")
+        functional = all(key in config_ for key in ("name", "layers", "input_layers",
+                                                   "output_layers"))
+        if cls is Model and isinstance(config_.get("layers"), list):
+            kind = lookup("layer", "Functional" if functional else "Sequential")
+            return kind.from_config(config_, custom_objects=custom_objects)
+        try:
+            return super().from_config(config_)
+        except TypeError as error:
+            raise TypeError(f"Unable to revive model from config: {cls.__name__}'s "
+                            f"constructor does not take {sorted(config_)}; write get_config "
+                            f"with its arguments, or a from_config classmethod. "
+                            f"({error})") from error
 
     def get_compile_config(self) -> dict[str, Any] | None:
         if not self.compiled:
@@ -425,6 +433,11 @@ class Model(Layer):
                      for m in config_.get("metrics") or []],
         )
 
+    def to_json(self, **kwargs) -> str:
+        """The architecture as JSON text ({'class_name', 'config'}); `json.dumps` options
+        (indent=2, ...) pass on. `glassnet.models.model_from_json` reads it back."""
+        return json.dumps(serialize(self), **kwargs)
+
     def save(self, filepath, overwrite: bool = True) -> None:
         """One `.glassnet` file: architecture, weights, optimizer state and compile settings
         (a `.keras` path: Keras 3's format)."""
@@ -445,6 +458,28 @@ class Model(Layer):
 
         export_model(self, filepath, format=format, verbose=verbose,
                      input_signature=input_signature, **kwargs)
+
+
+def model_from_json(json_string: str, custom_objects=None) -> Model:
+    """The model (new weights) that `model.to_json()` describes, as Keras'."""
+    try:
+        spec = json.loads(json_string)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"model_from_json: expected the JSON text model.to_json() writes, "
+                         f"got {str(json_string)[:80]!r} ({error})") from error
+    model = deserialize("layer", spec, custom_objects)
+    if not isinstance(model, Model):
+        raise ValueError(f"model_from_json: the JSON describes a {type(model).__name__}, "
+                         f"not a model")
+    return model
+
+
+def save_model(model, filepath, overwrite: bool = True, **kwargs) -> None:
+    """`model.save(filepath, overwrite)`, as Keras' function (`zipped=True` only)."""
+    if kwargs.pop("zipped", True) is not True or kwargs:
+        raise ValueError(f"save_model: only zipped files are written; unexpected arguments "
+                         f"{sorted(kwargs) or ['zipped']}")
+    model.save(filepath, overwrite=overwrite)
 
 
 def _file_format(filepath, test: str = "is_keras_weights_file"):

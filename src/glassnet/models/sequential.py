@@ -23,6 +23,7 @@ class Sequential(Model):
     def __init__(self, layers=None, name: str | None = None, dtype=None, **kwargs):
         super().__init__(name=name, dtype=dtype, **kwargs)
         self._layers: list[Layer] = []
+        self._graph_tensors = self._made_input = None    # see `_connect`
         for layer in layers or []:
             self.add(layer)
 
@@ -35,6 +36,55 @@ class Sequential(Model):
         """The integer or bool dtype of the Input, if it has one, else the float dtype."""
         first = self._layers[0] if self._layers else None
         return getattr(first, "data_dtype", None) or self.dtype
+
+    # ----- the graph of a built Sequential (Keras' `inputs`, `outputs`) ----------------------
+    @property
+    def inputs(self) -> list[SymbolicTensor]:
+        """[the input tensor] once the model is built (from its Input, or made for the
+        shape it was built for), as Keras; AttributeError before."""
+        return [self._graph("inputs")[0]]
+
+    @property
+    def outputs(self) -> list[SymbolicTensor]:
+        """[the output tensor]: the input passed through every layer symbolically."""
+        return [self._graph("outputs")[1]]
+
+    @property
+    def input(self) -> SymbolicTensor:
+        return self._graph("input")[0]
+
+    @property
+    def output(self) -> SymbolicTensor:
+        return self._graph("output")[1]
+
+    def _graph(self, attribute: str) -> tuple[SymbolicTensor, SymbolicTensor]:
+        """(input, output) tensors of the layers as built (made again if a build could not)."""
+        if not self.built or not self.layers:
+            raise AttributeError(f"Sequential model '{self.name}' has no defined {attribute} "
+                                 f"yet.")
+        if self._graph_tensors is None:
+            self._graph_tensors = self._connect(self.input_shape)
+        return self._graph_tensors
+
+    def _connect(self, input_shape) -> tuple[SymbolicTensor, SymbolicTensor]:
+        """Call every layer on symbolic tensors from the input, as Keras' Sequential does
+        when it is built: each layer's `input` and `output` are then this graph's, so that
+        `Model(model.inputs, model.layers[i].output)` extracts features. The input is the
+        model's Input, or one made for the shape (kept while the shape stays)."""
+        first = self._layers[0]
+        if isinstance(first, InputLayer):
+            x = first.output
+        else:
+            x = self._made_input
+            if x is None or x.shape != tuple(input_shape) or x.dtype != self.input_dtype:
+                # named, so that no Input(...) made later changes its default name
+                x = InputLayer(batch_shape=input_shape, dtype=self.input_dtype,
+                               name=f"{self.name}_input").output
+                self._made_input = x
+        y = x
+        for layer in self.layers:
+            y = SymbolicTensor.call(layer, y)
+        return x, y
 
     def add(self, layer) -> None:
         """Append a layer (or an `Input(...)` placeholder, which fixes the input shape)."""
@@ -77,6 +127,10 @@ class Sequential(Model):
                 raise ValueError(f"building layer {layer.name!r} for input shape {shape}: "
                                  f"{error}") from error
             shape = layer.output_shape
+        try:
+            self._graph_tensors = self._connect(tuple(input_shape))
+        except (ValueError, TypeError, NotImplementedError):
+            self._graph_tensors = None   # `inputs` raises the error if it is asked for
 
     def compute_output_shape(self, input_shape):
         shape = tuple(input_shape)

@@ -76,7 +76,7 @@ SUPPORTED = (
     "GlobalAveragePooling1D", "GlobalAveragePooling2D", "ZeroPadding2D", "UpSampling2D",
     "BatchNormalization", "LayerNormalization", "Embedding", "SimpleRNN", "LSTM", "GRU",
     "Bidirectional", "TimeDistributed", "Add", "Subtract", "Multiply", "Average", "Maximum",
-    "Minimum", "Concatenate",
+    "Minimum", "Concatenate", "Dot",
 )
 RNN_LAYERS = ("SimpleRNN", "LSTM", "GRU")
 

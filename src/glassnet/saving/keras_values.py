@@ -37,7 +37,7 @@ ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu",
                "softplus", "softmax", "silu", "swish")
 DTYPES = ("float32", "float64")
 _POLICIES = ("DTypePolicy", "FloatDTypePolicy")
-REGULARIZERS = ("L1", "L2", "L1L2")
+REGULARIZERS = ("L1", "L2", "L1L2", "OrthogonalRegularizer")
 # glassnet's class name -> Keras' where they differ.
 _KERAS_INITIALIZER_NAMES = {"OrthogonalInitializer": "Orthogonal"}
 _INITIALIZER_AXES = ("input_axes", "output_axes")   # Keras 3.15 variance-scaling extras
@@ -147,10 +147,9 @@ def initializer_from_keras(spec, where: str) -> dict[str, Any] | str:
         return spec
     class_name, config = check_object(spec, "initializer", where)
     config = dict(config)
-    for key in _INITIALIZER_AXES:
-        if config.pop(key, None) is not None:
-            raise KerasConfigError(f"{where}: initializer {class_name}: option {key!r} is "
-                                   f"not supported by glassnet")
+    for key in _INITIALIZER_AXES:       # glassnet writes them only when they are set
+        if key in config and config[key] is None:
+            del config[key]
     _lookup("initializer", class_name, where)
     return {"class_name": class_name, "config": config}
 
