@@ -100,3 +100,28 @@ def test_model_checkpoint_writes_keras_files_that_load_back(data, tmp_path, h5py
     fresh = model()
     fresh.load_weights(tmp_path / "last.weights.h5")
     np.testing.assert_array_equal(fresh.predict(x, verbose=0), net.predict(x, verbose=0))
+
+
+def test_validation_in_fit_calls_the_test_hooks(data):
+    """As in Keras, fit's validation is an evaluation: on_test_begin, on_test_batch_*,
+    on_test_end (unprefixed logs) run after the epoch's batches, before on_epoch_end."""
+    x, y = data
+    calls = []
+
+    class Record(callbacks.Callback):
+        def on_test_begin(self, logs=None):
+            calls.append("test_begin")
+
+        def on_test_batch_end(self, batch, logs=None):
+            calls.append(f"test_batch_{batch}")
+
+        def on_test_end(self, logs=None):
+            calls.append(("test_end", sorted(logs)))
+
+        def on_epoch_end(self, epoch, logs=None):
+            calls.append(f"epoch_end_{epoch}")
+
+    model().fit(x, y, epochs=1, batch_size=32, validation_data=(x[:40], y[:40]), verbose=0,
+                callbacks=[Record()])
+    assert calls == ["test_begin", "test_batch_0", "test_batch_1",
+                     ("test_end", ["accuracy", "loss"]), "epoch_end_0"]
