@@ -18,7 +18,8 @@ spec.loader.exec_module(keras_census)
 
 # What a Keras MLP / convnet / RNN script touches first: each must be at Keras' path.
 CORE = [
-    "keras.Input", "keras.Sequential", "keras.Model", "keras.models.Sequential",
+    "keras.Input", "keras.Sequential", "keras.Model", "keras.Layer", "keras.Loss",
+    "keras.Metric", "keras.Optimizer", "keras.models.Sequential",
     "keras.models.Model", "keras.models.load_model", "keras.saving.load_model",
     "keras.layers.Dense", "keras.layers.Conv2D", "keras.layers.MaxPooling2D",
     "keras.layers.Flatten", "keras.layers.Dropout", "keras.layers.Embedding",
