@@ -134,9 +134,8 @@ class L2(Regularizer):
         return {"l2": self.l2}
 
 
-def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
-    """L1L2 with the defaults Keras gives the name "l1_l2" (0.01 each)."""
-    return L1L2(l1=l1, l2=l2)
+# Keras 3's lower-case names are the classes themselves (`regularizers.l2(1e-4)`)
+l1, l2, l1_l2 = L1, L2, L1L2
 
 
 def serialize(regularizer: Regularizer) -> dict[str, Any]:
@@ -152,8 +151,8 @@ def get(identifier) -> Regularizer | None:
     ("L1L2": class defaults), or a {'class_name', 'config'} dict."""
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
-    if identifier == "l1_l2":
-        return l1_l2()
+    if identifier == "l1_l2":               # tf.keras' string default; Keras 3 refuses it
+        return L1L2(l1=0.01, l2=0.01)
     if isinstance(identifier, (str, dict)):
         return deserialize(identifier)
     raise TypeError(f"regularizer: expected None, a Regularizer, a name or a config dict, "
