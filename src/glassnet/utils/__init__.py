@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from glassnet.backend import clear_session
 from glassnet.preprocessing import to_categorical
 from glassnet.random import set_random_seed
 from glassnet.training.data.pydataset import PyDataset, Sequence
@@ -18,6 +19,6 @@ from glassnet.utils.sequences import pad_sequences
 from glassnet.utils.splitting import split_dataset
 from glassnet.utils.timeseries import timeseries_dataset_from_array
 
-__all__ = ["PyDataset", "Sequence", "image_dataset_from_directory", "normalize",
+__all__ = ["PyDataset", "Sequence", "clear_session", "image_dataset_from_directory", "normalize",
            "pad_sequences", "set_random_seed", "split_dataset", "timeseries_dataset_from_array",
            "to_categorical"]
