@@ -58,9 +58,10 @@ def test_the_weighted_loss_of_several_outputs_matches_keras(keras_ref, rng):
     same_weights(ours, theirs)
     for lib, model in ((keras, ours), (keras_ref, theirs)):
         model.compile(optimizer="rmsprop",
-                      loss=[lib.losses.MeanSquaredError(),
-                            lib.losses.CategoricalCrossentropy(from_logits=True)],
-                      loss_weights=[1.0, 0.5], metrics=[["mae"], ["accuracy"]])
+                      loss={"priority": lib.losses.MeanSquaredError(),
+                            "department": lib.losses.CategoricalCrossentropy(from_logits=True)},
+                      loss_weights={"priority": 1.0, "department": 0.5},
+                      metrics={"priority": ["mae"], "department": ["accuracy"]})
     mine = ours.evaluate(inputs, targets, verbose=0, return_dict=True)
     reference = theirs.evaluate(inputs, targets, verbose=0, return_dict=True)
     assert mine.keys() == reference.keys()
