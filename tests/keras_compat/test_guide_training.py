@@ -268,3 +268,24 @@ def test_a_learning_rate_schedule_matches_keras(keras_ref):
               verbose=0)
     assert_close(float(optimizer.learning_rate), 0.1 * 0.5)     # after 4 steps
     assert_close(ops.convert_to_numpy(optimizer.iterations), 4)
+
+
+def test_a_generator_and_a_torch_data_loader_feed_fit(torch, data):
+    x, y = data
+
+    def batches():
+        while True:
+            for start in range(0, len(x), 32):
+                yield x[start:start + 32], y[start:start + 32]
+
+    model = get_model(keras)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(batches(), steps_per_epoch=3, epochs=3, verbose=0)
+    dataset = torch.utils.data.TensorDataset(torch.tensor(x), torch.tensor(y))
+    train_loader = torch.utils.data.DataLoader(dataset, batch_size=32, shuffle=True)
+    history = model.fit(train_loader, epochs=5, verbose=0,
+                        validation_data=torch.utils.data.DataLoader(dataset, batch_size=48))
+    assert history.history["val_accuracy"][-1] > 0.85
+    assert_close(model.evaluate(torch.utils.data.DataLoader(dataset, batch_size=48), verbose=0),
+                 model.evaluate(x, y, batch_size=48, verbose=0))
