@@ -117,6 +117,8 @@ def glassnet_object(path: str):
             continue
         except AttributeError:
             pass
+        except ImportError:   # a lazy subpackage whose optional extra is not installed
+            return None
         try:          # a submodule not imported by its package
             target = importlib.import_module(".".join(["glassnet", *parts[:index + 1]]))
         except Exception:  # noqa: BLE001  (any failure to import means "not there")
