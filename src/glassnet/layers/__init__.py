@@ -15,6 +15,7 @@ from glassnet.layers.core import Dense, Flatten, Input, InputLayer, Reshape, Sym
 from glassnet.layers.cropping import Cropping1D, Cropping2D, ZeroPadding1D
 from glassnet.layers.depthwise import DepthwiseConv2D, SeparableConv2D
 from glassnet.layers.embedding import Embedding
+from glassnet.layers.lambda_layer import Lambda
 from glassnet.layers.masking import Identity, Masking
 from glassnet.layers.merging import (
     Add,
@@ -67,4 +68,5 @@ __all__ = [
     "Permute", "RepeatVector", "Rescaling", "SeparableConv2D", "SpatialDropout1D",
     "SpatialDropout2D", "UpSampling1D", "ZeroPadding1D",
     "AveragePooling3D", "Conv3D", "GlobalAveragePooling3D", "GlobalMaxPooling3D", "MaxPooling3D",
+    "Lambda",
 ]
