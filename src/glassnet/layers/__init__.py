@@ -52,6 +52,17 @@ from glassnet.layers.regularization import Dropout
 from glassnet.layers.reshaping import UpSampling2D, ZeroPadding2D
 from glassnet.layers.wrappers import Bidirectional, TimeDistributed
 
+# Keras 3's other names for the same classes
+AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePooling3D
+MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
+GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
+GlobalAvgPool3D = GlobalAveragePooling3D
+GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D = (GlobalMaxPooling1D, GlobalMaxPooling2D,
+                                                     GlobalMaxPooling3D)
+Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
+Convolution1DTranspose, Convolution2DTranspose = Conv1DTranspose, Conv2DTranspose
+SeparableConvolution2D = SeparableConv2D
+
 __all__ = [
     "ELU", "GRU", "LSTM", "Activation", "Add", "Average", "AveragePooling1D", "AveragePooling2D",
     "Concatenate", "Maximum", "Minimum", "Multiply", "Subtract",
@@ -69,4 +80,8 @@ __all__ = [
     "SpatialDropout2D", "UpSampling1D", "ZeroPadding1D",
     "AveragePooling3D", "Conv3D", "GlobalAveragePooling3D", "GlobalMaxPooling3D", "MaxPooling3D",
     "Lambda",
+    "AvgPool1D", "AvgPool2D", "AvgPool3D", "MaxPool1D", "MaxPool2D", "MaxPool3D",
+    "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalAvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D",
+    "GlobalMaxPool3D", "Convolution1D", "Convolution2D", "Convolution3D",
+    "Convolution1DTranspose", "Convolution2DTranspose", "SeparableConvolution2D",
 ]
