@@ -46,3 +46,18 @@ def test_numpy_functions_and_saving_are_refused_with_the_reason(tmp_path):
     model = gn.Sequential([gn.Input(shape=(3,)), layers.Dense(2, activation=scaled_swish)])
     with pytest.raises(TypeError, match="'scaled_swish'.*cannot be saved"):
         model.save(tmp_path / "m.glassnet")
+
+
+@pytest.mark.parametrize("name", sorted(activations.traced.OP_ACTIVATIONS))
+def test_keras_activation_names_match_keras_and_are_saved(name, keras, rng, tmp_path):
+    x = (rng.normal(size=(4, 5)) * 4).astype("float32")
+    ours = gn.Sequential([gn.Input(shape=(5,)), layers.Dense(3, activation=name)])
+    theirs = keras.Sequential([keras.Input(shape=(5,)), keras.layers.Dense(3, activation=name)])
+    theirs.set_weights(ours.get_weights())
+    expected = ours.predict(x, verbose=0)
+    np.testing.assert_allclose(expected, theirs.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    assert activations.serialize(activations.get(name)) == name
+    ours.save(tmp_path / "m.glassnet")
+    np.testing.assert_array_equal(gn.load_model(tmp_path / "m.glassnet").predict(x, verbose=0),
+                                  expected)
+    assert check_layer(layers.Dense(3, activation=name), rng.normal(size=(4, 5))).passed

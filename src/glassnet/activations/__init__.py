@@ -62,19 +62,19 @@ from glassnet.activations.functions import (
     swish,
     tanh,
 )
-from glassnet.activations.traced import TracedActivation
+from glassnet.activations.traced import OP_ACTIVATION_CLASSES, OpActivation, TracedActivation
 
 __all__ = [
-    "ELU", "GELU", "SELU", "ActivationFunction", "LeakyReLU", "Linear", "ReLU", "SiLU",
-    "Sigmoid", "Softmax", "Softplus", "Tanh", "TracedActivation", "deserialize", "elu", "erf",
-    "erfc", "gelu", "get", "leaky_relu", "linear", "relu", "selu", "serialize", "sigmoid",
-    "silu", "softmax", "softplus", "swish", "tanh",
+    "ELU", "GELU", "SELU", "ActivationFunction", "LeakyReLU", "Linear", "OpActivation", "ReLU",
+    "SiLU", "Sigmoid", "Softmax", "Softplus", "Tanh", "TracedActivation", "deserialize", "elu",
+    "erf", "erfc", "gelu", "get", "leaky_relu", "linear", "relu", "selu", "serialize",
+    "sigmoid", "silu", "softmax", "softplus", "swish", "tanh",
 ]
 
 
 # ----- look-up and serialisation ---------------------------------------------------------
 _BUILT_IN = {cls.name: cls for cls in (Linear, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, SELU, GELU,
-                                       Softplus, Softmax, SiLU)}
+                                       Softplus, Softmax, SiLU, *OP_ACTIVATION_CLASSES)}
 # The plain functions are accepted too (`Dense(3, activation=activations.relu)`), as the
 # class with default arguments: their derivatives are known.
 _FUNCTIONS = {linear: Linear, sigmoid: Sigmoid, tanh: Tanh, relu: ReLU, leaky_relu: LeakyReLU,

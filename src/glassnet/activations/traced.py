@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet import autodiff
+from glassnet import autodiff, registry
 from glassnet.activations.classes import ActivationFunction
 
 
@@ -60,4 +60,37 @@ class TracedActivation(ActivationFunction):
                         f"glassnet.activations.ActivationFunction and register it instead")
 
 
-__all__ = ["TracedActivation"]
+# Keras activations by name whose op (with its VJP) glassnet.ops has: `activation="relu6"`.
+# Keras name -> op name in autodiff.REGISTRY (looked up when used: glassnet.ops imports
+# this package).
+OP_ACTIVATIONS = {"relu6": "relu6", "hard_sigmoid": "hard_sigmoid", "softsign": "softsign",
+                  "log_softmax": "log_softmax", "log_sigmoid": "log_sigmoid",
+                  "exponential": "exp"}
+
+
+class OpActivation(TracedActivation):
+    """A Keras activation named by a string, computed by the glassnet.ops op of that name on
+    the tape; saved by its name (it has no arguments)."""
+
+    op_name = ""
+
+    def __init__(self):
+        super().__init__(autodiff.REGISTRY[self.op_name])
+        self.name = type(self).name
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+
+def _op_activation(keras_name: str, op_name: str) -> type:
+    class_name = "".join(part.capitalize() for part in keras_name.split("_"))
+    cls = type(class_name, (OpActivation,), {"name": keras_name, "op_name": op_name,
+                                              "__module__": __name__,
+                                              "__doc__": f"Keras' {keras_name!r}: the op "
+                                                         f"glassnet.ops.{op_name}."})
+    return registry.register("activation", keras_name)(cls)
+
+
+OP_ACTIVATION_CLASSES = [_op_activation(name, op) for name, op in OP_ACTIVATIONS.items()]
+
+__all__ = ["OP_ACTIVATION_CLASSES", "OpActivation", "TracedActivation"]
