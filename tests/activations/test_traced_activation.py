@@ -61,3 +61,12 @@ def test_keras_activation_names_match_keras_and_are_saved(name, keras, rng, tmp_
     np.testing.assert_array_equal(gn.load_model(tmp_path / "m.glassnet").predict(x, verbose=0),
                                   expected)
     assert check_layer(layers.Dense(3, activation=name), rng.normal(size=(4, 5))).passed
+
+
+def test_the_functions_of_those_names_are_the_ops_and_save_by_name():
+    x = np.array([-5.0, -1.0, 0.5, 7.0])
+    np.testing.assert_allclose(activations.relu6(x), [0.0, 0.0, 0.5, 6.0])
+    np.testing.assert_allclose(activations.hard_sigmoid(x), np.clip(x / 6 + 0.5, 0, 1))
+    assert activations.serialize(activations.get(activations.softsign)) == "softsign"
+    with pytest.raises(AttributeError, match="mish"):
+        activations.mish  # noqa: B018

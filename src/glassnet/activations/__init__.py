@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassnet import registry
+from glassnet import autodiff, registry
 from glassnet.activations.classes import (
     ELU,
     GELU,
@@ -62,7 +62,12 @@ from glassnet.activations.functions import (
     swish,
     tanh,
 )
-from glassnet.activations.traced import OP_ACTIVATION_CLASSES, OpActivation, TracedActivation
+from glassnet.activations.traced import (
+    OP_ACTIVATION_CLASSES,
+    OP_ACTIVATIONS,
+    OpActivation,
+    TracedActivation,
+)
 
 __all__ = [
     "ELU", "GELU", "SELU", "ActivationFunction", "LeakyReLU", "Linear", "OpActivation", "ReLU",
@@ -108,6 +113,9 @@ def get(identifier=None) -> ActivationFunction:
         return TracedActivation(identifier.function)
     if callable(identifier) and identifier in _FUNCTIONS:
         return _FUNCTIONS[identifier]()
+    for cls in OP_ACTIVATION_CLASSES:       # activations.relu6 (the op): saved by its name
+        if identifier is autodiff.REGISTRY.get(cls.op_name):
+            return cls()
     if callable(identifier):               # any function of glassnet.ops, as Keras takes
         return TracedActivation(identifier)
     raise TypeError(f"activation: expected None, a name, a dict or an ActivationFunction, "
@@ -126,3 +134,11 @@ def serialize(activation) -> str | dict[str, Any]:
 def deserialize(config_, custom_objects: dict[str, Any] | None = None) -> ActivationFunction:
     """The inverse of `serialize` (custom classes may be passed in `custom_objects`)."""
     return registry.deserialize("activation", config_, custom_objects)
+
+
+def __getattr__(name: str):
+    """`activations.relu6`, `hard_sigmoid`, ...: the glassnet.ops op of the name (ops import
+    this package, so the op is looked up when first used)."""
+    if name in OP_ACTIVATIONS:
+        return autodiff.REGISTRY[OP_ACTIVATIONS[name]]
+    raise AttributeError(f"module 'glassnet.activations' has no attribute {name!r}")
