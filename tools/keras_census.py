@@ -133,7 +133,7 @@ def parameters(obj, follow_kwargs: bool = True) \
     """The named parameters a callable accepts, and whether it still takes **kwargs beyond
     them; None when Python cannot tell. With `follow_kwargs`, a class whose `__init__` takes
     **kwargs also accepts the parameters of the next `__init__` up its MRO."""
-    chain = [obj.__init__ for obj in type.mro(obj) if "__init__" in vars(obj)] \
+    chain = [klass.__init__ for klass in type.mro(obj) if "__init__" in vars(klass)] \
         if inspect.isclass(obj) else [obj]
     named: dict[str, inspect.Parameter] = {}
     open_ended = False
