@@ -223,3 +223,18 @@ def test_config_round_trip_restores_a_fitted_scaler(rng, scaler):
     unfitted = type(scaler).from_config(type(scaler)().get_config())
     with pytest.raises(ValueError, match="not fitted"):
         unfitted.transform(x)
+
+
+def test_keras_preprocessing_paths_reach_the_same_functions():
+    """Older Keras scripts: `from keras.preprocessing.sequence import pad_sequences`,
+    `keras.preprocessing.timeseries_dataset_from_array`."""
+    import glassnet
+    from glassnet.preprocessing.sequence import pad_sequences
+
+    assert pad_sequences is glassnet.utils.pad_sequences
+    assert glassnet.preprocessing.sequence.pad_sequences is pad_sequences
+    assert glassnet.preprocessing.timeseries_dataset_from_array is \
+        glassnet.utils.timeseries_dataset_from_array
+    np.testing.assert_array_equal(pad_sequences([[1, 2], [3]], padding="post"), [[1, 2], [3, 0]])
+    with pytest.raises(AttributeError, match="text_dataset_from_directory"):
+        glassnet.preprocessing.text_dataset_from_directory  # noqa: B018

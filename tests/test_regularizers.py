@@ -122,3 +122,14 @@ def test_orthogonal_regularizer_makes_a_kernel_orthogonal_and_checks_its_argumen
         regularizers.OrthogonalRegularizer(mode="diagonal")
     with pytest.raises(ValueError, match="rank 2"):
         regularizer(np.ones((2, 2, 2)))
+
+
+def test_lower_case_names_are_the_keras_3_classes(keras):
+    """Keras 3: `regularizers.l2(1e-4)` builds an L2; `l1_l2()` defaults to zeros."""
+    assert regularizers.l1 is regularizers.L1 and regularizers.l2 is regularizers.L2
+    assert regularizers.l1_l2 is regularizers.L1L2
+    for name in ["l1", "l2", "l1_l2"]:
+        ours, theirs = getattr(regularizers, name)(), getattr(keras.regularizers, name)()
+        assert ours.get_config() == pytest.approx(theirs.get_config(), rel=1e-7)
+    assert regularizers.l2(1e-4).get_config() == pytest.approx(
+        keras.regularizers.l2(1e-4).get_config(), rel=1e-7)

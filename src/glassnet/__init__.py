@@ -37,12 +37,18 @@ from glassnet import (  # noqa: E402  (the version is set before submodules impo
     schedules,
     utils,
 )
-from glassnet.layers import Input  # noqa: E402
+from glassnet.initializers import Initializer  # noqa: E402
+from glassnet.layers import Input, Layer  # noqa: E402
+from glassnet.losses import Loss  # noqa: E402
+from glassnet.metrics import Metric  # noqa: E402
 from glassnet.models import Model, Sequential  # noqa: E402
+from glassnet.optimizers import Optimizer  # noqa: E402
+from glassnet.regularizers import Regularizer  # noqa: E402
 from glassnet.saving import load_model  # noqa: E402
 
 __all__ = [
-    "Input", "Model", "Sequential", "activations", "autodiff", "callbacks", "config",
+    "Initializer", "Input", "Layer", "Loss", "Metric", "Model", "Optimizer", "Regularizer",
+    "Sequential", "activations", "autodiff", "callbacks", "config",
     "datasets", "diagnostics", "distribution", "functional", "gradcheck", "initializers",
     "layers", "load_model", "losses", "export", "metrics", "models", "ops", "optimizers",
     "plot", "preprocessing", "random", "regularizers", "saving", "schedules", "utils",

@@ -1,4 +1,4 @@
-"""Which array library an array belongs to.
+"""Which array library an array belongs to; and Keras' `keras.backend` functions.
 
 Array code takes its namespace from its inputs (`xp = namespace(x)`) instead of hard-wiring
 `numpy`, so that the same layer runs on CuPy arrays on a GPU. NumPy is the only library that
@@ -8,6 +8,17 @@ glassnet needs; CuPy is used only when the caller hands in CuPy arrays.
 from __future__ import annotations
 
 import numpy as np
+
+from glassnet.config import (
+    backend,
+    epsilon,
+    floatx,
+    image_data_format,
+    set_epsilon,
+    set_floatx,
+    standardize_dtype,
+)
+from glassnet.naming import reset_names
 
 
 def namespace(*arrays):
@@ -26,3 +37,14 @@ def to_numpy(array) -> np.ndarray:
     if type(array).__module__.startswith("cupy"):
         return array.get()
     return np.asarray(array)
+
+
+# ----- keras.backend ------------------------------------------------------------------------
+def clear_session(free_memory: bool = True) -> None:
+    """As Keras: forget the global state between models; here, default layer names start
+    again from "dense". Models already built keep working."""
+    reset_names()
+
+
+__all__ = ["backend", "clear_session", "epsilon", "floatx", "image_data_format", "namespace",
+           "set_epsilon", "set_floatx", "standardize_dtype", "to_numpy"]

@@ -49,3 +49,13 @@ def standardize_dtype(dtype) -> str:
     if name not in _FLOAT_DTYPES:
         raise TypeError(f"dtype: expected one of {_FLOAT_DTYPES}, got {name!r}")
     return name
+
+
+def backend() -> str:
+    """The name of the array library underneath: "numpy" (as `keras.config.backend()`)."""
+    return "numpy"
+
+
+def image_data_format() -> str:
+    """"channels_last": images are (N, H, W, C) unless a layer is given data_format."""
+    return "channels_last"

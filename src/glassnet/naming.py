@@ -20,3 +20,8 @@ def unique_name(prefix: str) -> str:
     counter = _counters.setdefault(prefix, itertools.count())
     index = next(counter)
     return prefix if index == 0 else f"{prefix}_{index}"
+
+
+def reset_names() -> None:
+    """Start the default names again from 'dense', 'dense_1', ... (`clear_session`)."""
+    _counters.clear()

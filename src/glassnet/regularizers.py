@@ -221,7 +221,7 @@ def get(identifier) -> Regularizer | None:
     ("L1L2": class defaults), or a {'class_name', 'config'} dict."""
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
-    if identifier == "l1_l2":
+    if identifier == "l1_l2":               # tf.keras' string default; Keras 3 refuses it
         return L1L2(l1=0.01, l2=0.01)
     if isinstance(identifier, (str, dict)):
         return deserialize(identifier)

@@ -82,3 +82,46 @@ def test_csv_logger_writes_one_row_per_epoch(data, tmp_path):
     rows = list(csv.DictReader(log.open()))
     assert [row["epoch"] for row in rows] == ["0", "1", "2"]
     assert set(rows[0]) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy"}
+
+
+def test_model_checkpoint_writes_keras_files_that_load_back(data, tmp_path, h5py):
+    """Keras scripts checkpoint to ".keras" / ".weights.h5": Keras 3's formats, which
+    glassnet writes and reads."""
+    x, y = data
+    net = model()
+    checkpoints = [
+        callbacks.ModelCheckpoint(str(tmp_path / "m{epoch}.keras")),
+        callbacks.ModelCheckpoint(str(tmp_path / "last.weights.h5"), save_weights_only=True),
+    ]
+    net.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=checkpoints)
+    assert {p.name for p in tmp_path.iterdir()} == {"m1.keras", "m2.keras", "last.weights.h5"}
+    restored = gn.saving.load_model(tmp_path / "m2.keras")
+    np.testing.assert_array_equal(restored.predict(x, verbose=0), net.predict(x, verbose=0))
+    fresh = model()
+    fresh.load_weights(tmp_path / "last.weights.h5")
+    np.testing.assert_array_equal(fresh.predict(x, verbose=0), net.predict(x, verbose=0))
+
+
+def test_validation_in_fit_calls_the_test_hooks(data):
+    """As in Keras, fit's validation is an evaluation: on_test_begin, on_test_batch_*,
+    on_test_end (unprefixed logs) run after the epoch's batches, before on_epoch_end."""
+    x, y = data
+    calls = []
+
+    class Record(callbacks.Callback):
+        def on_test_begin(self, logs=None):
+            calls.append("test_begin")
+
+        def on_test_batch_end(self, batch, logs=None):
+            calls.append(f"test_batch_{batch}")
+
+        def on_test_end(self, logs=None):
+            calls.append(("test_end", sorted(logs)))
+
+        def on_epoch_end(self, epoch, logs=None):
+            calls.append(f"epoch_end_{epoch}")
+
+    model().fit(x, y, epochs=1, batch_size=32, validation_data=(x[:40], y[:40]), verbose=0,
+                callbacks=[Record()])
+    assert calls == ["test_begin", "test_batch_0", "test_batch_1",
+                     ("test_end", ["accuracy", "loss"]), "epoch_end_0"]

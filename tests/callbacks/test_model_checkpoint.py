@@ -58,8 +58,8 @@ def test_model_checkpoint_creates_the_folder(tmp_path):
 
 @pytest.mark.parametrize(
     "filepath, weights_only",
-    [("m.keras", False), ("m.weights.npz", False), ("m.glassnet", True), ("m.npz", True),
-     ("m.weights.h5", True)],
+    [("m.weights.npz", False), ("m.h5", False), ("m.glassnet", True), ("m.npz", True),
+     ("m.keras", True), ("m.weights.h5", False)],
 )
 def test_model_checkpoint_rejects_wrong_extensions(filepath, weights_only):
     with pytest.raises(ValueError, match="must end in"):
@@ -76,3 +76,4 @@ def test_model_checkpoint_missing_format_field_names_it(tmp_path):
     checkpoint = cb.ModelCheckpoint(str(tmp_path / "{val_auc:.2f}.glassnet"))
     with pytest.raises(KeyError, match="val_auc"):
         run_fit([checkpoint], val_losses(1.0))
+

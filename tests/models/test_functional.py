@@ -252,6 +252,21 @@ def test_from_config_rebuilds_the_same_graph(build):
     assert [p.shape for p in restored.parameters()] == [p.shape for p in model.parameters()]
 
 
+def test_model_from_config_rebuilds_a_functional_model_with_custom_objects():
+    """Keras scripts call `keras.Model.from_config(config, custom_objects=...)`."""
+
+    class Doubled(layers.Layer):
+        def call(self, inputs):
+            return inputs * 2.0
+
+    x = layers.Input(shape=(3,))
+    model = gn.Model(x, layers.Dense(2)(Doubled(name="doubled")(x)))
+    restored = gn.Model.from_config(model.get_config(), custom_objects={"Doubled": Doubled})
+    assert isinstance(restored, Functional)
+    assert [type(layer) for layer in restored.layers if layer.name == "doubled"] == [Doubled]
+    assert restored.get_config() == model.get_config()
+
+
 def test_save_and_load_give_bitwise_identical_predictions(tmp_path, rng):
     model = siamese_model()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",

@@ -160,6 +160,22 @@ def test_zero_sample_weight_ignores_a_sample(rng):
     assert a == b
 
 
+def test_sample_weights_reach_weighted_metrics_only(rng):
+    """Keras: `metrics` ignore sample and class weights, `weighted_metrics` use them."""
+    x = rng.standard_normal((40, 3)).astype("float32")
+    y = rng.integers(0, 2, 40)
+    weights = rng.uniform(0.1, 3.0, 40)
+    model = mlp(hidden=(4,), n_in=3, n_out=2)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"],
+                  weighted_metrics=[gn.metrics.SparseCategoricalAccuracy(name="weighted_acc")])
+    result = model.evaluate(x, y, sample_weight=weights, verbose=0, return_dict=True)
+    hits = np.argmax(model.predict(x, verbose=0), axis=1) == y
+    np.testing.assert_allclose(result["accuracy"], hits.mean(), rtol=1e-6)
+    np.testing.assert_allclose(result["weighted_acc"], np.average(hits, weights=weights),
+                               rtol=1e-5)
+
+
 def test_summary_lists_layers_shapes_and_counts():
     model = gn.Sequential([layers.Input(shape=(256,)), layers.Dense(30, activation="sigmoid"),
                            layers.Dense(20, activation="sigmoid"),

@@ -148,3 +148,22 @@ def test_keras_activation_functions_on_traced_tensors_are_the_ops():
         down[index] -= eps
         numeric = (np.sum(function(up) ** 2) - np.sum(function(down) ** 2)) / (2 * eps)
         assert grad[index] == pytest.approx(numeric, rel=1e-5, abs=1e-8)
+
+
+@pytest.mark.parametrize("source, destination", [(0, 1), (0, -1), (-1, 0), (2, 0),
+                                                 ((0, 1), (2, 0)), ([0, 2], [1, 0])])
+def test_moveaxis_matches_numpy_and_its_gradient_moves_back(source, destination, rng):
+    x = rng.normal(size=(2, 3, 4))
+    np.testing.assert_array_equal(ops.moveaxis(x, source, destination),
+                                  np.moveaxis(x, source, destination))
+    dy = rng.normal(size=np.moveaxis(x, source, destination).shape)
+    _, (dx,) = autodiff.value_and_gradients(lambda t: ops.moveaxis(t, source, destination), x,
+                                            dy=dy)
+    np.testing.assert_array_equal(dx, np.moveaxis(dy, destination, source))
+
+
+def test_moveaxis_names_a_bad_axis():
+    with pytest.raises(np.exceptions.AxisError, match="source"):
+        ops.moveaxis(np.ones((2, 3)), 2, 0)
+    with pytest.raises(ValueError, match="same number of axes"):
+        ops.moveaxis(np.ones((2, 3)), (0, 1), 0)

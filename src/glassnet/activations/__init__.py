@@ -22,14 +22,16 @@ exp underflows to 0 -- the correct rounded answer -- the underflow flag is silen
 so the functions also run under `np.errstate(all="raise")`.
 
 Layout: `functions.py` holds the plain functions (and erf), `classes.py` the classes with
-their derivatives, this file the look-up by name and (de)serialisation.
+their derivatives, `traced.py` the wrapper that gives any other function of glassnet.ops its
+derivative from the tape (`Dense(3, activation=ops.relu6)`), this file the look-up by name
+and (de)serialisation.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from glassnet import registry
+from glassnet import autodiff, registry
 from glassnet.activations.classes import (
     ELU,
     GELU,
@@ -60,40 +62,30 @@ from glassnet.activations.functions import (
     swish,
     tanh,
 )
+from glassnet.activations.traced import (
+    OP_ACTIVATION_CLASSES,
+    OP_ACTIVATIONS,
+    OpActivation,
+    TracedActivation,
+)
 
 __all__ = [
-    "ELU", "GELU", "SELU", "ActivationFunction", "LeakyReLU", "Linear", "ReLU", "SiLU",
-    "Sigmoid", "Softmax", "Softplus", "Tanh", "deserialize", "elu", "erf", "erfc", "gelu", "get",
-    "leaky_relu", "linear", "relu", "selu", "serialize", "sigmoid", "silu", "softmax",
-    "softplus", "swish", "tanh",
+    "ELU", "GELU", "SELU", "ActivationFunction", "LeakyReLU", "Linear", "OpActivation", "ReLU",
+    "SiLU", "Sigmoid", "Softmax", "Softplus", "Tanh", "TracedActivation", "deserialize", "elu",
+    "erf", "erfc", "gelu", "get", "leaky_relu", "linear", "relu", "selu", "serialize",
+    "sigmoid", "silu", "softmax", "softplus", "swish", "tanh",
 ]
 
 
 # ----- look-up and serialisation ---------------------------------------------------------
 _BUILT_IN = {cls.name: cls for cls in (Linear, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, SELU, GELU,
-                                       Softplus, Softmax, SiLU)}
+                                       Softplus, Softmax, SiLU, *OP_ACTIVATION_CLASSES)}
 # The plain functions are accepted too (`Dense(3, activation=activations.relu)`), as the
 # class with default arguments: their derivatives are known.
 _FUNCTIONS = {linear: Linear, sigmoid: Sigmoid, tanh: Tanh, relu: ReLU, leaky_relu: LeakyReLU,
               elu: ELU, selu: SELU, gelu: GELU, softplus: Softplus, softmax: Softmax,
               silu: SiLU}
 
-_NEEDS_DERIVATIVE = """\
-activation: got the callable {callable!r}, but a layer needs its derivative too. Subclass \
-glassnet.activations.ActivationFunction:
-
-    class Square(ActivationFunction):
-        name = "square"
-        def __call__(self, x):
-            return x * x
-        def forward(self, x, training=False):
-            self._x = x                      # what backward needs
-            return x * x
-        def backward(self, dy):
-            return 2 * self._x * dy          # dL/dx = f'(x) * dL/dy
-
-and pass Square() (register it with glassnet.registry.register_serializable(kind="activation")
-so that saved models can load it)."""
 
 
 def get(identifier=None) -> ActivationFunction:
@@ -117,10 +109,15 @@ def get(identifier=None) -> ActivationFunction:
             raise TypeError(f"activation {identifier!r}: registered entry is not an "
                             f"ActivationFunction, got {activation!r}")
         return activation
+    if isinstance(identifier, TracedActivation):
+        return TracedActivation(identifier.function)
     if callable(identifier) and identifier in _FUNCTIONS:
         return _FUNCTIONS[identifier]()
-    if callable(identifier):
-        raise TypeError(_NEEDS_DERIVATIVE.format(callable=identifier))
+    for cls in OP_ACTIVATION_CLASSES:       # activations.relu6 (the op): saved by its name
+        if identifier is autodiff.REGISTRY.get(cls.op_name):
+            return cls()
+    if callable(identifier):               # any function of glassnet.ops, as Keras takes
+        return TracedActivation(identifier)
     raise TypeError(f"activation: expected None, a name, a dict or an ActivationFunction, "
                     f"got {type(identifier).__name__} {identifier!r}")
 
@@ -137,3 +134,11 @@ def serialize(activation) -> str | dict[str, Any]:
 def deserialize(config_, custom_objects: dict[str, Any] | None = None) -> ActivationFunction:
     """The inverse of `serialize` (custom classes may be passed in `custom_objects`)."""
     return registry.deserialize("activation", config_, custom_objects)
+
+
+def __getattr__(name: str):
+    """`activations.relu6`, `hard_sigmoid`, ...: the glassnet.ops op of the name (ops import
+    this package, so the op is looked up when first used)."""
+    if name in OP_ACTIVATIONS:
+        return autodiff.REGISTRY[OP_ACTIVATIONS[name]]
+    raise AttributeError(f"module 'glassnet.activations' has no attribute {name!r}")

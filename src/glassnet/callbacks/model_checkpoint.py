@@ -17,7 +17,8 @@ class ModelCheckpoint(Callback):
     Args:
         filepath: where to save; may hold format fields filled from the epoch (1-based) and
             the logs, e.g. "ckpt/{epoch:02d}-{val_loss:.2f}.glassnet". Must end in
-            ".weights.npz" when save_weights_only, else in ".glassnet".
+            ".weights.npz" (or Keras' ".weights.h5") when save_weights_only, else in
+            ".glassnet" (or Keras' ".keras").
         monitor: the log entry compared when save_best_only.
         verbose: 1 prints a line on each save decision.
         save_best_only: save only when `monitor` improves on the best value so far.
@@ -107,12 +108,13 @@ class ModelCheckpoint(Callback):
 
 
 def _check_checkpoint_path(filepath: str, save_weights_only: bool) -> None:
-    ending = ".weights.npz" if save_weights_only else ".glassnet"
-    if not filepath.endswith(ending):
+    # glassnet's own format, or Keras 3's (which `model.save` / `save_weights` also write)
+    endings = (".weights.npz", ".weights.h5") if save_weights_only else (".glassnet", ".keras")
+    if not filepath.endswith(endings):
         what = "weights (save_weights_only=True)" if save_weights_only else "a model"
         raise ValueError(
-            f"ModelCheckpoint: the filepath of {what} must end in {ending!r}, "
-            f"got filepath={filepath!r}"
+            f"ModelCheckpoint: the filepath of {what} must end in {endings[0]!r} or "
+            f"{endings[1]!r}, got filepath={filepath!r}"
         )
 
 

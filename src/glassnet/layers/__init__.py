@@ -15,6 +15,7 @@ from glassnet.layers.core import Dense, Flatten, Input, InputLayer, Reshape, Sym
 from glassnet.layers.cropping import Cropping1D, Cropping2D, ZeroPadding1D
 from glassnet.layers.depthwise import DepthwiseConv2D, SeparableConv2D
 from glassnet.layers.embedding import Embedding
+from glassnet.layers.lambda_layer import Lambda
 from glassnet.layers.masking import Identity, Masking
 from glassnet.layers.merging import (
     Add,
@@ -63,6 +64,17 @@ from glassnet.layers.reshaping import UpSampling2D, ZeroPadding2D
 from glassnet.layers.serialization import deserialize, serialize
 from glassnet.layers.wrappers import Bidirectional, TimeDistributed
 
+# Keras 3's other names for the same classes
+AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePooling3D
+MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
+GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
+GlobalAvgPool3D = GlobalAveragePooling3D
+GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D = (GlobalMaxPooling1D, GlobalMaxPooling2D,
+                                                     GlobalMaxPooling3D)
+Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
+Convolution1DTranspose, Convolution2DTranspose = Conv1DTranspose, Conv2DTranspose
+SeparableConvolution2D = SeparableConv2D
+
 __all__ = [
     "ELU", "GRU", "LSTM", "Activation", "Add", "Average", "AveragePooling1D", "AveragePooling2D",
     "Concatenate", "Maximum", "Minimum", "Multiply", "Subtract",
@@ -82,4 +94,9 @@ __all__ = [
     # the merge layers' functional forms, and Dot
     "Dot", "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
     "deserialize", "serialize",
+    "Lambda",
+    "AvgPool1D", "AvgPool2D", "AvgPool3D", "MaxPool1D", "MaxPool2D", "MaxPool3D",
+    "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalAvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D",
+    "GlobalMaxPool3D", "Convolution1D", "Convolution2D", "Convolution3D",
+    "Convolution1DTranspose", "Convolution2DTranspose", "SeparableConvolution2D",
 ]

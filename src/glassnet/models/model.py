@@ -58,6 +58,7 @@ class Model(Layer):
         self.stop_training = False
         self.history = None
         self._metric_specs: list = []
+        self._metric_weighted: list[bool] = []   # per spec: does it see sample weights
         self._metrics: list | None = None
         self._loss_tracker = metrics_module.Mean(name="loss")
         self._fit_progress = None
@@ -164,10 +165,11 @@ class Model(Layer):
         # (add_loss); training without any loss is an error then (gradients.py)
         self.optimizer = optimizers_module.get(optimizer)
         self.loss = losses_module.get(loss)
-        specs = list(metrics or []) + list(weighted_metrics or [])
-        if isinstance(metrics, (str, metrics_module.Metric)):
-            specs = [metrics]
-        self._metric_specs = specs
+        # as in Keras, `metrics` ignore sample and class weights; `weighted_metrics` use them
+        plain, weighted = ([spec] if isinstance(spec, (str, metrics_module.Metric))
+                           else list(spec or []) for spec in (metrics, weighted_metrics))
+        self._metric_specs = plain + weighted
+        self._metric_weighted = [False] * len(plain) + [True] * len(weighted)
         self._metrics = None
         self.compiled = True
 
@@ -204,7 +206,8 @@ class Model(Layer):
             metric.reset_state()
 
     def update_metrics(self, loss: float, x, y, y_pred, sample_weight) -> None:
-        """Add one batch: its loss (weighted by its size) and its predictions."""
+        """Add one batch: its loss (weighted by its size) and its predictions; the sample
+        weights reach the `weighted_metrics` only, as in Keras."""
         self.build_metrics(y, y_pred)
         self._loss_tracker.update_state(loss, sample_weight=len(x))
         if self._compiled_outputs is not None:
@@ -212,11 +215,12 @@ class Model(Layer):
                                                   self.output_masks, len(x))
             return
         mask = self.output_mask          # padded steps do not count (Keras)
-        for metric in self._metrics:
+        for metric, weighted in zip(self._metrics, self._metric_weighted):
+            weights = sample_weight if weighted else None
             if mask is None or not _takes_mask(metric.update_state):
-                metric.update_state(y, y_pred, sample_weight=sample_weight)
+                metric.update_state(y, y_pred, sample_weight=weights)
             else:
-                metric.update_state(y, y_pred, sample_weight=sample_weight, mask=mask)
+                metric.update_state(y, y_pred, sample_weight=weights, mask=mask)
 
     def get_metrics_result(self) -> dict[str, Any]:
         """{name: value} of the loss and every metric so far (Keras 3's name): floats, and
@@ -407,6 +411,17 @@ class Model(Layer):
                 "loss": None if self.loss is None else serialize(self.loss),
                 "metrics": [m if isinstance(m, str) else serialize(m)
                             for m in self._metric_specs]}
+
+    @classmethod
+    def from_config(cls, config_: dict[str, Any], custom_objects=None) -> Model:
+        """As Keras: a functional config (layers with their inbound nodes, input and output
+        layers) rebuilds the graph, as `Model.from_config(model.get_config())` in a Keras
+        script expects; any other config is the subclass's `cls(**config)`."""
+        if cls is Model and {"layers", "input_layers", "output_layers"} <= set(config_):
+            from glassnet.models.functional import Functional
+
+            return Functional.from_config(config_, custom_objects)
+        return super().from_config(config_)
 
     def compile_from_config(self, config_: dict[str, Any], custom_objects=None) -> None:
         if len(getattr(self, "output_names", None) or []) > 1:

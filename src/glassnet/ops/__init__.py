@@ -22,6 +22,7 @@ Layout (one family a file, each op's VJP right under its forward):
     core.py         cast, convert_to_tensor, shape, stop_gradient, cond, while_loop, scan
     creation.py     zeros, ones, full, arange, eye, linspace, *_like
     linalg.py       norm
+    numpy.py        `keras.ops.numpy`: the NumPy-like ops above, under Keras' path
     dtypes.py       result_type: Keras' promotion lattice
 """
 
@@ -54,6 +55,10 @@ from glassnet.ops.shaping import __all__ as _shaping
 
 __all__ = sorted({*_arithmetic, *_convolution, *_core, *_creation, *_elementwise, *_indexing, *_nn,
                   *_products, *_reductions, *_shaping, "linalg", "nn", "norm", "result_type"})
+
+# `keras.ops.numpy`: the same ops again under Keras' submodule path (imported last: it
+# re-exports names defined above)
+from glassnet.ops import numpy as numpy  # noqa: E402
 
 # Python's operators on Tensors and Variables are these ops (`a + b` is `ops.add(a, b)`).
 _install_operators({name: globals()[name] for name in (

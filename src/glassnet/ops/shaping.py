@@ -8,6 +8,7 @@ what pad added.
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
 
 from glassnet.autodiff import op
 from glassnet.ops.dtypes import as_array, promote
@@ -250,9 +251,17 @@ def unstack(x, num=None, axis=0):
 
 
 def moveaxis(x, source, destination):
-    """x with axis `source` moved to `destination`."""
-    order = np.moveaxis(np.arange(np.ndim(x)), destination, source)
-    return transpose(x, tuple(int(a) for a in order))
+    """x with axis `source` moved to `destination` (ints, or sequences of the same length)."""
+    ndim = np.ndim(x)
+    source = normalize_axis_tuple(source, ndim, "source")
+    destination = normalize_axis_tuple(destination, ndim, "destination")
+    if len(source) != len(destination):
+        raise ValueError(f"moveaxis: source {source} and destination {destination} must have "
+                         f"the same number of axes")
+    order = [axis for axis in range(ndim) if axis not in source]
+    for to, axis in sorted(zip(destination, source)):
+        order.insert(to, axis)
+    return transpose(x, tuple(order))
 
 
 def swapaxes(x, axis1, axis2):

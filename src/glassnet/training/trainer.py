@@ -154,7 +154,10 @@ def _end_epoch(model, epoch: int, train, val, cbs, progress,
     train.on_epoch_end()
     epoch_logs = model.get_metrics_result()
     if val is not None and (epoch + 1) % validation_freq == 0:
-        val_logs = _evaluate_batches(model, val, run=run)
+        # as in Keras, validation is an evaluation: the callbacks see its on_test_* hooks
+        cbs.on_test_begin()
+        val_logs = _evaluate_batches(model, val, cbs, run=run)
+        cbs.on_test_end(val_logs)
         epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
     progress.epoch, progress.step, progress.order = epoch + 1, 0, None
     cbs.on_epoch_end(epoch, epoch_logs)

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from glassnet.backend import clear_session
 from glassnet.preprocessing import to_categorical
 from glassnet.random import set_random_seed
 from glassnet.training.data.pydataset import PyDataset, Sequence
@@ -21,6 +22,6 @@ from glassnet.utils.sequences import pad_sequences
 from glassnet.utils.splitting import split_dataset
 from glassnet.utils.timeseries import timeseries_dataset_from_array
 
-__all__ = ["PyDataset", "Sequence", "image_dataset_from_directory", "normalize",
+__all__ = ["PyDataset", "Sequence", "clear_session", "image_dataset_from_directory", "normalize",
            "pad_sequences", "plot_model", "set_random_seed", "split_dataset",
            "timeseries_dataset_from_array", "to_categorical"]

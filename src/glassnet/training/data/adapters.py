@@ -1,4 +1,4 @@
-"""Batch sources: four kinds of input behind one interface, read one batch at a time.
+"""Batch sources: five kinds of input behind one interface, read one batch at a time.
 
 A batch source (`ArrayBatches`, `PyDatasetBatches`, `IteratorBatches`) gives `draw_order` at
 the start of an epoch, then `batches(order, start)` yields checked (x, y, sample_weight)
@@ -11,6 +11,7 @@ batches from batch number `start` on (a resumed run starts mid-epoch).
                               shuffling permutes the order of the batches, never the data
     PyDataset                 batch i = dataset[i]; shuffling permutes the batch indices
     generator / iterator      batches in the order they come; no shuffling
+    loader (torch DataLoader) a new pass over it each epoch (it shuffles itself, if asked)
 
 Data parallelism (`shard_by(rank, size)`): every rank draws the same order and serves only
 its rows of each global batch (`distribution.shard_bounds`): arrays gather just those rows,
@@ -49,12 +50,22 @@ Prepare = Callable[[Batch, str], Batch]  # (raw batch, where it came from) -> ch
 
 
 def input_kind(x) -> str:
-    """"dataset" (a PyDataset), "iterator" (a generator or other iterator), or "arrays"."""
+    """"dataset" (a PyDataset), "iterator" (a generator or other iterator), "loader" (a
+    re-iterable loader of batches, such as torch's DataLoader), or "arrays"."""
     if isinstance(x, PyDataset):
         return "dataset"
     if isinstance(x, Iterator):
         return "iterator"
+    if is_loader(x):
+        return "loader"
     return "arrays"
+
+
+def is_loader(x) -> bool:
+    """A loader as Keras' torch adapter takes it: iterable again each epoch, with a length in
+    batches, a `dataset` and a `batch_size` (duck-typed: glassnet never imports torch)."""
+    return (all(hasattr(x, name) for name in ("__iter__", "__len__", "dataset", "batch_size"))
+            and not hasattr(x, "__array__"))
 
 
 def is_lazy(*arrays) -> bool:
@@ -282,6 +293,30 @@ class IteratorBatches(_Sharded):
 
     def on_epoch_begin(self) -> None: ...
     def on_epoch_end(self) -> None: ...
+
+
+class LoaderBatches(IteratorBatches):
+    """A loader's batches (torch's DataLoader: tensors, read through `np.asarray`): a new
+    pass over it at each epoch's start, `len(loader)` batches unless `steps` says fewer.
+
+    A run resumed mid-epoch (BackupAndRestore) takes the epoch's remaining batches from a new
+    pass: a loader that shuffles has no order to replay, so nothing is skipped (`position`
+    stays 0)."""
+
+    def __init__(self, loader, prepare: Prepare, steps: int | None = None):
+        super().__init__(iter(loader), prepare, len(loader) if steps is None else steps)
+        self.loader = loader
+
+    @property
+    def position(self) -> int:
+        return 0
+
+    @position.setter
+    def position(self, value: int) -> None:
+        pass
+
+    def on_epoch_begin(self) -> None:
+        self.iterator = iter(self.loader)
 
 
 def warn_exhausted(what: str) -> None:

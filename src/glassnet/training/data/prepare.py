@@ -182,6 +182,8 @@ def batch_source(model, x, y=None, sample_weight=None, class_weight=None,
         adapters.check_no_arrays_with(kind, y=y, sample_weight=sample_weight)
         if kind == "dataset":
             return adapters.PyDatasetBatches(x, prepare, steps, names[0])
+        if kind == "loader":
+            return adapters.LoaderBatches(x, prepare, steps)
         return adapters.IteratorBatches(x, prepare, steps)
     if adapters.is_lazy(x, y, sample_weight):
         arrays = _check_lazy(model, (x, y, sample_weight), names, targets)

@@ -1,4 +1,4 @@
-"""Data preparation: splitting, one-hot labels, and feature scaling.
+"""Tabular data preparation: splitting, one-hot labels, and feature scaling.
 
     >>> x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, seed=0)
     >>> scaler = StandardScaler().fit(x_train)
