@@ -412,17 +412,6 @@ class Model(Layer):
                 "metrics": [m if isinstance(m, str) else serialize(m)
                             for m in self._metric_specs]}
 
-    @classmethod
-    def from_config(cls, config_: dict[str, Any], custom_objects=None) -> Model:
-        """As Keras: a functional config (layers with their inbound nodes, input and output
-        layers) rebuilds the graph, as `Model.from_config(model.get_config())` in a Keras
-        script expects; any other config is the subclass's `cls(**config)`."""
-        if cls is Model and {"layers", "input_layers", "output_layers"} <= set(config_):
-            from glassnet.models.functional import Functional
-
-            return Functional.from_config(config_, custom_objects)
-        return super().from_config(config_)
-
     def compile_from_config(self, config_: dict[str, Any], custom_objects=None) -> None:
         if len(getattr(self, "output_names", None) or []) > 1:
             def loss(spec):     # names stay names, as compile was given them
