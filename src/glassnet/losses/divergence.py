@@ -1,7 +1,9 @@
 """Divergences between a target and a predicted distribution: Kullback-Leibler and Poisson.
 
-    KL(y || ŷ) = Σ_k y_k log(y_k / ŷ_k), both clipped to [eps, 1]       (summed: (N, C) -> (N,))
-    Poisson    = mean_k ŷ_k - y_k log(ŷ_k + eps)                         (averaged over the last axis)
+    KL(y || ŷ) = Σ_k y_k log(y_k / ŷ_k), y and ŷ clipped to [eps, 1]     (summed over k)
+    Poisson    = mean_k ŷ_k - y_k log(ŷ_k + eps)                           (averaged over k)
+
+with k the last axis: (N, K) -> (N,), (N, T, K) -> (N, T).
 
 Poisson is the negative log-likelihood of counts y under rates ŷ, up to the constant
 log y!. Each is a pure per-entry function, its derivative right under it, and a thin class.
