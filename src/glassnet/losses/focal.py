@@ -261,6 +261,8 @@ class CategoricalGeneralizedCrossEntropy(Loss):
         q: in (0, 1).
     """
 
+    sparse_labels = True
+
     def __init__(self, q: float = 0.5, reduction="sum_over_batch_size",
                  name="categorical_generalized_cross_entropy", dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)

@@ -13,25 +13,15 @@ also lists under `keras.metrics`:
 from __future__ import annotations
 
 from glassnet import losses, registry
-from glassnet.backend import namespace
-from glassnet.metrics.base import MeanMetricWrapper, _float_values
+from glassnet.metrics.base import MeanMetricWrapper
 
 binary_crossentropy = losses.binary_crossentropy
 categorical_crossentropy = losses.categorical_crossentropy
+sparse_categorical_crossentropy = losses.sparse_categorical_crossentropy
 kl_divergence = losses.kl_divergence
 poisson = losses.poisson
 binary_focal_crossentropy = losses.binary_focal_crossentropy
 categorical_focal_crossentropy = losses.categorical_focal_crossentropy
-
-
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
-                                    ignore_class: int | None = None, axis: int = -1):
-    """-log p_y for integer labels y; the class axis of y_pred is `axis`.  -> (N, ...)."""
-    y_pred = _float_values(y_pred)
-    if axis not in (-1, y_pred.ndim - 1):
-        y_pred = namespace(y_pred).moveaxis(y_pred, axis, -1)
-    return losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=from_logits,
-                                                  ignore_class=ignore_class)
 
 
 @registry.register("metric")

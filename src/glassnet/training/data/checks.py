@@ -164,9 +164,9 @@ def class_weight_to_sample_weight(class_weight: Mapping, y: np.ndarray, dtype: s
 
 
 def takes_sparse_labels(loss) -> bool:
-    """Whether `loss` reads integer class labels (sparse categorical cross-entropy, or a
-    subclass of it) rather than targets shaped like the outputs."""
-    return isinstance(loss, losses.SparseCategoricalCrossentropy)
+    """Whether `loss` reads integer class labels (sparse categorical cross-entropy, the
+    generalized crossentropy, a subclass) rather than targets shaped like the outputs."""
+    return bool(getattr(loss, "sparse_labels", False))
 
 
 def check_targets(y: np.ndarray, loss, output_shape: tuple | None, name: str = "y") -> None:
