@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet import gradcheck, layers, losses
+from glassnet import gradcheck, layers, losses, ops
+from glassnet.losses.circle import _circle_gradient
 from glassnet.random import set_random_seed
 
 N, K, C = 8, 3, 4   # samples a batch, outputs of elementwise data, classes
@@ -26,9 +27,8 @@ N, K, C = 8, 3, 4   # samples a batch, outputs of elementwise data, classes
 # Keras classes (and their functions) glassnet does not have, and why.
 LEFT_OUT = {
     "CTC": "needs a CTC forward-backward; glassnet.ops has no ctc_loss (docs/differences.md)",
-    "Circle": "a pairwise metric-learning loss; not yet here (docs/differences.md)",
 }
-LEFT_OUT_FUNCTIONS = {"ctc", "circle"}
+LEFT_OUT_FUNCTIONS = {"ctc"}
 # Config keys glassnet writes beyond Keras': these Keras classes take the argument but leave
 # it out of their config (a round trip loses it); glassnet keeps it.
 EXTRA_CONFIG = {"SparseCategoricalCrossentropy": {"axis"}, "Huber": {"delta"},
@@ -68,6 +68,9 @@ SPECS = {
     "Dice": ("dice", [({}, "binary"), ({"axis": (1, 2)}, "masks")]),
     "Tversky": ("tversky", [({}, "binary"), ({"alpha": 0.3, "beta": 0.7, "axis": (1, 2)},
                                               "masks")]),
+    "Circle": ("circle", [({}, "embeddings"),
+                          ({"gamma": 5.0, "margin": 0.25, "remove_diagonal": False},
+                           "embeddings")]),
 }
 CASES = [(name, kwargs, kind) for name, (_, cases) in SPECS.items() for kwargs, kind in cases]
 IDS = [f"{name}-{kind}{'-' + ','.join(kwargs) if kwargs else ''}" for name, kwargs, kind in CASES]
@@ -77,6 +80,15 @@ REDUCTIONS = ["sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "
 def _softmax(z):
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
+
+
+def _embeddings(rng, size=5):
+    """Labels (N,) of 3 groups and one sample alone in its group (no positives: a loss of
+    0, left out of the reduction), with unit-norm embeddings (N, size)."""
+    labels = rng.integers(0, 3, N)
+    labels[0] = 7
+    embeddings = rng.normal(size=(N, size))
+    return labels, embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
 
 
 # Each data kind: rng -> (y_true, y_pred), float64 (cast to float32 for Keras' values).
@@ -99,6 +111,7 @@ DATA = {
     "onehot_scores": lambda rng: (np.eye(C)[rng.integers(0, C, N)], rng.normal(size=(N, C))),
     "masks": lambda rng: (rng.integers(0, 2, (N, 5, 5, 1)) * 1.0,
                           rng.uniform(0.05, 0.95, (N, 5, 5, 1))),
+    "embeddings": _embeddings,
 }
 
 
@@ -194,7 +207,9 @@ def test_gradient_matches_torch_autograd_through_keras(keras, torch, name, kwarg
     theirs(torch.tensor(y_true), leaf, sample_weight=torch.tensor(weights)).backward()
     ours = getattr(losses, name)(**kwargs).gradient(y_true, y_pred, sample_weight=weights)
     assert ours.shape == y_pred.shape and ours.dtype == np.float64
-    np.testing.assert_allclose(ours, leaf.grad.numpy(), rtol=1e-5, atol=1e-8)
+    # Keras computes some losses (Circle) in float32 whatever the inputs' dtype
+    np.testing.assert_allclose(ours, leaf.grad.numpy(), rtol=1e-5,
+                               atol=1e-6 * np.abs(ours).max())
 
 
 # --------------------------------------------------------------------------- names, configs
@@ -250,7 +265,13 @@ TARGETS = {
     "distributions": ("softmax", lambda s: _softmax(2 * s)),
     "signed": (None, lambda s: np.sign(s)),
     "onehot_scores": (None, lambda s: np.eye(s.shape[1])[s.argmax(1)]),
+    "embeddings": (None, lambda s: s.argmax(1)),          # group labels
 }
+
+
+def _embedding_model(inputs, hidden):
+    """Unit-norm embeddings (N, 8), as Keras advises for Circle (a UnitNormalization)."""
+    return gn.Model(inputs, ops.normalize(layers.Dense(8)(hidden), axis=-1))
 
 
 @pytest.mark.parametrize("name", list(SPECS))
@@ -263,9 +284,27 @@ def test_each_loss_trains_a_model_by_name(name):
     x = rng.normal(size=(64, 6)).astype(np.float32)
     y = target(x @ rng.normal(size=(6, units)))
     set_random_seed(1)
-    model = gn.Sequential([layers.Input(shape=(6,)), layers.Dense(16, activation="tanh"),
-                           layers.Dense(units, activation=activation)])
+    inputs = layers.Input(shape=(6,))
+    hidden = layers.Dense(16, activation="tanh")(inputs)
+    if kind == "embeddings":
+        model = _embedding_model(inputs, hidden)
+    else:
+        model = gn.Model(inputs, layers.Dense(units, activation=activation)(hidden))
     model.compile(optimizer="adam", loss=function)
     assert type(model.loss).__name__ == name
     history = model.fit(x, y, epochs=6, batch_size=16, verbose=0).history["loss"]
     assert np.all(np.isfinite(history)) and history[-1] < 0.95 * history[0], history
+
+
+def test_circle_with_reference_embeddings_matches_keras(keras, torch):
+    rng = np.random.default_rng(3)
+    labels, embeddings = _embeddings(rng)
+    ref_labels, refs = _embeddings(rng)
+    kwargs = {"ref_labels": ref_labels, "ref_embeddings": refs, "gamma": 10.0}
+    leaf = torch.tensor(embeddings, requires_grad=True)
+    expected = keras.losses.circle(torch.tensor(labels), leaf, **kwargs)
+    expected.sum().backward()
+    np.testing.assert_allclose(losses.circle(labels, embeddings, **kwargs),
+                               expected.detach().numpy(), rtol=1e-5, atol=1e-6)
+    grad = _circle_gradient(labels, embeddings, **kwargs)     # the class never passes refs
+    np.testing.assert_allclose(grad, leaf.grad.numpy(), rtol=1e-5, atol=1e-5)

@@ -28,7 +28,8 @@ crossentropies, `focal.py` the focal and generalized crossentropies, `divergence
 divergence and Poisson, `hinge.py` the hinge losses, `similarity.py` cosine similarity,
 `segmentation.py` Dice and Tversky, `wrapper.py` a plain function as a Loss, `tracing.py`
 the gradient of a loss written with glassnet.ops, this file the look-up by name and
-(de)serialisation. Keras' CTC and Circle losses are not here (docs/differences.md).
+(de)serialisation, `circle.py` the Circle metric-learning loss. Keras' CTC loss is not here
+(docs/differences.md).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from typing import Any
 
 from glassnet import registry
 from glassnet.losses.base import Loss
+from glassnet.losses.circle import Circle, circle
 from glassnet.losses.divergence import KLDivergence, Poisson, kl_divergence, poisson
 from glassnet.losses.focal import (
     BinaryFocalCrossentropy,
@@ -85,10 +87,10 @@ LOSS_CLASSES = (
     MeanSquaredLogarithmicError, Huber, LogCosh, CosineSimilarity,
     BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
     BinaryFocalCrossentropy, CategoricalFocalCrossentropy, CategoricalGeneralizedCrossEntropy,
-    KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge, Dice, Tversky,
+    KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge, Dice, Tversky, Circle,
 )  # fmt: skip
-"""Every loss class with its own formula (the tests walk this tuple; Keras' CTC and Circle
-are left out, see docs/differences.md)."""
+"""Every loss class with its own formula (the tests walk this tuple; Keras' CTC is left
+out, see docs/differences.md)."""
 
 # Each per-entry function and its class: `loss=losses.hinge` resolves to Hinge().
 _FUNCTION_CLASSES = {
@@ -112,6 +114,7 @@ _FUNCTION_CLASSES = {
     categorical_hinge: CategoricalHinge,
     dice: Dice,
     tversky: Tversky,
+    circle: Circle,
 }
 
 # Keras' short (legacy) names for the functions.

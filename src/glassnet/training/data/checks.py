@@ -189,6 +189,9 @@ def check_targets(y: np.ndarray, loss, output_shape: tuple | None, name: str = "
             bad = flat[flat != np.round(flat)][0]
             raise ValueError(f"{name}: {loss_name} expects integer class labels, got {bad}")
         low, high = flat.min(), flat.max()
+        # Circle's labels name groups of embeddings, not output units: any integers.
+        if isinstance(loss, losses.Circle):
+            return
         if low < 0 or (classes is not None and high >= classes):
             bound = "" if classes is None else f" for a model with {classes} outputs"
             raise ValueError(f"{name}: labels must be in [0, {classes}){bound}; got values "
