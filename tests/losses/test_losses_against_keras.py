@@ -24,11 +24,9 @@ from glassnet.random import set_random_seed
 
 N, K, C = 8, 3, 4   # samples a batch, outputs of elementwise data, classes
 
-# Keras classes (and their functions) glassnet does not have, and why.
-LEFT_OUT = {
-    "CTC": "needs a CTC forward-backward; glassnet.ops has no ctc_loss (docs/differences.md)",
-}
-LEFT_OUT_FUNCTIONS = {"ctc"}
+# Keras classes (and their functions) glassnet does not have, and why: none.
+LEFT_OUT: dict[str, str] = {}
+LEFT_OUT_FUNCTIONS: set[str] = set()
 # Config keys glassnet writes beyond Keras': these Keras classes take the argument but leave
 # it out of their config (a round trip loses it); glassnet keeps it.
 EXTRA_CONFIG = {"SparseCategoricalCrossentropy": {"axis"}, "Huber": {"delta"},
@@ -71,6 +69,7 @@ SPECS = {
     "Circle": ("circle", [({}, "embeddings"),
                           ({"gamma": 5.0, "margin": 0.25, "remove_diagonal": False},
                            "embeddings")]),
+    "CTC": ("ctc", [({}, "label_sequences")]),
 }
 CASES = [(name, kwargs, kind) for name, (_, cases) in SPECS.items() for kwargs, kind in cases]
 IDS = [f"{name}-{kind}{'-' + ','.join(kwargs) if kwargs else ''}" for name, kwargs, kind in CASES]
@@ -89,6 +88,15 @@ def _embeddings(rng, size=5):
     labels[0] = 7
     embeddings = rng.normal(size=(N, size))
     return labels, embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
+
+
+def _label_sequences(rng, steps=9, length=4):
+    """Label sequences (N, L) in [1, C), 0-padded at the end (one empty, one with repeats,
+    which need a blank between them), and logits (N, T, C)."""
+    labels = rng.integers(1, C, (N, length))
+    labels[np.arange(length) >= rng.integers(0, length + 1, N)[:, None]] = 0
+    labels[0], labels[1] = [2, 2, 3, 3], 0
+    return labels, rng.normal(0, 2, (N, steps, C))
 
 
 # Each data kind: rng -> (y_true, y_pred), float64 (cast to float32 for Keras' values).
@@ -112,6 +120,7 @@ DATA = {
     "masks": lambda rng: (rng.integers(0, 2, (N, 5, 5, 1)) * 1.0,
                           rng.uniform(0.05, 0.95, (N, 5, 5, 1))),
     "embeddings": _embeddings,
+    "label_sequences": _label_sequences,
 }
 
 
@@ -207,9 +216,9 @@ def test_gradient_matches_torch_autograd_through_keras(keras, torch, name, kwarg
     theirs(torch.tensor(y_true), leaf, sample_weight=torch.tensor(weights)).backward()
     ours = getattr(losses, name)(**kwargs).gradient(y_true, y_pred, sample_weight=weights)
     assert ours.shape == y_pred.shape and ours.dtype == np.float64
-    # Keras computes some losses (Circle) in float32 whatever the inputs' dtype
+    # Keras computes Circle and CTC in float32 whatever the inputs' dtype
     np.testing.assert_allclose(ours, leaf.grad.numpy(), rtol=1e-5,
-                               atol=1e-6 * np.abs(ours).max())
+                               atol=1e-5 * np.abs(ours).max())
 
 
 # --------------------------------------------------------------------------- names, configs
@@ -265,31 +274,33 @@ TARGETS = {
     "distributions": ("softmax", lambda s: _softmax(2 * s)),
     "signed": (None, lambda s: np.sign(s)),
     "onehot_scores": (None, lambda s: np.eye(s.shape[1])[s.argmax(1)]),
-    "embeddings": (None, lambda s: s.argmax(1)),          # group labels
 }
 
 
-def _embedding_model(inputs, hidden):
-    """Unit-norm embeddings (N, 8), as Keras advises for Circle (a UnitNormalization)."""
-    return gn.Model(inputs, ops.normalize(layers.Dense(8)(hidden), axis=-1))
+def _task(kind, rng):
+    """(model, x, y): a tiny model and 64 samples for a loss reading data of `kind`."""
+    inputs = layers.Input(shape=(6,))
+    hidden = layers.Dense(16, activation="tanh")(inputs)
+    x = rng.normal(size=(64, 6)).astype(np.float32)
+    if kind == "embeddings":          # unit-norm embeddings, as Keras advises for Circle
+        outputs = ops.normalize(layers.Dense(8)(hidden), axis=-1)
+        return gn.Model(inputs, outputs), x, (x @ rng.normal(size=(6, 3))).argmax(1)
+    if kind == "label_sequences":     # per-step logits (N, T, C) for CTC
+        inputs = layers.Input(shape=(9, 6))
+        outputs = layers.Dense(C)(layers.Dense(16, activation="tanh")(inputs))
+        labels = np.concatenate([_label_sequences(rng)[0] for _ in range(64 // N)])
+        return gn.Model(inputs, outputs), rng.normal(size=(64, 9, 6)).astype(np.float32), labels
+    activation, target = TARGETS[kind]
+    units = C if kind in ("onehot", "labels", "distributions", "onehot_scores") else K
+    model = gn.Model(inputs, layers.Dense(units, activation=activation)(hidden))
+    return model, x, target(x @ rng.normal(size=(6, units)))
 
 
 @pytest.mark.parametrize("name", list(SPECS))
 def test_each_loss_trains_a_model_by_name(name):
     function, cases = SPECS[name]
-    kind = cases[0][1]
-    activation, target = TARGETS[kind]
-    units = C if kind in ("onehot", "labels", "distributions", "onehot_scores") else K
-    rng = np.random.default_rng(5)
-    x = rng.normal(size=(64, 6)).astype(np.float32)
-    y = target(x @ rng.normal(size=(6, units)))
     set_random_seed(1)
-    inputs = layers.Input(shape=(6,))
-    hidden = layers.Dense(16, activation="tanh")(inputs)
-    if kind == "embeddings":
-        model = _embedding_model(inputs, hidden)
-    else:
-        model = gn.Model(inputs, layers.Dense(units, activation=activation)(hidden))
+    model, x, y = _task(cases[0][1], np.random.default_rng(5))
     model.compile(optimizer="adam", loss=function)
     assert type(model.loss).__name__ == name
     history = model.fit(x, y, epochs=6, batch_size=16, verbose=0).history["loss"]

@@ -28,8 +28,8 @@ crossentropies, `focal.py` the focal and generalized crossentropies, `divergence
 divergence and Poisson, `hinge.py` the hinge losses, `similarity.py` cosine similarity,
 `segmentation.py` Dice and Tversky, `wrapper.py` a plain function as a Loss, `tracing.py`
 the gradient of a loss written with glassnet.ops, this file the look-up by name and
-(de)serialisation, `circle.py` the Circle metric-learning loss. Keras' CTC loss is not here
-(docs/differences.md).
+(de)serialisation, `circle.py` the Circle metric-learning loss, `ctc.py` the CTC loss of
+label sequences.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from typing import Any
 from glassnet import registry
 from glassnet.losses.base import Loss
 from glassnet.losses.circle import Circle, circle
+from glassnet.losses.ctc import CTC, ctc
 from glassnet.losses.divergence import KLDivergence, Poisson, kl_divergence, poisson
 from glassnet.losses.focal import (
     BinaryFocalCrossentropy,
@@ -87,10 +88,9 @@ LOSS_CLASSES = (
     MeanSquaredLogarithmicError, Huber, LogCosh, CosineSimilarity,
     BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
     BinaryFocalCrossentropy, CategoricalFocalCrossentropy, CategoricalGeneralizedCrossEntropy,
-    KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge, Dice, Tversky, Circle,
+    KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge, Dice, Tversky, Circle, CTC,
 )  # fmt: skip
-"""Every loss class with its own formula (the tests walk this tuple; Keras' CTC is left
-out, see docs/differences.md)."""
+"""Every loss class Keras 3.15 has (the tests walk this tuple)."""
 
 # Each per-entry function and its class: `loss=losses.hinge` resolves to Hinge().
 _FUNCTION_CLASSES = {
@@ -115,6 +115,7 @@ _FUNCTION_CLASSES = {
     dice: Dice,
     tversky: Tversky,
     circle: Circle,
+    ctc: CTC,
 }
 
 # Keras' short (legacy) names for the functions.

@@ -174,6 +174,8 @@ def check_targets(y: np.ndarray, loss, output_shape: tuple | None, name: str = "
     loss_name = type(loss).__name__
     classes = None if output_shape is None else output_shape[-1]
     sparse = takes_sparse_labels(loss)
+    if isinstance(loss, (losses.Circle, losses.CTC)):
+        return   # labels of their own shape: Circle's name groups, CTC's are sequences (n, L)
     if sparse:
         # one label per output position: (n,) or (n, 1) for (n, C) outputs, (n, T) or
         # (n, T, 1) for (n, T, C) outputs (a label per step), as Keras takes them
@@ -189,9 +191,6 @@ def check_targets(y: np.ndarray, loss, output_shape: tuple | None, name: str = "
             bad = flat[flat != np.round(flat)][0]
             raise ValueError(f"{name}: {loss_name} expects integer class labels, got {bad}")
         low, high = flat.min(), flat.max()
-        # Circle's labels name groups of embeddings, not output units: any integers.
-        if isinstance(loss, losses.Circle):
-            return
         if low < 0 or (classes is not None and high >= classes):
             bound = "" if classes is None else f" for a model with {classes} outputs"
             raise ValueError(f"{name}: labels must be in [0, {classes}){bound}; got values "
