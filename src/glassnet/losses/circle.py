@@ -28,7 +28,7 @@ def _masked_logsumexp(values, mask):
     xp = namespace(values)
     shifted = xp.where(mask, values, -np.inf)
     top = shifted.max(axis=1, keepdims=True)
-    top = xp.where(np.isfinite(top), top, 0)
+    top = xp.where(xp.isfinite(top), top, 0)
     exp = xp.where(mask, xp.exp(shifted - top), 0)
     total = exp.sum(axis=1, keepdims=True)
     with np.errstate(divide="ignore"):

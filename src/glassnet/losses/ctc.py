@@ -34,16 +34,18 @@ BLANK = 0
 
 def _logsumexp(*arrays):
     """Elementwise log Σ exp over the arrays, -inf where all are -inf (no nan)."""
-    stacked = np.stack(arrays)
+    xp = namespace(arrays[0])
+    stacked = xp.stack(arrays)
     top = stacked.max(axis=0)
-    safe = np.where(np.isfinite(top), top, 0)
+    safe = xp.where(xp.isfinite(top), top, 0)
     with np.errstate(divide="ignore"):
-        return np.log(np.exp(stacked - safe).sum(axis=0)) + safe
+        return xp.log(xp.exp(stacked - safe).sum(axis=0)) + safe
 
 
 def _shift(values, steps: int):
     """values moved `steps` states right along the last axis, -inf shifted in."""
-    shifted = np.full_like(values, -np.inf)
+    xp = namespace(values)
+    shifted = xp.full_like(values, -np.inf)
     shifted[..., steps:] = values[..., :-steps]
     return shifted
 
@@ -51,9 +53,10 @@ def _shift(values, steps: int):
 def _ctc_lattice(y_true, y_pred):
     """(α, β, log P, extended labels l', log-softmax of y_pred); α, β (N, T, S) in log space."""
     y_pred = _as_prediction(y_pred)
+    xp = namespace(y_pred)
     if y_pred.ndim != 3:
         raise ValueError(f"y_pred: expected logits of shape (N, T, C), got {y_pred.shape}")
-    labels = np.asarray(y_true)
+    labels = xp.asarray(y_true)
     if labels.ndim != 2 or labels.shape[0] != y_pred.shape[0]:
         raise ValueError(f"y_true: expected label sequences of shape ({y_pred.shape[0]}, L), "
                          f"got {labels.shape}")
@@ -64,40 +67,40 @@ def _ctc_lattice(y_true, y_pred):
                          f"got values from {labels.min()} to {labels.max()}")
     lengths = (labels != BLANK).sum(axis=1)                              # (N,)
     states = 2 * labels.shape[1] + 1
-    extended = np.full((num, states), BLANK, dtype=np.int64)
+    extended = xp.full((num, states), BLANK, dtype=np.int64)
     extended[:, 1::2] = labels                                           # (N, S)
-    valid = np.arange(states) < (2 * lengths + 1)[:, None]               # (N, S)
-    skip = np.zeros((num, states), dtype=bool)                           # s-2 -> s allowed
+    valid = xp.arange(states) < (2 * lengths + 1)[:, None]               # (N, S)
+    skip = xp.zeros((num, states), dtype=bool)                           # s-2 -> s allowed
     skip[:, 2:] = (extended[:, 2:] != BLANK) & (extended[:, 2:] != extended[:, :-2])
 
     log_p = numerics.log_softmax(y_pred, -1)                             # (N, T, C)
-    emit = np.take_along_axis(log_p, np.broadcast_to(extended[:, None, :], (num, steps,
+    emit = xp.take_along_axis(log_p, xp.broadcast_to(extended[:, None, :], (num, steps,
                                                                             states)), 2)
-    emit = np.where(valid[:, None, :], emit, -np.inf)                    # (N, T, S)
-    alpha = np.full((num, steps, states), -np.inf, dtype=log_p.dtype)
+    emit = xp.where(valid[:, None, :], emit, -np.inf)                    # (N, T, S)
+    alpha = xp.full((num, steps, states), -np.inf, dtype=log_p.dtype)
     alpha[:, 0, :2] = emit[:, 0, :2]
     for t in range(1, steps):
         previous = alpha[:, t - 1]
-        two_back = np.where(skip, _shift(previous, 2), -np.inf)
+        two_back = xp.where(skip, _shift(previous, 2), -np.inf)
         alpha[:, t] = _logsumexp(previous, _shift(previous, 1), two_back) + emit[:, t]
 
-    rows = np.arange(num)
-    last, before = 2 * lengths, np.maximum(2 * lengths - 1, 0)
-    beta = np.full_like(alpha, -np.inf)
+    rows = xp.arange(num)
+    last, before = 2 * lengths, xp.maximum(2 * lengths - 1, 0)
+    beta = xp.full_like(alpha, -np.inf)
     beta[rows, -1, last] = 0.0
-    beta[rows, -1, before] = np.where(lengths > 0, 0.0, beta[rows, -1, before])
-    skip_from = np.zeros_like(skip)                                      # s -> s+2 allowed
+    beta[rows, -1, before] = xp.where(lengths > 0, 0.0, beta[rows, -1, before])
+    skip_from = xp.zeros_like(skip)                                      # s -> s+2 allowed
     skip_from[:, :-2] = skip[:, 2:]
     for t in range(steps - 2, -1, -1):
         ahead = beta[:, t + 1] + emit[:, t + 1]                          # (N, S)
-        two_ahead = np.full_like(ahead, -np.inf)
+        two_ahead = xp.full_like(ahead, -np.inf)
         two_ahead[:, :-2] = ahead[:, 2:]
-        one_ahead = np.full_like(ahead, -np.inf)
+        one_ahead = xp.full_like(ahead, -np.inf)
         one_ahead[:, :-1] = ahead[:, 1:]
-        beta[:, t] = _logsumexp(ahead, one_ahead, np.where(skip_from, two_ahead, -np.inf))
+        beta[:, t] = _logsumexp(ahead, one_ahead, xp.where(skip_from, two_ahead, -np.inf))
     final = alpha[rows, -1]
     log_likelihood = _logsumexp(final[rows, last],
-                                np.where(lengths > 0, final[rows, before], -np.inf))
+                                xp.where(lengths > 0, final[rows, before], -np.inf))
     return alpha, beta, log_likelihood, extended, log_p
 
 
@@ -110,12 +113,13 @@ def ctc(y_true, y_pred):
 def _ctc_gradient(y_true, y_pred):
     """dl/dz_{t,k} = p_{t,k} - Σ_{s: l'_s = k} γ_t(s), 0 for an impossible sequence."""
     alpha, beta, log_likelihood, extended, log_p = _ctc_lattice(y_true, y_pred)
-    possible = np.isfinite(log_likelihood)
-    safe = np.where(possible, log_likelihood, 0)
-    occupancy = np.exp(alpha + beta - safe[:, None, None])               # (N, T, S)
+    xp = namespace(log_p)
+    possible = xp.isfinite(log_likelihood)
+    safe = xp.where(possible, log_likelihood, 0)
+    occupancy = xp.exp(alpha + beta - safe[:, None, None])               # (N, T, S)
     classes = log_p.shape[-1]
-    to_class = (extended[:, :, None] == np.arange(classes)).astype(log_p.dtype)  # (N, S, C)
-    grad = np.exp(log_p) - occupancy @ to_class                          # (N, T, C)
+    to_class = (extended[:, :, None] == xp.arange(classes)).astype(log_p.dtype)  # (N, S, C)
+    grad = xp.exp(log_p) - occupancy @ to_class                          # (N, T, C)
     return grad * possible[:, None, None]
 
 
