@@ -196,6 +196,31 @@ def test_function_matches_keras(keras, name, kwargs, kind):
     np.testing.assert_allclose(actual, expected, rtol=2e-5, atol=2e-6)
 
 
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "mean_with_sample_weight"])
+@pytest.mark.parametrize(("name", "kwargs", "kind"), CASES, ids=IDS)
+def test_masked_loss_and_gradient(keras, torch, name, kwargs, kind, reduction):
+    """A mask of the entries (padding) as Keras reads one from y_pred; its gradient against
+    central differences. A loss of the whole batch (axis=None) has no entries to mask."""
+    from keras.src.backend import set_keras_mask
+
+    y_true, y_pred, weights = _data(name, kind, seed=3, kwargs=kwargs)
+    ours = getattr(losses, name)(reduction=reduction, **kwargs)
+    entries = ours.entry_shape(y_pred)
+    mask = np.random.default_rng(4).random(entries or (N,)) > 0.3
+    if not entries:
+        with pytest.raises(ValueError, match="mask"):
+            ours(y_true, y_pred, weights, mask=mask)
+        return
+    tensor = keras.ops.convert_to_tensor(_keras_float32(y_pred))
+    set_keras_mask(tensor, torch.tensor(mask))
+    theirs = getattr(keras.losses, name)(reduction=reduction, **kwargs)
+    expected = theirs(_keras_float32(y_true), tensor, sample_weight=_keras_float32(weights))
+    actual = ours(*map(_keras_float32, (y_true, y_pred, weights)), mask=mask)
+    np.testing.assert_allclose(actual, expected.cpu().numpy(), rtol=2e-5, atol=2e-6)
+    report = gradcheck.check_loss(ours, y_true, y_pred, weights, mask=mask)
+    assert report.passed, str(report)
+
+
 # --------------------------------------------------------------------------- gradients
 
 
