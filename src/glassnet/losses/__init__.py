@@ -8,11 +8,14 @@ Every loss is computed in two steps, as in Keras 3:
 and `gradient` returns dL/dy_pred of the *reduced* scalar L (sample weights w, mask m and
 divisor applied), with y_pred's shape and dtype, ready for the output layer's backward.
 
-Per entry: the elementwise losses (MSE, MAE, Huber, BCE) take the mean over the last axis,
-the class-axis losses (CCE, sparse CCE, cosine) reduce over the class axis, and nothing
-else: (N, C) outputs give one entry per sample, a sequence (N, T, C) one per step (N, T),
-and y_pred (N,) one per sample. A mask (N, T) leaves padding steps out of the sum and
-the divisor: `loss(y_true, y_pred, sample_weight, mask=m)`.
+Per entry: the elementwise losses (MSE, MAE, MAPE, MSLE, Huber, log-cosh, BCE, binary
+focal, Poisson, hinge, squared hinge) take the mean over the last axis, the class-axis
+losses (the categorical ones, KL, cosine) reduce over the class axis, and nothing else:
+(N, C) outputs give one entry per sample, a sequence (N, T, C) one per step (N, T), and
+y_pred (N,) one per sample. A mask (N, T) leaves padding steps out of the sum and the
+divisor: `loss(y_true, y_pred, sample_weight, mask=m)`. Dice and Tversky sum over their
+`axis` (all axes by default: one value per batch); Circle and CTC give one entry per
+sample.
 
     >>> import numpy as np
     >>> from glassnet import losses

@@ -16,6 +16,8 @@ does (l Σw / N for "sum_over_batch_size", l w for "none"), and a mask has nothi
 
 from __future__ import annotations
 
+import numpy as np
+
 from glassnet import checks, config, registry
 from glassnet.backend import namespace
 from glassnet.losses.base import Loss, _as_targets, _entry_weights
@@ -25,7 +27,7 @@ def _axes(y_pred, axis) -> tuple[int, ...]:
     """`axis` (None: all, an int or a sequence of ints) as sorted non-negative axes."""
     if axis is None:
         return tuple(range(y_pred.ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = (int(axis),) if np.ndim(axis) == 0 else tuple(int(a) for a in axis)
     if any(not -y_pred.ndim <= a < y_pred.ndim for a in axes):
         raise ValueError(f"axis: expected axes of y_pred {y_pred.shape}, got {axis}")
     return tuple(sorted({a % y_pred.ndim for a in axes}))
@@ -86,8 +88,8 @@ class _OverlapLoss(Loss):
 
     def __init__(self, axis, reduction, name, dtype):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        if axis is not None and not isinstance(axis, int):
-            axis = tuple(int(a) for a in axis)
+        if axis is not None:   # an int stays an int; a list (from JSON) becomes a tuple
+            axis = int(axis) if np.ndim(axis) == 0 else tuple(int(a) for a in axis)
         self.axis = axis
 
     def entry_shape(self, y_pred) -> tuple:
