@@ -141,7 +141,7 @@ def test_file_level_problems(saved):
 @pytest.mark.parametrize("edit, fragments", [
     (lambda c: c["optimizer"].__setitem__("class_name", "Nadam"), ["Nadam"]),
     (lambda c: c["optimizer"]["config"].__setitem__("use_ema", True), ["use_ema"]),
-    (lambda c: c.__setitem__("loss", "kl_divergence"), ["kl_divergence"]),
+    (lambda c: c.__setitem__("loss", "my_custom_loss"), ["my_custom_loss"]),   # a user's fn
     (lambda c: c.__setitem__("loss_weights", [1.0]), ["loss_weights"]),
     (lambda c: c.__setitem__("metrics", [["accuracy"], ["mae"]]), ["metrics"]),
 ])

@@ -155,6 +155,8 @@ class Loss:
 
     # Name of the output activation whose backward this loss can fuse with (see below).
     fused_activation: str | None = None
+    # Whether y_true holds integer class labels, not targets of y_pred's shape (fit checks).
+    sparse_labels: bool = False
 
     def __init__(self, name: str | None = None, reduction: str | None = "sum_over_batch_size",
                  dtype=None):

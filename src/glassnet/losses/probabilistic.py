@@ -183,16 +183,25 @@ def _add_at_labels(array, labels, values) -> None:
     flat[xp.arange(flat.shape[0]), labels.reshape(-1)] += xp.asarray(values).reshape(-1)
 
 
+def _class_axis_last(y_pred, axis: int):
+    """y_pred with its class axis `axis` moved to the end (a view; as is when already last)."""
+    axis = _class_axis(y_pred, axis)
+    if axis == y_pred.ndim - 1:
+        return y_pred
+    return namespace(y_pred).moveaxis(y_pred, axis, -1)
+
+
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
-                                    ignore_class: int | None = None):
+                                    ignore_class: int | None = None, axis: int = -1):
     """l = -log p_y, y an integer label.  y_true (N, ...) or (N, ..., 1), y_pred (N, ..., C)
     -> (N, ...).
 
     Same numerics as `categorical_crossentropy` with y one-hot, without building the one-hot.
     Entries whose label equals `ignore_class` contribute 0 (and, in the Loss class, are left
-    out of the batch-size denominator, as Keras and PyTorch's ignore_index do).
+    out of the batch-size denominator, as Keras and PyTorch's ignore_index do). `axis` is
+    y_pred's class axis (the labels have y_pred's shape without it).
     """
-    y_pred = _as_prediction(y_pred)
+    y_pred = _class_axis_last(_as_prediction(y_pred), axis)
     labels, valid = _sparse_labels(y_true, y_pred, ignore_class)
     if from_logits:
         log_p = _at_labels(numerics.log_softmax(y_pred, -1), labels)
@@ -205,10 +214,12 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
 
 
 def _sparse_categorical_crossentropy_gradient(y_true, y_pred, from_logits=False,
-                                              ignore_class=None, probs=None):
+                                              ignore_class=None, axis=-1, probs=None):
     """From logits: dl/dz = p - onehot(y), written as p with 1 subtracted at the labels.
     From probabilities: the categorical formula with g nonzero only at the label."""
     y_pred = _as_prediction(y_pred)
+    class_axis = _class_axis(y_pred, axis)
+    y_pred = _class_axis_last(y_pred, axis)
     xp = namespace(y_pred)
     labels, valid = _sparse_labels(y_true, y_pred, ignore_class)
     if from_logits:
@@ -223,7 +234,7 @@ def _sparse_categorical_crossentropy_gradient(y_true, y_pred, from_logits=False,
         _add_at_labels(grad, labels, g / total)
     if valid is not None:
         grad *= valid[..., None]
-    return grad
+    return grad if class_axis == grad.ndim - 1 else xp.moveaxis(grad, -1, class_axis)
 
 
 @registry.register("loss", "binary_crossentropy", "bce", "BCE")
@@ -322,36 +333,44 @@ class SparseCategoricalCrossentropy(Loss):
         ignore_class: a label value to skip (padding): a mask of the entries, as Keras (and
             PyTorch's ignore_index); its entries give 0 and do not count in the
             "sum_over_batch_size" denominator. Joined with a given `mask` by AND.
+        axis: y_pred's class axis (the last by default).
     """
 
     fused_activation = "softmax"
+    sparse_labels = True
 
     def __init__(self, from_logits: bool = False, ignore_class: int | None = None,
-                 reduction="sum_over_batch_size", name="sparse_categorical_crossentropy",
-                 dtype=None):
+                 reduction="sum_over_batch_size", axis: int = -1,
+                 name="sparse_categorical_crossentropy", dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.from_logits = bool(from_logits)
         self.ignore_class = None if ignore_class is None else int(ignore_class)
+        self.axis = int(axis)
+
+    def reduced_axis(self, y_pred) -> int:
+        return _class_axis(y_pred, self.axis)
 
     def call(self, y_true, y_pred):
         return sparse_categorical_crossentropy(y_true, y_pred, self.from_logits,
-                                               self.ignore_class)
+                                               self.ignore_class, self.axis)
 
     def call_gradient(self, y_true, y_pred):
         return _sparse_categorical_crossentropy_gradient(y_true, y_pred, self.from_logits,
-                                                         self.ignore_class)
+                                                         self.ignore_class, self.axis)
 
     def _entry_mask(self, y_true, y_pred):
         if self.ignore_class is None:
             return None
-        return _sparse_labels(y_true, y_pred, self.ignore_class)[1]
+        return _sparse_labels(y_true, _class_axis_last(y_pred, self.axis), self.ignore_class)[1]
 
     def _logit_losses(self, y_true, logits):
-        return sparse_categorical_crossentropy(y_true, logits, True, self.ignore_class)
+        return sparse_categorical_crossentropy(y_true, logits, True, self.ignore_class,
+                                               self.axis)
 
     def _logit_gradient(self, y_true, logits, probs):
+        probs = _class_axis_last(probs, self.axis)
         return _sparse_categorical_crossentropy_gradient(y_true, logits, True, self.ignore_class,
-                                                         probs)
+                                                         self.axis, probs)
 
     def fused_value_and_gradient(self, y_true, logits, probs, sample_weight=None, mask=None):
         """As `Loss.fused_value_and_gradient`; for logits (N, C) without ignore_class (with
@@ -365,7 +384,7 @@ class SparseCategoricalCrossentropy(Loss):
         builds log p for every class; this runs every step, so the calls saved count.
         """
         xp = namespace(logits)
-        if self.ignore_class is not None or xp.ndim(logits) != 2:
+        if self.ignore_class is not None or xp.ndim(logits) != 2 or self.axis not in (-1, 1):
             return super().fused_value_and_gradient(y_true, logits, probs, sample_weight,
                                                     mask)
         y_true, logits, probs = self._fused_inputs(y_true, logits, probs)
@@ -381,4 +400,4 @@ class SparseCategoricalCrossentropy(Loss):
 
     def get_config(self):
         return {**super().get_config(), "from_logits": self.from_logits,
-                "ignore_class": self.ignore_class}
+                "ignore_class": self.ignore_class, "axis": self.axis}

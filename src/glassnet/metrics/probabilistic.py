@@ -1,8 +1,8 @@
 """Probabilistic metrics: crossentropies, KL divergence and Poisson deviance, as running means.
 
-The crossentropies are the losses' own functions (glassnet.losses), reported as a weighted
-mean over samples; KL divergence and Poisson are defined here, with the focal
-crossentropies Keras also lists under `keras.metrics`:
+The per-sample functions are the losses' own (glassnet.losses), one formula for both,
+reported as a weighted mean over samples; the focal crossentropies are the functions Keras
+also lists under `keras.metrics`:
 
     KL(y || ŷ)  = Σ_k y_k log(y_k / ŷ_k), both clipped to [eps, 1]
     Poisson     = mean_k ŷ_k - y_k log(ŷ_k + eps)
@@ -12,79 +12,16 @@ crossentropies Keras also lists under `keras.metrics`:
 
 from __future__ import annotations
 
-from glassnet import config, losses, registry
-from glassnet.activations import sigmoid, softmax
-from glassnet.backend import namespace
-from glassnet.metrics.base import MeanMetricWrapper, _float_values
+from glassnet import losses, registry
+from glassnet.metrics.base import MeanMetricWrapper
 
 binary_crossentropy = losses.binary_crossentropy
 categorical_crossentropy = losses.categorical_crossentropy
-
-
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
-                                    ignore_class: int | None = None, axis: int = -1):
-    """-log p_y for integer labels y; the class axis of y_pred is `axis`.  -> (N, ...)."""
-    y_pred = _float_values(y_pred)
-    if axis not in (-1, y_pred.ndim - 1):
-        y_pred = namespace(y_pred).moveaxis(y_pred, axis, -1)
-    return losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=from_logits,
-                                                  ignore_class=ignore_class)
-
-
-def kl_divergence(y_true, y_pred):
-    """Σ_k y_k log(y_k / ŷ_k) over the last axis, both clipped to [eps, 1].  -> (N, ...)."""
-    y_pred = _float_values(y_pred)
-    xp = namespace(y_pred)
-    eps = y_pred.dtype.type(config.epsilon())
-    y_true = xp.clip(xp.asarray(y_true).astype(y_pred.dtype), eps, 1)
-    y_pred = xp.clip(y_pred, eps, 1)
-    return (y_true * xp.log(y_true / y_pred)).sum(axis=-1)
-
-
-def poisson(y_true, y_pred):
-    """mean_k ŷ_k - y_k log(ŷ_k + eps): the Poisson negative log-likelihood up to a constant."""
-    y_pred = _float_values(y_pred)
-    xp = namespace(y_pred)
-    y_true = xp.asarray(y_true).astype(y_pred.dtype)
-    return (y_pred - y_true * xp.log(y_pred + y_pred.dtype.type(config.epsilon()))).mean(-1)
-
-
-def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing: bool = False,
-                              alpha: float = 0.25, gamma: float = 2.0,
-                              from_logits: bool = False, label_smoothing: float = 0.0,
-                              axis: int = -1):
-    """mean over `axis` of (1 - p_t)^γ bce (times α y + (1 - α)(1 - y) when balancing)."""
-    y_pred = _float_values(y_pred)
-    xp = namespace(y_pred)
-    y_true = xp.asarray(y_true).astype(y_pred.dtype)
-    if label_smoothing:
-        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
-    if from_logits:
-        y_pred = sigmoid(y_pred)
-    eps = y_pred.dtype.type(config.epsilon())
-    p = xp.clip(y_pred, eps, 1 - eps)
-    bce = -(y_true * xp.log(p) + (1 - y_true) * xp.log(1 - p))
-    p_t = y_true * y_pred + (1 - y_true) * (1 - y_pred)
-    focal = (1 - p_t) ** gamma * bce
-    if apply_class_balancing:
-        focal = (y_true * alpha + (1 - y_true) * (1 - alpha)) * focal
-    return focal.mean(axis=axis)
-
-
-def categorical_focal_crossentropy(y_true, y_pred, alpha: float = 0.25, gamma: float = 2.0,
-                                   from_logits: bool = False, label_smoothing: float = 0.0,
-                                   axis: int = -1):
-    """Σ over `axis` of -α (1 - p_k)^γ y_k log p_k, p normalised to sum to 1 and clipped."""
-    y_pred = _float_values(y_pred)
-    xp = namespace(y_pred)
-    y_true = xp.asarray(y_true).astype(y_pred.dtype)
-    if label_smoothing:
-        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[-1]
-    if from_logits:
-        y_pred = softmax(y_pred, axis=axis)
-    eps = y_pred.dtype.type(config.epsilon())
-    p = xp.clip(y_pred / y_pred.sum(axis=axis, keepdims=True), eps, 1 - eps)
-    return (alpha * (1 - p) ** gamma * -y_true * xp.log(p)).sum(axis=axis)
+sparse_categorical_crossentropy = losses.sparse_categorical_crossentropy
+kl_divergence = losses.kl_divergence
+poisson = losses.poisson
+binary_focal_crossentropy = losses.binary_focal_crossentropy
+categorical_focal_crossentropy = losses.categorical_focal_crossentropy
 
 
 @registry.register("metric")

@@ -1,6 +1,7 @@
 """Regression metrics: errors averaged over outputs and samples, and the R² score.
 
-The per-sample functions reduce the last axis, (N, K) -> (N,), as Keras' do:
+The per-sample functions are the losses' (glassnet.losses), reducing the last axis,
+(N, K) -> (N,), as Keras' do:
 
     MAPE  100 mean_k |y - ŷ| / max(|y|, eps)
     MSLE  mean_k (log(1 + max(ŷ, eps)) - log(1 + max(y, eps)))^2
@@ -19,39 +20,16 @@ from typing import Any
 
 import numpy as np
 
-from glassnet import config, losses, registry
-from glassnet.backend import namespace, to_numpy
+from glassnet import losses, registry
+from glassnet.backend import to_numpy
 from glassnet.metrics.base import Mean, MeanMetricWrapper, Metric, same_rank
 
 mean_squared_error = losses.mean_squared_error
 mean_absolute_error = losses.mean_absolute_error
 huber = losses.huber
-
-
-def mean_absolute_percentage_error(y_true, y_pred):
-    """100 mean_k |y_true - y_pred| / max(|y_true|, eps).  (N, ..., K) -> (N, ...)."""
-    y_true, y_pred = same_rank(y_true, y_pred)
-    xp = namespace(y_pred)
-    eps = y_pred.dtype.type(config.epsilon())
-    return 100.0 * xp.abs((y_true - y_pred) / xp.maximum(xp.abs(y_true), eps)).mean(axis=-1)
-
-
-def mean_squared_logarithmic_error(y_true, y_pred):
-    """mean_k (log(1 + max(y_pred, eps)) - log(1 + max(y_true, eps)))^2."""
-    y_true, y_pred = same_rank(y_true, y_pred)
-    xp = namespace(y_pred)
-    eps = y_pred.dtype.type(config.epsilon())
-    error = xp.log1p(xp.maximum(y_pred, eps)) - xp.log1p(xp.maximum(y_true, eps))
-    return (error * error).mean(axis=-1)
-
-
-def log_cosh(y_true, y_pred):
-    """mean_k log cosh(y_pred - y_true), as e + softplus(-2e) - log 2 (no cosh overflow)."""
-    y_true, y_pred = same_rank(y_true, y_pred)
-    xp = namespace(y_pred)
-    error = y_pred - y_true
-    softplus = xp.logaddexp(y_pred.dtype.type(0), -2 * error)   # log(1 + e^(-2e))
-    return (error + softplus - y_pred.dtype.type(math.log(2.0))).mean(axis=-1)
+mean_absolute_percentage_error = losses.mean_absolute_percentage_error
+mean_squared_logarithmic_error = losses.mean_squared_logarithmic_error
+log_cosh = losses.log_cosh
 
 
 def cosine_similarity(y_true, y_pred, axis: int = -1):

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet import registry
+from glassnet import losses, registry
 from glassnet.saving.keras_values import (
     KerasConfigError,
     KerasExportError,
@@ -39,8 +39,7 @@ _OPTIMIZER_ONLY = {"use_ema": False, "ema_momentum": Unused(0.99),
 # Keras options of compile() that change nothing glassnet computes (speed, tracing).
 _COMPILE_UNUSED = ("run_eagerly", "steps_per_execution", "jit_compile", "auto_scale_loss")
 _COMPILE_NONE = ("loss_weights", "weighted_metrics")
-LOSSES = ("MeanSquaredError", "MeanAbsoluteError", "Huber", "BinaryCrossentropy",
-          "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "CosineSimilarity")
+LOSSES = tuple(cls.__name__ for cls in losses.LOSS_CLASSES)   # every keras.losses class
 METRICS = ("Mean", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
            "SparseCategoricalAccuracy", "MeanSquaredError", "MeanAbsoluteError")
 SCHEDULES = ("ExponentialDecay", "PiecewiseConstantDecay", "CosineDecay")

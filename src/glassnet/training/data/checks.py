@@ -165,9 +165,9 @@ def class_weight_to_sample_weight(class_weight: Mapping, y: np.ndarray, dtype: s
 
 
 def takes_sparse_labels(loss) -> bool:
-    """Whether `loss` reads integer class labels (sparse categorical cross-entropy, or a
-    subclass of it) rather than targets shaped like the outputs."""
-    return isinstance(loss, losses.SparseCategoricalCrossentropy)
+    """Whether `loss` reads integer class labels (sparse categorical cross-entropy, the
+    generalized crossentropy, a subclass) rather than targets shaped like the outputs."""
+    return bool(getattr(loss, "sparse_labels", False))
 
 
 def check_targets(y: np.ndarray, loss, output_shape: tuple | None, name: str = "y") -> None:
@@ -175,6 +175,8 @@ def check_targets(y: np.ndarray, loss, output_shape: tuple | None, name: str = "
     loss_name = type(loss).__name__
     classes = None if output_shape is None else output_shape[-1]
     sparse = takes_sparse_labels(loss)
+    if isinstance(loss, (losses.Circle, losses.CTC)):
+        return   # labels of their own shape: Circle's name groups, CTC's are sequences (n, L)
     if sparse:
         # one label per output position: (n,) or (n, 1) for (n, C) outputs, (n, T) or
         # (n, T, 1) for (n, T, C) outputs (a label per step), as Keras takes them
