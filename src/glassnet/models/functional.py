@@ -91,6 +91,7 @@ class Functional(Model):
             raise ValueError("Model: the output is one of the inputs; outputs must be computed "
                              "from the inputs by at least one layer")
         self._layers, self._layer_nodes = _group_by_layer(self._nodes)
+        self._keras_layers = None
         self._node_index = {id(node): k for nodes in self._layer_nodes.values()
                             for k, node in enumerate(nodes)}
         _check_nodes(self._nodes)
@@ -104,8 +105,11 @@ class Functional(Model):
     # ----- structure --------------------------------------------------------------------
     @property
     def layers(self) -> list[Layer]:
-        """Each layer once, in the order the forward pass first calls it (no InputLayers)."""
-        return list(self._layers)
+        """Each layer once, InputLayers included, in Keras' order (`keras_order`): so
+        `get_weights`/`set_weights` exchange weights with the same model built in Keras."""
+        if self._keras_layers is None:
+            self._keras_layers = keras_order(self._inputs, self._outputs)
+        return list(self._keras_layers)
 
     @property
     def inputs(self) -> list[SymbolicTensor]:
@@ -462,6 +466,44 @@ def _sorted_nodes(inputs: list[SymbolicTensor],
     if unused:
         raise ValueError(f"Model: inputs {unused} are not used to compute the outputs")
     return order
+
+
+def keras_order(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]) -> list[Layer]:
+    """The layers of the graph from `inputs` to `outputs` in Keras 3's order (its `map_graph`):
+    by depth, the longest path from the layer to an output, deepest first (so the Input
+    layers lead), and at equal depth in the order a depth-first walk from the outputs first
+    reaches them (each tensor's inputs in order).
+    """
+    input_ids = {id(t) for t in inputs}
+    first_seen: dict[int, int] = {}          # id(layer) -> preorder index of the walk
+    postorder: list[SymbolicTensor] = []
+    seen: set[int] = set()
+    stack = [(tensor, False) for tensor in reversed(outputs)]
+    while stack:
+        tensor, inputs_done = stack.pop()
+        if inputs_done:
+            postorder.append(tensor)
+            continue
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        first_seen.setdefault(id(tensor.layer), len(first_seen))
+        stack.append((tensor, True))
+        if id(tensor) not in input_ids:
+            stack.extend((t, False) for t in reversed(tensor.inputs) if id(t) not in seen)
+    depth: dict[int, int] = {}               # id(tensor) -> its depth
+    layer_depth: dict[int, int] = {}
+    layers: dict[int, Layer] = {}
+    for tensor in reversed(postorder):       # every reader of a tensor comes before it
+        d = max(depth.setdefault(id(tensor), 0), layer_depth.get(id(tensor.layer), 0))
+        depth[id(tensor)] = layer_depth[id(tensor.layer)] = d
+        layers[id(tensor.layer)] = tensor.layer
+        if id(tensor) in input_ids:
+            continue
+        for t in tensor.inputs:
+            depth[id(t)] = max(depth.get(id(t), 0), d + 1)
+    return sorted(layers.values(),
+                  key=lambda layer: (-layer_depth[id(layer)], first_seen[id(layer)]))
 
 
 def _group_by_layer(nodes: list[SymbolicTensor]) -> tuple[list[Layer], dict[int, list]]:
