@@ -101,20 +101,77 @@ CASES = {
     "Maximum": lambda k, L: _merge(k, L.Maximum()),
     "Minimum": lambda k, L: _merge(k, L.Minimum()),
     "Concatenate": lambda k, L: _merge(k, L.Concatenate()),
+    "Conv1DTranspose": lambda k, L: _sequential(k, (5, 2), L.Conv1DTranspose(
+        3, 3, strides=2, padding="same", activation="tanh")),
+    "Conv2DTranspose": lambda k, L: _sequential(k, (4, 3, 2), L.Conv2DTranspose(
+        3, (3, 2), strides=(2, 1))),
+    "Conv3D": lambda k, L: _sequential(k, (4, 5, 4, 2), L.Conv3D(
+        3, (2, 3, 2), strides=(1, 2, 1), padding="same", activation="relu")),
+    "DepthwiseConv2D": lambda k, L: _sequential(k, (5, 5, 2), L.DepthwiseConv2D(
+        3, depth_multiplier=2, strides=2, padding="same")),
+    "SeparableConv2D": lambda k, L: _sequential(k, (6, 5, 2), L.SeparableConv2D(
+        4, (3, 2), depth_multiplier=2, activation="elu")),
+    "MaxPooling3D": lambda k, L: _sequential(k, (4, 5, 4, 2), L.MaxPooling3D(2)),
+    # padding split evenly: where it is not, Keras' torch backend repeats edge values into
+    # the mean, its other backends (and glassnet) leave the padding out
+    "AveragePooling3D": lambda k, L: _sequential(k, (3, 5, 3, 2), L.AveragePooling3D(
+        3, 2, padding="same")),
+    "GlobalMaxPooling3D": lambda k, L: _sequential(k, (3, 4, 3, 2), L.GlobalMaxPooling3D()),
+    "GlobalAveragePooling3D": lambda k, L: _sequential(k, (3, 4, 3, 2),
+                                                       L.GlobalAveragePooling3D()),
+    "Cropping1D": lambda k, L: _sequential(k, (7, 2), L.Cropping1D((1, 2))),
+    "Cropping2D": lambda k, L: _sequential(k, (6, 5, 2), L.Cropping2D(((1, 0), (2, 1)))),
+    "ZeroPadding1D": lambda k, L: _sequential(k, (5, 2), L.ZeroPadding1D((2, 1))),
+    "UpSampling1D": lambda k, L: _sequential(k, (4, 2), L.UpSampling1D(3)),
+    "RepeatVector": lambda k, L: _sequential(k, (5,), L.Dense(3), L.RepeatVector(4),
+                                             L.SimpleRNN(2)),
+    "Permute": lambda k, L: _sequential(k, (4, 3), L.Permute((2, 1)), L.Dense(2)),
+    "Masking": lambda k, L: _sequential(k, (5, 2), L.Masking(0.0), L.LSTM(3)),
+    "Identity": lambda k, L: _sequential(k, (5,), L.Dense(4), L.Identity()),
+    "GaussianNoise": lambda k, L: _sequential(k, (5,), L.Dense(4), L.GaussianNoise(0.3)),
+    "GaussianDropout": lambda k, L: _sequential(k, (5,), L.Dense(4), L.GaussianDropout(0.3)),
+    "AlphaDropout": lambda k, L: _sequential(k, (5,), L.Dense(4, activation="selu"),
+                                             L.AlphaDropout(0.2)),
+    "SpatialDropout1D": lambda k, L: _sequential(k, (5, 2), L.Conv1D(3, 2),
+                                                 L.SpatialDropout1D(0.3)),
+    "SpatialDropout2D": lambda k, L: _sequential(k, (5, 4, 2), L.Conv2D(3, 2),
+                                                 L.SpatialDropout2D(0.3)),
+    "Rescaling": lambda k, L: _sequential(k, (5,), L.Rescaling([0.5, 2.0, 1.0, 3.0, 0.1],
+                                                              offset=-1.0)),
+    "CategoryEncoding": lambda k, L: _sequential(k, (4,), L.CategoryEncoding(
+        10, output_mode="count"), dtype="int32"),
+    "Normalization": lambda k, L: _sequential(k, (4,), _adapted(L.Normalization())),
+    "Normalization given": lambda k, L: _sequential(k, (4,), L.Normalization(
+        mean=[0.5, -1.0, 2.0, 0.0], variance=[4.0, 0.25, 1.0, 2.0])),
 }
-RANDOM_IN_TRAINING = ("Dropout",)          # a step in each library draws its own mask
+# a step in each library draws its own mask or noise
+RANDOM_IN_TRAINING = ("Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+                      "SpatialDropout1D", "SpatialDropout2D")
+
+
+def _adapted(layer):
+    """A Normalization adapted to data with its own mean and spread per feature."""
+    rng = np.random.default_rng(1)
+    layer.adapt(rng.standard_normal((50, 4)) * [1.0, 3.0, 0.5, 2.0] + [0.0, 1.0, -2.0, 4.0])
+    return layer
 
 
 def _input(keras_model, rng):
     shape = tuple(keras_model.input_shape[1:])
-    if keras_model.layers[0].__class__.__name__ == "Embedding":
+    if keras_model.layers[0].__class__.__name__ in ("Embedding", "CategoryEncoding"):
         return _ids(rng, shape)
     return rng.standard_normal((N, *shape)).astype("float32")
 
 
 def _compare_weights(differences, keras_model, glassnet_model, where):
-    for k, (expected, actual) in enumerate(zip(keras_model.get_weights(),
-                                               glassnet_model.get_weights())):
+    # Keras' Normalization also keeps a `count`, which glassnet does not use
+    # Keras' Normalization also keeps a `count`, which glassnet does not use, and keeps
+    # statistics given as arguments in its config, glassnet as weights
+    expected = [w.numpy() for w in keras_model.weights if not w.path.endswith("/count")]
+    actual = [p.value for layer in glassnet_model.layers for p in layer.parameters()
+              if not getattr(layer, "statistics_in_config", False)]
+    assert len(expected) == len(actual), f"{where}: {len(expected)} != {len(actual)} weights"
+    for k, (expected, actual) in enumerate(zip(expected, actual)):
         differences.check(expected, actual, f"{where}, weight {k}", rtol=1e-4, floor=1e-2)
 
 
