@@ -95,6 +95,15 @@ SUPPORTED = (
     "SpatialDropout1D", "SpatialDropout2D", "Rescaling", "CategoryEncoding", "Normalization",
 )
 RNN_LAYERS = ("SimpleRNN", "LSTM", "GRU")
+# glassnet's built-in layer classes that are not layers of a Keras file, and why.
+NOT_IN_KERAS = {
+    "Sequential": "a model: written as the file's model (keras_models.py), not as a layer",
+    "Functional": "a model: written as the file's model (keras_models.py), not as a layer",
+}
+_GLASSNET_FILE = ("save the model as a .glassnet file instead (model.save('model.glassnet')), "
+                  "which keeps a class registered with "
+                  "glassnet.registry.register_serializable or passed to load_model's "
+                  "custom_objects")
 
 
 # ----- Keras -> glassnet --------------------------------------------------------------------
@@ -108,6 +117,12 @@ def layer_from_keras(spec, where: str) -> dict[str, Any]:
     name = config.get("name")
     where = f"{where}: layer {name!r} ({class_name})"
     if class_name not in SUPPORTED:
+        registered = spec.get("registered_name")
+        if registered and registered != class_name:          # a user's class in Keras
+            raise KerasConfigError(
+                f"{where}: {registered!r} is a user-defined Keras class; glassnet never "
+                f"imports code named in a file, and reads Keras' built-in layers only: write "
+                f"the layer with glassnet's ops, and {_GLASSNET_FILE}")
         raise KerasConfigError(f"{where}: glassnet has no layer {class_name!r} (it reads "
                                f"{', '.join(SUPPORTED)}); a custom class is never imported")
     if class_name != "InputLayer" and spec.get("module") not in ("keras.layers", None):
@@ -178,8 +193,14 @@ def layer_to_keras(layer, where: str = "") -> dict[str, Any]:
     class_name = type(layer).__name__
     where = f"{where}layer {layer.name!r} ({class_name})"
     if class_name not in SUPPORTED or registry.table("layer").get(class_name) is not type(layer):
-        raise KerasExportError(f"{where}: Keras has no equivalent of this class (Keras files "
-                               f"hold {', '.join(SUPPORTED)})")
+        if not type(layer).__module__.startswith("glassnet."):
+            raise KerasExportError(
+                f"{where}: a user-defined layer class cannot go into a .keras file (Keras "
+                f"would need a Keras class of that name to load it); {_GLASSNET_FILE}")
+        reason = NOT_IN_KERAS.get(class_name, "")
+        raise KerasExportError(f"{where}: Keras has no equivalent of this class"
+                               f"{' (' + reason + ')' if reason else ''}; Keras files hold "
+                               f"{', '.join(SUPPORTED)}")
     config: dict[str, Any] = {}
     for key, value in layer.get_config().items():
         if key in _GLASSNET_ONLY or (key == "trainable" and class_name in _NO_TRAINABLE):
@@ -264,5 +285,5 @@ def variable_groups(layer, path: str) -> list[tuple[str, str, list]]:
     return [(path, layer.name, layer.parameters())]
 
 
-__all__ = ["KERAS_ONLY", "KerasOnlyVariable", "RNN_LAYERS", "SUPPORTED", "layer_from_keras", "layer_to_keras",
+__all__ = ["KERAS_ONLY", "KerasOnlyVariable", "NOT_IN_KERAS", "RNN_LAYERS", "SUPPORTED", "layer_from_keras", "layer_to_keras",
            "variable_groups"]
