@@ -211,7 +211,8 @@ def test_every_layer_is_mapped_and_tested():
     new layer cannot skip this test), or is listed in NOT_IN_KERAS with the reason."""
     built_in = {cls.__name__ for cls in registry.table("layer").values()
                 if cls.__module__.startswith("glassnet.")}
-    assert built_in - set(SUPPORTED) - set(NOT_IN_KERAS) == set(), "neither mapped nor listed"
+    mapped = set(SUPPORTED) | {"OpLayer"}      # ops: keras_ops.py, test_keras_file_ops.py
+    assert built_in - mapped - set(NOT_IN_KERAS) == set(), "neither mapped nor listed"
     assert set(SUPPORTED) & set(NOT_IN_KERAS) == set()
     assert all(len(reason) > 20 for reason in NOT_IN_KERAS.values())
     tested = {name.split()[0] for name in CASES} | {"InputLayer", "Flatten"}
