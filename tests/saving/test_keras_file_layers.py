@@ -168,11 +168,12 @@ def _compare_weights(differences, keras_model, glassnet_model, where):
     # Keras' Normalization also keeps a `count`, which glassnet does not use
     # Keras' Normalization also keeps a `count`, which glassnet does not use, and keeps
     # statistics given as arguments in its config, glassnet as weights
-    expected = [w.numpy() for w in keras_model.weights if not w.path.endswith("/count")]
-    actual = [p.value for layer in glassnet_model.layers for p in layer.parameters()
-              if not getattr(layer, "statistics_in_config", False)]
-    assert len(expected) == len(actual), f"{where}: {len(expected)} != {len(actual)} weights"
-    for k, (expected, actual) in enumerate(zip(expected, actual)):
+    keras_weights = [w.numpy() for w in keras_model.weights if not w.path.endswith("/count")]
+    weights = [p.value for layer in glassnet_model.layers for p in layer.parameters()
+               if not getattr(layer, "statistics_in_config", False)]
+    assert len(keras_weights) == len(weights), f"{where}: {len(keras_weights)} weights, " \
+                                               f"glassnet {len(weights)}"
+    for k, (expected, actual) in enumerate(zip(keras_weights, weights)):
         differences.check(expected, actual, f"{where}, weight {k}", rtol=1e-4, floor=1e-2)
 
 

@@ -285,5 +285,5 @@ def variable_groups(layer, path: str) -> list[tuple[str, str, list]]:
     return [(path, layer.name, layer.parameters())]
 
 
-__all__ = ["KERAS_ONLY", "KerasOnlyVariable", "NOT_IN_KERAS", "RNN_LAYERS", "SUPPORTED", "layer_from_keras", "layer_to_keras",
-           "variable_groups"]
+__all__ = ["KERAS_ONLY", "KerasOnlyVariable", "NOT_IN_KERAS", "RNN_LAYERS", "SUPPORTED",
+           "layer_from_keras", "layer_to_keras", "variable_groups"]
