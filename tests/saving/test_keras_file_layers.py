@@ -4,7 +4,10 @@ For each layer: a small model around it is built and trained (two steps) in Kera
 torch backend and saved as `.keras`; glassnet loads it and predicts the same (float32,
 relative 1e-5); one more training step in each library from the same file gives the same
 weights (so the optimizer's state came along); glassnet saves it as `.keras`, Keras loads
-that, predicts the same, and its next step matches glassnet's again.
+that, predicts the same, and its next step matches glassnet's again; and `.weights.h5` files
+carry the weights both ways.
+
+Every built-in layer has a case here or a reason in NOT_IN_KERAS (checked at the end).
 """
 
 from __future__ import annotations
@@ -205,6 +208,17 @@ def test_layer_both_ways(keras, differences, tmp_path, case):
     model.train_on_batch(x, y)
     if case not in RANDOM_IN_TRAINING:
         _compare_weights(differences, reloaded, model, f"{case}: glassnet -> Keras, a step")
+
+    # .weights.h5 both ways, each into a model whose weights are two steps apart
+    model.save_weights(tmp_path / "glassnet.weights.h5")
+    keras_model.load_weights(tmp_path / "glassnet.weights.h5")
+    differences.check(model.predict(x, verbose=0), keras_model.predict(x, verbose=0),
+                      f"{case}: glassnet -> Keras, weights file")
+    keras_model.train_on_batch(x, y)
+    keras_model.save_weights(tmp_path / "keras.weights.h5")
+    model.load_weights(tmp_path / "keras.weights.h5")
+    differences.check(keras_model.predict(x, verbose=0), model.predict(x, verbose=0),
+                      f"{case}: Keras -> glassnet, weights file")
 
 
 def test_every_layer_is_mapped_and_tested():
