@@ -5,7 +5,8 @@ torch backend and saved as `.keras`; glassnet loads it and predicts the same (fl
 relative 1e-5); one more training step in each library from the same file gives the same
 weights (so the optimizer's state came along); glassnet saves it as `.keras`, Keras loads
 that, predicts the same, and its next step matches glassnet's again; and `.weights.h5` files
-carry the weights both ways.
+carry the weights both ways. The layer configs glassnet writes are Keras' own, entry by entry
+(`_keras_compare.ALLOWED` lists the exceptions).
 
 Every built-in layer has a case here or a reason in NOT_IN_KERAS (checked at the end).
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _keras_compare import Differences
+from _keras_compare import Differences, config_differences
 
 import glassnet as gn
 from glassnet import registry
@@ -201,6 +202,8 @@ def test_layer_both_ways(keras, differences, tmp_path, case):
         _compare_weights(differences, keras_model, model, f"{case}: Keras -> glassnet, a step")
 
     model.save(tmp_path / "from_glassnet.keras")
+    assert config_differences(tmp_path / "from_keras.keras",
+                               tmp_path / "from_glassnet.keras") == []
     reloaded = keras.saving.load_model(tmp_path / "from_glassnet.keras")
     differences.check(model.predict(x, verbose=0), reloaded.predict(x, verbose=0),
                       f"{case}: glassnet -> Keras, predict")

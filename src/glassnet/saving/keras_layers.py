@@ -74,8 +74,9 @@ KERAS_ONLY: dict[str, dict[str, Any]] = {
 }
 _NOT_WRITTEN = {"lora_rank", "lora_alpha"}          # Keras writes them only when set
 _GLASSNET_ONLY = {"input_shape", "use_cudnn"}       # no effect on the numbers; not written
-# Keras classes whose constructor takes no `trainable` (nothing in them trains)
-_NO_TRAINABLE = ("SpatialDropout1D", "SpatialDropout2D")
+# Keras classes whose constructor takes no `trainable` (nothing in them trains), and whose
+# config holds the dtype's name rather than a DTypePolicy
+_PLAIN_CONFIG = ("SpatialDropout1D", "SpatialDropout2D")
 _ACTIVATION_KEYS = ("activation", "recurrent_activation")
 _WRAPPED_KEYS = ("layer", "backward_layer")         # Bidirectional, TimeDistributed
 
@@ -203,10 +204,11 @@ def layer_to_keras(layer, where: str = "") -> dict[str, Any]:
                                f"{', '.join(SUPPORTED)}")
     config: dict[str, Any] = {}
     for key, value in layer.get_config().items():
-        if key in _GLASSNET_ONLY or (key == "trainable" and class_name in _NO_TRAINABLE):
+        if key in _GLASSNET_ONLY or (key == "trainable" and class_name in _PLAIN_CONFIG):
             continue
         if key == "dtype":
-            config[key] = value if class_name == "InputLayer" else dtype_to_keras(value)
+            config[key] = (value if class_name in ("InputLayer", *_PLAIN_CONFIG)
+                           else dtype_to_keras(value))
         elif key in _ACTIVATION_KEYS:
             config[key] = activation_to_keras(value, where, key)
         elif key.endswith("_initializer"):
