@@ -5,8 +5,8 @@ The fuzzing of `.glassnet` files (test_fuzz_model_files.py), extended to Keras f
 with batch normalization, Embedding(mask_zero) -> Bidirectional LSTM -> GRU, a Functional
 graph with ops on its tensors) are truncated and bit-flipped as a whole, their HDF5 member
 is damaged and re-zipped, each value of their config.json is replaced by hostile ones, and
-hand-made HDF5 files bring links, external and compressed datasets, shape bombs and strays. The runner (tests/
-_fuzzing.py) also caps each case's time and memory.
+hand-made HDF5 files bring links, external and compressed datasets, shape bombs and strays.
+The runner (tests/_fuzzing.py) also caps each case's time and memory.
 """
 
 from __future__ import annotations
