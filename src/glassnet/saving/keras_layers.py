@@ -10,6 +10,12 @@ and the options one side lacks:
 - glassnet-only entries with no effect on the numbers (`input_shape`, `use_cudnn`) are
   left out when writing.
 
+Every built-in glassnet layer is in SUPPORTED or, with the reason, in NOT_IN_KERAS (a test
+checks it); ops on symbolic tensors (OpLayer) are Keras' op entries (keras_ops.py). Weights
+go in Keras' order and layout (`variable_groups`); Normalization's `count`, which Keras keeps
+for old files, is written as 0 and ignored on reading. A user-defined layer is refused both
+ways with an error that says to save the model as a .glassnet file.
+
 A layer spec in Keras' form is {"module": "keras.layers", "class_name", "config",
 "registered_name": None, "build_config": {"input_shape"}}; in glassnet's form
 {"class_name", "config"} (what `glassnet.registry.deserialize` builds). Nothing is built
@@ -233,7 +239,7 @@ def layer_to_keras(layer, where: str = "") -> dict[str, Any]:
 def _normalization_config(layer) -> dict[str, Any]:
     """Keras' axis list, and the statistics in the config when they were given as arguments
     (else they are weights, as after `adapt`)."""
-    given = layer.statistics_in_config and layer.built
+    given = layer.statistics_in_config
     return {"axis": [layer.axis],
             "mean": layer.mean.value.tolist() if given else None,
             "variance": layer.variance.value.tolist() if given else None}

@@ -6,6 +6,10 @@ as its layers, each with the calls that made its outputs ("inbound_nodes"), ever
 {"class_name": "__keras_tensor__", "config": {"shape", "dtype",
 "keras_history": [layer name, node index, tensor index]}}.
 
+An op on Keras tensors (`x + y`, `ops.softmax(h)`) is an entry of "layers" too, with the
+op's class and its constant arguments (keras_ops.py); glassnet reads it as an OpLayer. Ops
+hold no weights and are not among Keras' `model.layers`.
+
 The order of `model.layers` matters beyond the config: the weights file names each layer's
 group after its class, numbered in that order ("layers/dense", "layers/dense_1"), so two
 layers of one class trade weights if the order is off. Reading takes the order from the
