@@ -58,6 +58,10 @@ def config_differences(keras_file, glassnet_file, allowed=()) -> list[str]:
         if isinstance(expected, dict) and isinstance(actual, dict):
             return [line for key in sorted(set(expected) | set(actual)) for line in walk(
                 expected.get(key, "<absent>"), actual.get(key, "<absent>"), f"{path}/{key}")]
+        if isinstance(expected, list) and isinstance(actual, list) \
+                and len(expected) == len(actual):
+            return [line for k, (e, a) in enumerate(zip(expected, actual))
+                    for line in walk(e, a, f"{path}/{k}")]
         if expected == actual or any(part in path for part in (*ALLOWED, *allowed)):
             return []
         return [f"{path}: Keras {expected!r}, glassnet {actual!r}"]
