@@ -235,3 +235,22 @@ def test_every_layer_is_mapped_and_tested():
     assert all(len(reason) > 20 for reason in NOT_IN_KERAS.values())
     tested = {name.split()[0] for name in CASES} | {"InputLayer", "Flatten"}
     assert tested == set(SUPPORTED)
+
+
+def test_normalization_axis_by_number(keras, differences, tmp_path, h5py):
+    """Keras' Normalization(axis=1) on (N, C) data is glassnet's last axis; another axis is
+    refused by name."""
+    x = np.random.default_rng(2).standard_normal((N, 3)).astype("float32")
+    for axis, loads in ((1, True), (None, False)):
+        statistics = ({"mean": [1.0, -2.0, 0.5], "variance": [4.0, 0.25, 1.0]} if axis
+                      else {"mean": 1.0, "variance": 4.0})     # axis=None: one of each
+        keras_model = keras.Sequential([keras.Input((3,)), keras.layers.Normalization(
+            axis=axis, **statistics), keras.layers.Dense(2)])
+        keras_model.save(tmp_path / "normalization.keras")
+        if loads:
+            model = gn.load_model(tmp_path / "normalization.keras")
+            differences.check(keras_model.predict(x, verbose=0), model.predict(x, verbose=0),
+                              "Normalization(axis=1): Keras -> glassnet, predict")
+        else:
+            with pytest.raises(gn.saving.ModelFileError, match="Normalization.*axis"):
+                gn.load_model(tmp_path / "normalization.keras")

@@ -154,7 +154,7 @@ def layer_from_keras(spec, where: str) -> dict[str, Any]:
         elif key in _WRAPPED_KEYS and class_name in ("Bidirectional", "TimeDistributed"):
             converted[key] = None if value is None else layer_from_keras(value, where)
         elif class_name == "Normalization" and key == "axis":
-            converted[key] = _normalization_axis(value, where)
+            converted[key] = _normalization_axis(value, spec.get("build_config"), where)
         else:
             converted[key] = value
     return {"class_name": class_name, "config": converted}
@@ -167,10 +167,13 @@ def _check_keras_only(key: str, value, expected, where: str) -> None:
                            f"(only {key}={expected!r})")
 
 
-def _normalization_axis(value, where: str) -> int:
-    """Keras writes Normalization's axis as a list ([-1]); glassnet's takes the last axis."""
+def _normalization_axis(value, build_config, where: str) -> int:
+    """Keras writes Normalization's axis as a list ([-1]); glassnet's takes the last axis,
+    which the layer's input shape (its build_config) may also name by number."""
     axes = value if isinstance(value, list) else [value]
-    if axes not in ([-1],):
+    shape = build_config.get("input_shape") if isinstance(build_config, dict) else None
+    last = [len(shape) - 1] if isinstance(shape, list) else [-1]
+    if axes not in ([-1], last):
         raise KerasConfigError(f"{where}: option axis={value!r} is not supported by glassnet "
                                f"(only the last axis, [-1])")
     return -1
