@@ -179,9 +179,26 @@ def test_keras_weights_file_checks(h5py, tmp_path):
         np.testing.assert_array_equal(expected, actual)       # left as it was
 
 
+def test_a_user_defined_keras_class_names_what_to_do(saved):
+    """A layer registered in Keras by its user (registered_name "package>Class"): its code is
+    not in the file, and glassnet says how to bring such a layer over."""
+    custom = {"module": None, "class_name": "Scale", "registered_name": "my_package>Scale",
+              "config": {"name": "scale", "factor": 2.0}}
+    _edit(saved, lambda config: config["config"]["layers"].insert(2, custom))
+    _refused(saved, "'my_package>Scale'", "user-defined", ".glassnet", "register_serializable")
+
+
+class _Scale(layers.Layer):
+    """A user's call()-style layer: y = 2 x."""
+
+    def call(self, inputs):
+        return inputs * 2.0
+
+
 # ----- models a Keras file cannot hold ------------------------------------------------------
 @pytest.mark.parametrize("make, fragments", [
-    (lambda: gn.Sequential([layers.Input((3,)), layers.Normalization()]), ["Normalization"]),
+    (lambda: gn.Sequential([layers.Input((3,)), _Scale()]),
+     ["(_Scale)", "user-defined", ".glassnet", "register_serializable", "custom_objects"]),
     (lambda: gn.Sequential([layers.Input((3,)), layers.Dense(
         2, activation=activations.LeakyReLU(0.1))]), ["activation", "LeakyReLU"]),
     (lambda: gn.Sequential([layers.Input((5,)), layers.Embedding(9, 3, mask_zero=True),

@@ -3,10 +3,10 @@
 The fuzzing of `.glassnet` files (test_fuzz_model_files.py), extended to Keras files (issue
 12): real `.keras` files written by glassnet (an MLP with a regularizer and dropout, a CNN
 with batch normalization, Embedding(mask_zero) -> Bidirectional LSTM -> GRU, a Functional
-graph) are truncated and bit-flipped as a whole, their HDF5 member is damaged and re-zipped,
-each value of their config.json is replaced by hostile ones, and hand-made HDF5 files bring
-links, external and compressed datasets, shape bombs and strays. The runner (tests/
-_fuzzing.py) also caps each case's time and memory.
+graph with ops on its tensors) are truncated and bit-flipped as a whole, their HDF5 member
+is damaged and re-zipped, each value of their config.json is replaced by hostile ones, and
+hand-made HDF5 files bring links, external and compressed datasets, shape bombs and strays.
+The runner (tests/_fuzzing.py) also caps each case's time and memory.
 """
 
 from __future__ import annotations
@@ -50,7 +50,9 @@ def _models():
                          layers.GRU(2), layers.Dense(3, activation="softmax")])
     x = layers.Input((6, 2))
     conv = layers.Conv1D(2, 2, padding="causal")(x)
-    joined = layers.Concatenate()([layers.Add()([conv, layers.LayerNormalization()(conv)]), x])
+    mixed = gn.ops.softmax(conv + x[..., :2], axis=-1) * 0.5       # ops: Keras' op entries
+    joined = layers.Concatenate()([layers.Add()([conv, layers.LayerNormalization()(conv)]),
+                                   mixed])
     functional = gn.Model(x, layers.Dense(3, activation="softmax")(layers.Flatten()(joined)))
     inputs = {"mlp": rng.standard_normal((4, 6)), "cnn": rng.standard_normal((4, 6, 6, 1)),
               "rnn": rng.integers(0, 20, (4, 5)), "functional": rng.standard_normal((4, 6, 2))}

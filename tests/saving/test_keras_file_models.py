@@ -270,15 +270,22 @@ def _masked_models():
     merged = gn.layers.Add()([gn.layers.Dense(3)(embedded), embedded])
     functional = gn.Model(ids, gn.layers.GlobalAveragePooling1D()(
         gn.layers.LSTM(2, return_sequences=True)(merged)))
-    return {"sequential": sequential, "functional": functional}
+    masking = gn.Sequential([gn.Input((6, 2)), gn.layers.Masking(0.0), gn.layers.Rescaling(2.0),
+                             gn.layers.GaussianNoise(0.1), gn.layers.Identity(),
+                             gn.layers.LSTM(2, return_sequences=True),
+                             gn.layers.GlobalAveragePooling1D()])
+    return {"sequential": sequential, "functional": functional, "masking": masking}
 
 
-@pytest.mark.parametrize("name", ["sequential", "functional"])
+@pytest.mark.parametrize("name", ["sequential", "functional", "masking"])
 def test_masks_carried_through_layers_agree_with_keras(keras, differences, tmp_path, name):
-    """A padding mask through Dense, Dropout, normalization and merges into an RNN and a
-    pooling: glassnet and Keras compute the same from the same file."""
+    """A padding mask (Embedding's or Masking's) through Dense, Dropout, noise, rescaling,
+    normalization and merges into an RNN and a pooling: glassnet and Keras compute the same
+    from the same file."""
     model = _masked_models()[name]
     ids = np.array([[3, 5, 1, 0, 0, 0], [7, 1, 2, 4, 8, 0], [2, 0, 0, 0, 0, 0]])
+    if name == "masking":                   # the same padding, on features of two channels
+        ids = np.random.default_rng(3).standard_normal((3, 6, 2)) * (ids > 0)[..., None]
     model.save(tmp_path / f"{name}.keras")
     reloaded = keras.saving.load_model(tmp_path / f"{name}.keras")
     expected = model.predict(ids, verbose=0)

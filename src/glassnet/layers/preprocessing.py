@@ -46,6 +46,8 @@ class Normalization(Layer):
         self.invert = bool(invert)
         self._init_mean = None if mean is None else np.asarray(mean, dtype=np.float64)
         self._init_variance = None if variance is None else np.asarray(variance, np.float64)
+        # Statistics given as arguments: Keras keeps them in the config, not as weights.
+        self.statistics_in_config = mean is not None
 
     def build(self, input_shape):
         channels = input_shape[-1]

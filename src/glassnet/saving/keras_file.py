@@ -318,7 +318,9 @@ def _assign_variables(model, groups, variables, where: str) -> None:
     if stray:
         raise ModelFileError(f"{where}: arrays for {stray[:5]}, which the model does not have "
                              f"(its groups: {sorted(known)[:8]} ...)")
-    assign_weights(model, [values[id(p)] for p in model.parameters()], where)
+    # A parameter in no group keeps its value: Keras keeps it in the layer's config
+    # (Normalization's statistics given as arguments), which built it already.
+    assign_weights(model, [values.get(id(p), p.value) for p in model.parameters()], where)
 
 
 def _assign_optimizer(model, groups, arrays, where: str) -> None:

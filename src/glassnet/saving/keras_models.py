@@ -6,6 +6,10 @@ as its layers, each with the calls that made its outputs ("inbound_nodes"), ever
 {"class_name": "__keras_tensor__", "config": {"shape", "dtype",
 "keras_history": [layer name, node index, tensor index]}}.
 
+An op on Keras tensors (`x + y`, `ops.softmax(h)`) is an entry of "layers" too, with the
+op's class and its constant arguments (keras_ops.py); glassnet reads it as an OpLayer. Ops
+hold no weights and are not among Keras' `model.layers`.
+
 The order of `model.layers` matters beyond the config: the weights file names each layer's
 group after its class, numbered in that order ("layers/dense", "layers/dense_1"), so two
 layers of one class trade weights if the order is off. Reading takes the order from the
@@ -32,6 +36,7 @@ from glassnet.saving.keras_layers import (
     layer_to_keras,
     variable_groups,
 )
+from glassnet.saving.keras_ops import is_keras_op, op_from_keras, op_to_keras
 from glassnet.saving.keras_values import (
     KerasConfigError,
     KerasExportError,
@@ -118,6 +123,14 @@ def _functional_from_keras(config, where: str):
         if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
             raise KerasConfigError(f"{where}: each layer needs a 'name', got "
                                    f"{str(spec)[:80]}")
+        if is_keras_op(spec):                    # `x + y` on Keras tensors: keras_ops.py
+            glassnet_spec, references = op_from_keras(spec, where, _tensor_reference)
+            _build(f"op {spec['name']!r}", where,
+                   lambda spec=glassnet_spec: registry.deserialize("layer", spec))
+            layers.append({**glassnet_spec, "name": spec["name"],
+                           "inbound_nodes": [references] if references else []})
+            names.append(spec["name"])
+            continue
         glassnet_spec = layer_from_keras(spec, where)
         if glassnet_spec["config"].get("name") != spec["name"]:
             raise KerasConfigError(f"{where}: layer {spec['name']!r} has the name "
@@ -248,15 +261,20 @@ def _functional_to_keras(model):
     layers = keras_order(model.outputs)
     node_of: dict[int, list] = {}            # id(tensor) -> [layer name, node index, 0]
     calls: dict[int, list] = {id(layer): [] for layer in layers}
+    op_specs: dict[int, dict] = {}           # id(OpLayer) -> its Keras spec
     for tensor in tensors:
         calls_of_layer = calls[id(tensor.layer)]
         node_of[id(tensor)] = [tensor.layer.name, len(calls_of_layer) if tensor.inputs else 0, 0]
         if tensor.inputs:
             args = [_keras_tensor(t, node_of[id(t)]) for t in tensor.inputs]
-            calls_of_layer.append({"args": [args if tensor.list_input else args[0]],
-                                   "kwargs": {}})
-    specs = [{**layer_to_keras(layer), "name": layer.name, "inbound_nodes": calls[id(layer)]}
-             for layer in layers]
+            if _is_op(tensor.layer):
+                op_specs[id(tensor.layer)], node = op_to_keras(tensor.layer, args)
+                calls_of_layer.append(node)
+            else:
+                calls_of_layer.append({"args": [args if tensor.list_input else args[0]],
+                                       "kwargs": {}})
+    specs = [{**(op_specs[id(layer)] if _is_op(layer) else layer_to_keras(layer)),
+              "name": layer.name, "inbound_nodes": calls[id(layer)]} for layer in layers]
     inputs = [node_of[id(t)] for t in model.inputs]
     outputs = [node_of[id(t)] for t in model.outputs]
     config = {"name": model.name, "trainable": model.trainable, "layers": specs,
@@ -267,6 +285,10 @@ def _functional_to_keras(model):
     spec = keras_object("keras.src.models.functional", "Functional", config, "Functional")
     spec["build_config"] = {"input_shape": None}
     return spec, layers
+
+
+def _is_op(layer) -> bool:
+    return type(layer) is registry.table("layer").get("OpLayer")
 
 
 def _keras_tensor(tensor, reference: list) -> dict[str, Any]:
@@ -326,6 +348,8 @@ def model_variable_groups(model, layers) -> list[tuple[str, str, list]]:
     groups = [("", model.name, [])]
     used: dict[str, int] = {}
     for layer in layers:
+        if _is_op(layer):                        # Keras' ops are not layers: no weights
+            continue
         key = snake_case(type(layer).__name__)
         if key in used:
             used[key] += 1
