@@ -1,4 +1,4 @@
-"""Pending (issue 17, initializer aliases): keras.initializers' function-style names
+"""Initializer aliases: keras.initializers' function-style names
 (glorot_uniform, he_normal, zeros, ...) as classes, as Keras exports them."""
 
 import pytest

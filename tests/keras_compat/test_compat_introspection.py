@@ -1,4 +1,4 @@
-"""Pending (issue 17, model introspection): get_layer, model.inputs / outputs, layer.input /
+"""Model introspection: get_layer, model.inputs / outputs, layer.input /
 output on symbolic graphs, clone_model, as the Sequential and Functional guides use them."""
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Pending (issue 17, merge functions): keras.layers.add, concatenate, average, maximum,
+"""Merge functions: keras.layers.add, concatenate, average, maximum,
 minimum, multiply, subtract, dot as functions, as the Functional guide writes a ResNet."""
 
 import numpy as np

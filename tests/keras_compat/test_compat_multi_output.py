@@ -1,4 +1,4 @@
-"""Pending (issue 17, multi-output models): several outputs, losses and metrics per output,
+"""Multi-output models: several outputs, losses and metrics per output,
 dict inputs and outputs, as in the Functional API and training guides."""
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Pending (issue 17, plot_model): the Functional guide draws its models with
+"""Plot_model: the Functional guide draws its models with
 keras.utils.plot_model(model, "file.png", show_shapes=True)."""
 
 import glassnet as keras

@@ -1,4 +1,4 @@
-"""Pending (issue 17, RNN dropout): dropout and recurrent_dropout on SimpleRNN / LSTM / GRU,
+"""RNN dropout: dropout and recurrent_dropout on SimpleRNN / LSTM / GRU,
 as Keras' text examples use them: active in training, off in inference."""
 
 import numpy as np

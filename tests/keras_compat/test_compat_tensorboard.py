@@ -1,4 +1,4 @@
-"""Pending (issue 17, TensorBoard): the callback of the training guide writes event files
+"""TensorBoard: the callback of the training guide writes event files
 under log_dir/train and log_dir/validation, as Keras does."""
 
 import numpy as np

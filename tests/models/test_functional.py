@@ -80,14 +80,14 @@ def test_tensor_feeding_two_branches_gets_the_summed_gradient(rng):
     b2 = layers.Dense(2, use_bias=False)
     model = gn.Model(x, layers.Add()([b1(a), b2(a)]), dtype="float64")
     gradcheck.to_float64(model)
-    wa, w1, w2 = (layer.W.value for layer in model.layers[:3])
+    wa, w1, w2 = (layer.W.value for layer in model.layers[1:4])   # after the InputLayer
     xs = rng.standard_normal((5, 4))
     dy = rng.standard_normal((5, 2))
     np.testing.assert_allclose(model.forward(xs), xs @ wa @ w1 + xs @ wa @ w2, rtol=1e-12)
     dx = model.backward(dy)
     da = dy @ w1.T + dy @ w2.T                                  # the two paths, added
     np.testing.assert_allclose(dx, da @ wa.T, rtol=1e-12)
-    np.testing.assert_allclose(model.layers[0].W.grad, xs.T @ da, rtol=1e-12)
+    np.testing.assert_allclose(model.layers[1].W.grad, xs.T @ da, rtol=1e-12)
 
 
 def test_branches_joined_by_concatenate_pass_finite_differences(rng):
@@ -158,7 +158,7 @@ def test_deep_chain_of_300_layers_without_recursion(rng):
         backwards = Functional.from_config({**config, "layers": config["layers"][::-1]})
     finally:
         sys.setrecursionlimit(limit)
-    assert len(restored.layers) == 300
+    assert len(restored.layers) == 301        # the InputLayer and 300 Dense
     assert backwards.get_config() == config
 
 

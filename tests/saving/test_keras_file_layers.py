@@ -235,7 +235,7 @@ def test_every_layer_is_mapped_and_tested():
     new layer cannot skip this test), or is listed in NOT_IN_KERAS with the reason."""
     built_in = {cls.__name__ for cls in registry.table("layer").values()
                 if cls.__module__.startswith("glassnet.")}
-    built_in |= {name for name, obj in vars(gn.layers).items() if isinstance(obj, type)
+    built_in |= {obj.__name__ for obj in vars(gn.layers).values() if isinstance(obj, type)
                  and issubclass(obj, gn.layers.Layer) and obj is not gn.layers.Layer}
     mapped = set(SUPPORTED) | {"OpLayer"}      # ops: keras_ops.py, test_keras_file_ops.py
     assert built_in - mapped - set(NOT_IN_KERAS) == set(), "neither mapped nor listed"

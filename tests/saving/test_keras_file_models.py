@@ -20,7 +20,6 @@ from _keras_compare import Differences
 
 import glassnet as gn
 from glassnet import layers
-from glassnet.saving.keras_models import keras_order
 
 RNG = np.random.default_rng(7)
 
@@ -190,14 +189,14 @@ def _branches(library, layers_module, inputs):
 
 
 def test_functional_layer_order_matches_keras(keras, differences, tmp_path):
-    """glassnet writes layers in the order Keras' map_graph gives model.layers, and reads the
-    weights of same-class layers into the right ones, in both directions."""
+    """model.layers is in the order Keras' map_graph gives, glassnet writes the layers in it,
+    and reads the weights of same-class layers into the right ones, in both directions."""
     keras.utils.set_random_seed(2)
     x = np.random.default_rng(3).standard_normal((5, 6)).astype("float32")
     from_keras = _branches(keras, keras.layers, keras.Input((6,), name="x"))
     from_keras.save(tmp_path / "keras.keras")
     model = gn.load_model(tmp_path / "keras.keras")
-    assert [layer.name for layer in keras_order(model.outputs)] == \
+    assert [layer.name for layer in model.layers] == \
         [layer.name for layer in from_keras.layers]
     differences.check(from_keras.predict(x, verbose=0), model.predict(x, verbose=0),
                       "branches: Keras -> glassnet")
@@ -206,7 +205,7 @@ def test_functional_layer_order_matches_keras(keras, differences, tmp_path):
     built.save(tmp_path / "glassnet.keras")
     reloaded = keras.saving.load_model(tmp_path / "glassnet.keras")
     assert [layer.name for layer in reloaded.layers] == \
-        [layer.name for layer in keras_order(built.outputs)]
+        [layer.name for layer in built.layers]
     differences.check(built.predict(x, verbose=0), reloaded.predict(x, verbose=0),
                       "branches: glassnet -> Keras")
 

@@ -116,11 +116,7 @@ def _layers(model, chain: bool) -> list:
     (in Keras' order when it is a graph)."""
     if not hasattr(model, "_nodes"):
         return [layer for layer in model.layers if not isinstance(layer, InputLayer)]
-    if chain:
-        return [t.layer for t in model.inputs] + model.layers
-    from glassnet.saving.keras_models import keras_order  # saving reads models: import late
-
-    return keras_order(model.outputs)
+    return model.layers                  # Keras' order, InputLayers first
 
 
 def _range(layers: list, layer_range) -> list:

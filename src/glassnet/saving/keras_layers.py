@@ -106,6 +106,8 @@ RNN_LAYERS = ("SimpleRNN", "LSTM", "GRU")
 NOT_IN_KERAS = {
     "Sequential": "a model: written as the file's model (keras_models.py), not as a layer",
     "Functional": "a model: written as the file's model (keras_models.py), not as a layer",
+    "Lambda": "its function is code: Keras writes its bytecode, which glassnet never loads "
+              "or writes (no code runs from a file); save the model as .glassnet instead",
 }
 _GLASSNET_FILE = ("save the model as a .glassnet file instead (model.save('model.glassnet')), "
                   "which keeps a class registered with "

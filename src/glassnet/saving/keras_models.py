@@ -14,7 +14,7 @@ The order of `model.layers` matters beyond the config: the weights file names ea
 group after its class, numbered in that order ("layers/dense", "layers/dense_1"), so two
 layers of one class trade weights if the order is off. Reading takes the order from the
 file's config (Keras writes `model.layers` in that order); writing computes it as Keras'
-`map_graph` will when it loads the file (`keras_order`): layers by decreasing depth from
+`map_graph` will when it loads the file (`Functional.layers`): layers by decreasing depth from
 the output, ties broken by the order a depth-first walk from the outputs first meets them.
 
 Masks: glassnet carries a padding mask (Embedding's `mask_zero`, Masking) through
@@ -258,7 +258,7 @@ def _functional_to_keras(model):
     where = f"model {model.name!r}"
     check_masks(graph_calls(model), where, KerasExportError)
     tensors = _sorted_tensors(model.outputs)
-    layers = keras_order(model.outputs)
+    layers = model.layers                   # Keras' order, InputLayers first
     node_of: dict[int, list] = {}            # id(tensor) -> [layer name, node index, 0]
     calls: dict[int, list] = {id(layer): [] for layer in layers}
     op_specs: dict[int, dict] = {}           # id(OpLayer) -> its Keras spec
@@ -323,24 +323,6 @@ def _walk(outputs):
     return order, first_seen
 
 
-def keras_order(outputs) -> list:
-    """The layers (InputLayers included) in the order Keras' `map_graph` gives
-    `model.layers`: decreasing depth (layers from the output), then order of discovery."""
-    order, first_seen = _walk(outputs)
-    tensor_depth: dict[int, int] = {}
-    layer_depth: dict[int, int] = {}
-    layers = {}
-    for tensor in reversed(order):
-        depth = max(tensor_depth.setdefault(id(tensor), 0), layer_depth.get(id(tensor.layer), 0))
-        layer_depth[id(tensor.layer)] = depth
-        tensor_depth[id(tensor)] = depth
-        layers[id(tensor.layer)] = tensor.layer
-        for parent in tensor.inputs:
-            tensor_depth[id(parent)] = max(depth + 1, tensor_depth.get(id(parent), 0))
-    return sorted(layers.values(),
-                  key=lambda layer: (-layer_depth[id(layer)], first_seen[id(layer)]))
-
-
 # ----- where the weights go -----------------------------------------------------------------
 def model_variable_groups(model, layers) -> list[tuple[str, str, list]]:
     """[(h5 path, name, [Parameter, ...]), ...] for the model and each of `layers` (in
@@ -396,5 +378,5 @@ def _passes_mask(layer) -> bool:
     return any(mask is not None for mask in outputs)
 
 
-__all__ = ["MODELS", "check_masks", "graph_calls", "keras_order", "model_from_keras",
+__all__ = ["MODELS", "check_masks", "graph_calls", "model_from_keras",
            "model_to_keras", "model_variable_groups"]
