@@ -28,6 +28,7 @@ from glassnet import optimizers as optimizers_module
 from glassnet.layers import traced
 from glassnet.layers.base import Layer, Parameter
 from glassnet.layers.core import InputLayer
+from glassnet.models import fusion
 from glassnet.registry import deserialize, serialize
 from glassnet.training import gradients, step, trainer
 from glassnet.training.data import prepare
@@ -147,6 +148,7 @@ class Model(Layer):
         self._metric_specs = specs
         self._metrics = None
         self.compiled = True
+        fusion.compile_plan(self)        # exact layer fusions for the forward pass
 
     # ----- metrics ----------------------------------------------------------------------
     @property
@@ -319,6 +321,8 @@ class Model(Layer):
         print_fn(f"Total params: {total:,}")
         print_fn(f"Trainable params: {trainable:,}")
         print_fn(f"Non-trainable params: {total - trainable:,}")
+        for line in fusion.describe(self):
+            print_fn(line)
 
     def _summary_rows(self) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
         """The summary table: a header and one row of strings per layer."""

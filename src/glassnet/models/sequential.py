@@ -7,6 +7,7 @@ from typing import Any
 from glassnet.layers import calls
 from glassnet.layers.base import Layer
 from glassnet.layers.core import InputLayer, SymbolicTensor
+from glassnet.models import fusion
 from glassnet.models.model import Model
 from glassnet.registry import deserialize, register, serialize
 
@@ -23,6 +24,7 @@ class Sequential(Model):
     def __init__(self, layers=None, name: str | None = None, dtype=None, **kwargs):
         super().__init__(name=name, dtype=dtype, **kwargs)
         self._layers: list[Layer] = []
+        self._steps_run: list = []          # the last forward's layers or fused groups
         for layer in layers or []:
             self.add(layer)
 
@@ -97,15 +99,17 @@ class Sequential(Model):
         (RNNs, GlobalAveragePooling1D), and one that does not support it ends it. The mask
         of the output is `output_mask` (the loss and metrics skip the masked steps).
         A layer used twice is two calls with their own state (see `glassnet.layers.calls`).
+        After `compile`, some pairs of layers run as one exact fused group (see
+        `glassnet.models.fusion`).
         """
-        calls_made = []
+        calls_made, steps = [], fusion.steps(self)       # a fused group runs like a layer
         with calls.forward_pass():
-            for layer in self.layers:
+            for layer in steps:
                 y = layer.apply(x, training=training, mask=mask)
                 calls_made.append(layer.last_call)
                 mask = layer.compute_mask(x, mask)
                 x = y
-        self._calls_made, self._output_mask = calls_made, mask
+        self._calls_made, self._output_mask, self._steps_run = calls_made, mask, steps
         return x
 
     def backward(self, dy, input_gradient: bool = True, from_preactivation: bool = False):
@@ -118,7 +122,7 @@ class Sequential(Model):
         A layer whose input is not differentiable (Embedding's ids) returns None, which
         ends the pass.
         """
-        layers = self.layers
+        layers = self._steps_run or self.layers          # what the last forward ran
         last = len(layers) - 1
         first = 0 if input_gradient else next(
             (i for i, layer in enumerate(layers) if layer.parameters(trainable_only=True)),

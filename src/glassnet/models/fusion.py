@@ -1,0 +1,172 @@
+"""The fusion pass: `compile` rewrites a model's plan of layers so that fewer passes run over
+the largest tensors. The layers stay as they are; the plan says in which order their parts
+run. Each rewrite gives the same numbers as the layers run one by one (tests/models/
+test_fusion.py compares forward and every weight gradient, float32 and float64).
+
+The rewrite, for a Conv1D/Conv2D/Dense with a bias b and a monotone non-decreasing activation f
+(linear, relu, leaky_relu, elu, selu, sigmoid, tanh, softplus) followed by a MaxPooling:
+
+    unfused:  y = maxpool(f(z + b))              z = conv(x, W): bias and f on every pixel
+    fused:    y = f(maxpool(z) + b)              bias and f on the pooled pixels (4x fewer)
+
+Forward, bitwise: floating-point rounding is monotone (u <= v gives fl(u + b) <= fl(v + b)),
+and so is f, so the max of f(fl(z_i + b)) over a window is f(fl(max z_i + b)), the same number.
+
+Backward: dL/dz is f'(y) dy at the window's argmax and 0 elsewhere on both paths, the same
+numbers when both pick the same argmax, so dW, db and dx are bitwise equal too. The argmax can
+differ only where f(z + b) has a tie that z has not (a tie in z stays a tie, and both paths
+then route to the first maximum): either f saturates (relu's 0, elu's -alpha, sigmoid's and
+tanh's 1.0) and f'(y) is exactly 0 on both paths, so the gradient is 0 wherever it goes; or
+rounding merged two distinct values (fl(z_i + b) == fl(z_j + b)), and then both have the same
+y and so the same f'(y) dy, which the fused path sends to the larger z_j (the element exact
+arithmetic would pick) and the unfused one to the first of the tied elements. The value of
+the gradient is the same; only which of two inputs that tie in y receives it can differ.
+
+Off: `glassnet.config.set_fusion(False)` runs every layer on its own (checked at each
+forward pass). A group also runs unfused while one of its layers has a hook (`add_hook`
+observes each layer's own output).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from glassnet import activations, config
+from glassnet.layers.base import Layer
+from glassnet.layers.convolutional import Conv1D, Conv2D
+from glassnet.layers.core import Dense
+from glassnet.layers.inference import keeps_for_backward
+from glassnet.layers.pooling import MaxPooling1D, MaxPooling2D
+
+_LINEAR_TYPES = (Conv1D, Conv2D, Dense)
+_MAX_POOL_TYPES = (MaxPooling1D, MaxPooling2D)
+_IDENTITY = activations.get("linear")
+
+
+def _monotone(activation) -> bool:
+    """Whether f is non-decreasing (elementwise, so that max commutes with it)."""
+    kind = type(activation)
+    if kind in (activations.Linear, activations.Sigmoid, activations.Tanh,
+                activations.LeakyReLU, activations.SELU, activations.Softplus):
+        return True
+    if kind is activations.ReLU:
+        return activation.negative_slope >= 0
+    if kind is activations.ELU:
+        return activation.alpha >= 0
+    return False
+
+
+class PoolBeforeActivation:
+    """A Conv/Dense and the MaxPooling after it, run as pool(z), then + b and f.
+
+    Used by Sequential in place of the two layers, through the same doors (`apply`,
+    `backpropagate`, `last_call`, `compute_mask`, `parameters`).
+    Shapes (Conv2D): x (N, H, W, C) -> z (N, OH, OW, F) -> y (N, OH/p, OW/p, F); b (F,).
+    """
+
+    def __init__(self, linear: Layer, pool: Layer):
+        self.linear, self.pool = linear, pool
+        self.layers = (linear, pool)
+        self._fused = False                 # how the last forward ran
+
+    def describe(self) -> str:
+        activation = self.linear.activation.name
+        return (f"{self.linear.name} + {self.pool.name}: bias and {activation} after the "
+                f"max pooling")
+
+    def parameters(self, trainable_only: bool = False):
+        return self.linear.parameters(trainable_only) + self.pool.parameters(trainable_only)
+
+    def compute_mask(self, x, mask=None):
+        return self.pool.compute_mask(x, self.linear.compute_mask(x, mask))
+
+    @property
+    def last_call(self) -> tuple[int, int]:
+        return self.linear.last_call, self.pool.last_call
+
+    def apply(self, x, training: bool = False, mask=None):
+        self._fused = not (self.linear._hooks or self.pool._hooks)
+        if not self._fused:
+            return self.pool.apply(self.linear.apply(x, training=training), training=training)
+        with _linear_part(self.linear):
+            z = self.linear.apply(x, training=training)           # conv(x, W): (N, *out, F)
+        pooled = self.pool.apply(z, training=training)              # (N, *out/p, F), ours
+        if self.linear.b is not None:
+            pooled += self.linear.b.value                # the same fl(z + b) as unfused
+        activation = self.linear.activation
+        y = activation.forward_overwriting(pooled, training=training)
+        if not keeps_for_backward():                                # predict: keep nothing
+            activation.forget()
+        return y
+
+    def backpropagate(self, dy, input_gradient: bool = True, preactivation: bool = False,
+                      call: tuple[int, int] | None = None):
+        """dL/dy (N, *out/p, F) -> dL/dx; accumulates dL/dW and dL/db in the linear layer."""
+        linear_call, pool_call = call if call is not None else (None, None)
+        if not self._fused:
+            dy = self.pool.backpropagate(dy, call=pool_call)
+            return self.linear.backpropagate(dy, input_gradient, call=linear_call)
+        dz = self.linear.activation.backward(dy)                    # f'(y) dy, pooled
+        dz = self.pool.backpropagate(dz, call=pool_call)            # 0 off each argmax
+        # db sums dz over every position in the linear layer, as unfused (same numbers)
+        return self.linear.backpropagate(dz, input_gradient, preactivation=True,
+                                         call=linear_call)
+
+
+@contextlib.contextmanager
+def _linear_part(layer):
+    """Inside, `layer` computes only z = x @ W (or conv(x, W)): its bias and activation are
+    set aside and put back on the way out (the group applies them after the pool)."""
+    bias, activation = layer.b, layer.activation
+    layer.b, layer.activation = None, _IDENTITY
+    try:
+        yield
+    finally:
+        layer.b, layer.activation = bias, activation
+
+
+def _pool_before_activation(linear, pool) -> bool:
+    return (type(linear) in _LINEAR_TYPES and type(pool) in _MAX_POOL_TYPES
+            and _monotone(linear.activation))
+
+
+def plan(layers) -> list:
+    """The layers, with each fusible pair replaced by its group (a layer seen twice, or the
+    last layer, which the fused loss path reads, is left alone)."""
+    layers = list(layers)
+    once = {id(layer) for layer in layers
+            if sum(other is layer for other in layers) == 1}
+    steps, i = [], 0
+    while i < len(layers):
+        layer = layers[i]
+        pool = layers[i + 1] if i + 2 < len(layers) else None
+        if pool is not None and id(layer) in once and id(pool) in once \
+                and _pool_before_activation(layer, pool):
+            steps.append(PoolBeforeActivation(layer, pool))
+            i += 2
+        else:
+            steps.append(layer)
+            i += 1
+    return steps
+
+
+def compile_plan(model) -> None:
+    """The pass `compile` runs: record the model's fused plan (Sequential models)."""
+    layers = model.layers if hasattr(model, "_layers") else None
+    model._fusion_plan = None if layers is None else (tuple(map(id, layers)), plan(layers))
+
+
+def steps(model) -> list:
+    """What a forward pass runs: the compiled plan while it still matches the model's layers
+    and fusion is on, else the layers one by one."""
+    layers = model.layers
+    compiled = getattr(model, "_fusion_plan", None)
+    if not config.fusion() or compiled is None or compiled[0] != tuple(map(id, layers)):
+        return layers
+    return compiled[1]
+
+
+def describe(model) -> list[str]:
+    """The summary's lines naming the fused groups (none when nothing is fused)."""
+    groups = [step for step in steps(model) if isinstance(step, PoolBeforeActivation)]
+    return [f"Fused: {group.describe()}" for group in groups]
