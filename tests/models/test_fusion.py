@@ -165,3 +165,72 @@ def test_a_hook_sees_each_layer_own_output():
 def test_set_fusion_refuses_a_non_bool():
     with pytest.raises(TypeError, match="set_fusion: expected True or False, got 'no'"):
         gn.config.set_fusion("no")
+
+
+# ----- BatchNormalization folded into the Conv/Dense before it, for predict ------------------
+def normalized_model(linear, dtype, use_bias):
+    """linear -> BatchNormalization -> relu -> Flatten -> Dense, the statistics not trivial."""
+    gn.random.set_random_seed(8)
+    shape = (7, 7, 3) if linear is layers.Conv2D else (4, 3)
+    first = (layers.Conv2D(5, 3, use_bias=use_bias, bias_initializer="random_normal")
+             if linear is layers.Conv2D
+             else layers.Dense(5, use_bias=use_bias, bias_initializer="random_normal"))
+    model = gn.Sequential([layers.Input(shape), first, layers.BatchNormalization(),
+                           layers.Activation("relu"), layers.Flatten(), layers.Dense(2)],
+                          dtype=dtype)
+    rng = np.random.default_rng(9)
+    norm = model.layers[1]
+    norm.set_weights([rng.uniform(0.5, 2.0, 5), rng.standard_normal(5),
+                      rng.standard_normal(5), rng.uniform(0.1, 3.0, 5)])
+    return model
+
+
+@pytest.mark.parametrize("use_bias", [True, False])
+@pytest.mark.parametrize("linear", [layers.Conv2D, layers.Dense], ids=["conv2d", "dense"])
+@pytest.mark.parametrize("dtype, rtol", [("float32", 2e-6), ("float64", 1e-14)])
+def test_predict_with_the_normalization_folded_matches_unfolded(linear, use_bias, dtype, rtol):
+    model = normalized_model(linear, dtype, use_bias)
+    model.compile(optimizer="sgd", loss="mse")
+    assert isinstance(fusion.steps(model)[0], fusion.NormalizationFolded)
+    x = np.random.default_rng(10).standard_normal((6,) + model.input_shape[1:]).astype(dtype)
+    folded = model.predict(x, verbose=0)
+    gn.config.set_fusion(False)
+    unfolded = model.predict(x, verbose=0)
+    assert folded.dtype == unfolded.dtype == dtype
+    scale = np.abs(unfolded).max()
+    np.testing.assert_allclose(folded, unfolded, rtol=0, atol=rtol * scale)
+    assert not np.array_equal(folded, unfolded) or dtype == "float64"   # it did fold
+    np.testing.assert_array_equal(model.layers[0].get_weights()[0],
+                                  normalized_model(linear, dtype, use_bias).get_weights()[0])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_training_and_gradients_never_see_the_fold(dtype):
+    """Training (batch statistics) and an inference forward a backward may follow run the
+    two layers as they are: the numbers are bitwise the unfused ones."""
+    x = np.random.default_rng(11).standard_normal((4, 7, 7, 3)).astype(dtype)
+    for training in (True, False):
+        model = normalized_model(layers.Conv2D, dtype, use_bias=True)
+        model.compile(optimizer="sgd", loss="mse")
+        dy = np.random.default_rng(1).standard_normal((4, 2)).astype(dtype)
+        fused = forward_backward(model, x, dy, training)
+        gn.config.set_fusion(False)
+        model = normalized_model(layers.Conv2D, dtype, use_bias=True)
+        unfused = forward_backward(model, x, dy, training)
+        gn.config.set_fusion(True)
+        for got, expected in zip(fused, unfused):
+            np.testing.assert_array_equal(got, expected)
+
+
+def test_summary_names_the_folded_normalization_and_an_activation_stops_the_fold():
+    model = normalized_model(layers.Dense, "float32", use_bias=True)
+    model.compile(optimizer="sgd", loss="mse")
+    lines = []
+    model.summary(print_fn=lines.append)
+    dense, norm = model.layers[:2]
+    assert lines[-1] == (f"Fused: {dense.name} + {norm.name}: normalization folded into the "
+                         f"kernel and bias for predict")
+    model = gn.Sequential([layers.Input((4,)), layers.Dense(3, activation="relu"),
+                           layers.BatchNormalization(), layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    assert fusion.steps(model) == model.layers           # BN(relu(z)) does not fold

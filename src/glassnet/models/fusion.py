@@ -3,8 +3,9 @@ the largest tensors. The layers stay as they are; the plan says in which order t
 run. Each rewrite gives the same numbers as the layers run one by one (tests/models/
 test_fusion.py compares forward and every weight gradient, float32 and float64).
 
-The rewrite, for a Conv1D/Conv2D/Dense with a bias b and a monotone non-decreasing activation f
-(linear, relu, leaky_relu, elu, selu, sigmoid, tanh, softplus) followed by a MaxPooling:
+Two rewrites. The first, for a Conv1D/Conv2D/Dense with a bias b and a monotone
+non-decreasing activation f (linear, relu, leaky_relu, elu, selu, sigmoid, tanh, softplus)
+followed by a MaxPooling:
 
     unfused:  y = maxpool(f(z + b))              z = conv(x, W): bias and f on every pixel
     fused:    y = f(maxpool(z) + b)              bias and f on the pooled pixels (4x fewer)
@@ -22,6 +23,11 @@ y and so the same f'(y) dy, which the fused path sends to the larger z_j (the el
 arithmetic would pick) and the unfused one to the first of the tied elements. The value of
 the gradient is the same; only which of two inputs that tie in y receives it can differ.
 
+The second, for predict only: a Conv/Dense without activation followed by a
+BatchNormalization (channels last) runs as one layer whose kernel and bias absorb the
+normalization (see `NormalizationFolded`); to a few ulps, not bitwise. Training, and any
+forward a backward may follow, runs the two layers as they are: gradients never see it.
+
 Off: `glassnet.config.set_fusion(False)` runs every layer on its own (checked at each
 forward pass). A group also runs unfused while one of its layers has a hook (`add_hook`
 observes each layer's own output).
@@ -32,10 +38,13 @@ from __future__ import annotations
 import contextlib
 
 from glassnet import activations, config
+from glassnet.backend import namespace
 from glassnet.layers.base import Layer
 from glassnet.layers.convolutional import Conv1D, Conv2D
 from glassnet.layers.core import Dense
 from glassnet.layers.inference import keeps_for_backward
+from glassnet.layers.normalization import BatchNormalization
+from glassnet.layers.parameter import Parameter
 from glassnet.layers.pooling import MaxPooling1D, MaxPooling2D
 
 _LINEAR_TYPES = (Conv1D, Conv2D, Dense)
@@ -85,11 +94,12 @@ class PoolBeforeActivation:
         return self.linear.last_call, self.pool.last_call
 
     def apply(self, x, training: bool = False, mask=None):
-        self._fused = not (self.linear._hooks or self.pool._hooks)
+        self._fused = not (self.linear.hooked or self.pool.hooked)
         if not self._fused:
-            return self.pool.apply(self.linear.apply(x, training=training), training=training)
+            z = self.linear.apply(x, training=training, mask=mask)
+            return self.pool.apply(z, training=training)
         with _linear_part(self.linear):
-            z = self.linear.apply(x, training=training)           # conv(x, W): (N, *out, F)
+            z = self.linear.apply(x, training=training, mask=mask)  # conv(x, W): (N, *out, F)
         pooled = self.pool.apply(z, training=training)              # (N, *out/p, F), ours
         if self.linear.b is not None:
             pooled += self.linear.b.value                # the same fl(z + b) as unfused
@@ -125,24 +135,105 @@ def _linear_part(layer):
         layer.b, layer.activation = bias, activation
 
 
+class NormalizationFolded:
+    """A Conv/Dense without activation and the BatchNormalization after it; in predict one
+    layer, its kernel and bias folded with the moving statistics (per output channel f):
+
+        BN(z) = γ (z - μ) / sqrt(σ² + ε) + β,        z = x W + b
+              = x (W s) + ((b - μ) s + β),            s = γ / sqrt(σ² + ε)
+
+    One pass over the output instead of the normalization's four (subtract, scale, γ, β).
+    Only inside `inference_only()` (predict), where no backward can follow; any other forward
+    runs the two layers as they are, so training and gradients never see the fold. Not
+    bitwise: W s is rounded where the unfused path rounds (z - μ) s (tests: a few ulps).
+    """
+
+    def __init__(self, linear: Layer, norm: Layer):
+        self.linear, self.norm = linear, norm
+        self.layers = (linear, norm)
+
+    def describe(self) -> str:
+        return (f"{self.linear.name} + {self.norm.name}: normalization folded into the "
+                f"kernel and bias for predict")
+
+    def parameters(self, trainable_only: bool = False):
+        return self.linear.parameters(trainable_only) + self.norm.parameters(trainable_only)
+
+    def compute_mask(self, x, mask=None):
+        return self.norm.compute_mask(x, self.linear.compute_mask(x, mask))
+
+    @property
+    def last_call(self) -> tuple[int, int]:
+        return self.linear.last_call, self.norm.last_call
+
+    def apply(self, x, training: bool = False, mask=None):
+        folds = (not training and not keeps_for_backward() and self.norm.axis in (-1, x.ndim - 1)
+                 and not (self.linear.hooked or self.norm.hooked))
+        if not folds:
+            z = self.linear.apply(x, training=training, mask=mask)
+            return self.norm.apply(z, training=training, mask=self.linear.compute_mask(x, mask))
+        W, b = self._folded_weights()
+        with _weights(self.linear, W, b):
+            return self.linear.apply(x, training=False, mask=mask)
+
+    def _folded_weights(self):
+        """W s (..., F) and (b - μ) s + β (F,), in the weights' dtype."""
+        norm, W = self.norm, self.linear.W.value
+        s = 1.0 / namespace(W).sqrt(norm.moving_variance.value + norm.epsilon)   # as BN
+        if norm.gamma is not None:
+            s = norm.gamma.value * s
+        b = -norm.moving_mean.value if self.linear.b is None \
+            else self.linear.b.value - norm.moving_mean.value
+        b = b * s
+        if norm.beta is not None:
+            b += norm.beta.value
+        return W * s, b
+
+    def backpropagate(self, dy, input_gradient: bool = True, preactivation: bool = False,
+                      call: tuple[int, int] | None = None):
+        """The two layers' backward (a folded forward keeps nothing: the linear layer's
+        backward then says so, as after any predict)."""
+        linear_call, norm_call = call if call is not None else (None, None)
+        dy = self.norm.backpropagate(dy, preactivation=preactivation, call=norm_call)
+        return self.linear.backpropagate(dy, input_gradient, call=linear_call)
+
+
+@contextlib.contextmanager
+def _weights(layer, W, b):
+    """Inside, `layer` computes with kernel W and bias b (its own put back on the way out)."""
+    kernel, bias = layer.W, layer.b
+    layer.W, layer.b = Parameter(W, name=kernel.name), Parameter(b, name=f"{layer.name}/bias")
+    try:
+        yield
+    finally:
+        layer.W, layer.b = kernel, bias
+
+
 def _pool_before_activation(linear, pool) -> bool:
     return (type(linear) in _LINEAR_TYPES and type(pool) in _MAX_POOL_TYPES
             and _monotone(linear.activation))
 
 
+def _foldable(linear, norm) -> bool:
+    return (type(linear) in _LINEAR_TYPES and type(norm) is BatchNormalization
+            and type(linear.activation) is activations.Linear)
+
+
 def plan(layers) -> list:
-    """The layers, with each fusible pair replaced by its group (a layer seen twice, or the
-    last layer, which the fused loss path reads, is left alone)."""
+    """The layers, with each fusible pair replaced by its group (a layer seen twice is left
+    alone, and so is a last MaxPooling: the fused loss path reads the last layer)."""
     layers = list(layers)
     once = {id(layer) for layer in layers
             if sum(other is layer for other in layers) == 1}
     steps, i = [], 0
     while i < len(layers):
-        layer = layers[i]
-        pool = layers[i + 1] if i + 2 < len(layers) else None
-        if pool is not None and id(layer) in once and id(pool) in once \
-                and _pool_before_activation(layer, pool):
-            steps.append(PoolBeforeActivation(layer, pool))
+        layer, following = layers[i], layers[i + 1] if i + 1 < len(layers) else None
+        pair = following is not None and id(layer) in once and id(following) in once
+        if pair and i + 2 < len(layers) and _pool_before_activation(layer, following):
+            steps.append(PoolBeforeActivation(layer, following))
+            i += 2
+        elif pair and _foldable(layer, following):
+            steps.append(NormalizationFolded(layer, following))
             i += 2
         else:
             steps.append(layer)
@@ -168,5 +259,6 @@ def steps(model) -> list:
 
 def describe(model) -> list[str]:
     """The summary's lines naming the fused groups (none when nothing is fused)."""
-    groups = [step for step in steps(model) if isinstance(step, PoolBeforeActivation)]
+    groups = [step for step in steps(model)
+              if isinstance(step, (PoolBeforeActivation, NormalizationFolded))]
     return [f"Fused: {group.describe()}" for group in groups]
