@@ -234,3 +234,38 @@ def test_summary_names_the_folded_normalization_and_an_activation_stops_the_fold
                            layers.BatchNormalization(), layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
     assert fusion.steps(model) == model.layers           # BN(relu(z)) does not fold
+
+
+# ----- Functional models whose graph is a chain --------------------------------------------
+def functional_model(dtype, branch=False):
+    gn.random.set_random_seed(12)
+    inputs = layers.Input((9, 9, 2))
+    h = layers.Conv2D(4, 2, activation="relu", bias_initializer="random_normal")(inputs)
+    h = layers.MaxPooling2D(2)(h)
+    if branch:                                          # not a chain: the graph runs as it is
+        h = layers.Add()([h, layers.Activation("tanh")(h)])
+    h = layers.Conv2D(3, 2, use_bias=False)(h)
+    h = layers.BatchNormalization()(h)
+    outputs = layers.Dense(2)(layers.Flatten()(h))
+    return gn.Model(inputs, outputs, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_functional_chain_runs_the_fused_plan_with_the_unfused_numbers(dtype):
+    model = functional_model(dtype)
+    x = np.random.default_rng(13).standard_normal((3, 9, 9, 2)).astype(dtype)
+    assert_fused_equals_unfused(model, x)
+    gn.config.set_fusion(True)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert [line.split(":")[0] for line in lines[-2:]] == ["Fused"] * 2
+    folded = model.predict(x, verbose=0)
+    gn.config.set_fusion(False)
+    np.testing.assert_allclose(folded, model.predict(x, verbose=0), rtol=2e-5, atol=1e-6)
+
+
+def test_a_functional_graph_that_branches_is_not_fused():
+    model = functional_model("float64", branch=True)
+    model.compile(optimizer="sgd", loss="mse")
+    assert fusion.fused_chain(model) is None
+    assert fusion.steps(model) == model.layers

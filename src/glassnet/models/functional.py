@@ -35,7 +35,9 @@ import numpy as np
 from glassnet.layers import calls
 from glassnet.layers.base import Layer
 from glassnet.layers.core import InputLayer, SymbolicTensor
+from glassnet.models import fusion
 from glassnet.models.model import Model
+from glassnet.models.sequential import backward_chain, forward_chain
 from glassnet.registry import deserialize, register, serialize
 from glassnet.training.data import checks
 
@@ -94,6 +96,7 @@ class Functional(Model):
             raise ValueError("Model: the output is one of the inputs; outputs must be computed "
                              "from the inputs by at least one layer")
         self._layers, self._layer_nodes = _group_by_layer(self._nodes)
+        self._steps_run = None               # the fused chain the last forward ran, if any
         self._node_index = {id(node): k for nodes in self._layer_nodes.values()
                             for k, node in enumerate(nodes)}
         _check_nodes(self._nodes)
@@ -158,6 +161,11 @@ class Functional(Model):
         (`compute_mask`); the output's is `output_mask`. A shared layer's calls each keep
         their own state for backward (see `glassnet.layers.calls`).
         """
+        self._steps_run = fusion.fused_chain(self)       # a chain with fused groups: compiled
+        if self._steps_run is not None:                  # plan, run as Sequential runs it
+            y, self._calls_made, self._output_mask = forward_chain(
+                self._steps_run, self._input_arrays(x)[0], training, _input_masks(mask, 1)[0])
+            return y
         arrays = self._input_arrays(x)
         values = {id(t): array for t, array in zip(self._inputs, arrays)}
         masks = dict(zip((id(t) for t in self._inputs), _input_masks(mask, len(arrays))))
@@ -185,6 +193,9 @@ class Functional(Model):
         or sigmoid cross-entropy path), as in Sequential. Returns one array for a single-input
         model, else a list (None for an input no gradient reaches, e.g. Embedding ids).
         """
+        if self._steps_run is not None:                  # forward ran the fused chain
+            return backward_chain(self._steps_run, self._calls_made, dy, True,
+                                  from_preactivation)
         output = self._outputs[0]
         grads = {id(output): dy}
         for node in reversed(self._nodes):

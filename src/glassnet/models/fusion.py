@@ -242,9 +242,27 @@ def plan(layers) -> list:
 
 
 def compile_plan(model) -> None:
-    """The pass `compile` runs: record the model's fused plan (Sequential models)."""
-    layers = model.layers if hasattr(model, "_layers") else None
+    """The pass `compile` runs: record the model's fused plan, for a Sequential model or a
+    Functional one whose graph is a chain (one input, one output, each layer once, each
+    reading the one before)."""
+    layers = _chain(model)
     model._fusion_plan = None if layers is None else (tuple(map(id, layers)), plan(layers))
+
+
+def _chain(model) -> list | None:
+    """The model's layers in order if they form a chain, else None."""
+    if hasattr(model, "_layers") and not hasattr(model, "_nodes"):            # Sequential
+        return model.layers
+    nodes, inputs = getattr(model, "_nodes", None), getattr(model, "_inputs", None)
+    if nodes is None or len(inputs) != 1:
+        return None
+    previous = inputs[0]
+    for node in nodes:
+        if node.list_input or len(node.inputs) != 1 or node.inputs[0] is not previous:
+            return None
+        previous = node
+    layers = [node.layer for node in nodes]
+    return layers if len({id(layer) for layer in layers}) == len(layers) else None
 
 
 def steps(model) -> list:
@@ -255,6 +273,14 @@ def steps(model) -> list:
     if not config.fusion() or compiled is None or compiled[0] != tuple(map(id, layers)):
         return layers
     return compiled[1]
+
+
+def fused_chain(model) -> list | None:
+    """For a Functional model: its plan if it is a chain with a fused group (then forward
+    runs it as Sequential does, `sequential.forward_chain`), else None (the graph runs as
+    it is)."""
+    planned = steps(model)
+    return planned if any(not isinstance(step, Layer) for step in planned) else None
 
 
 def describe(model) -> list[str]:

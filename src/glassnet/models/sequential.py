@@ -24,7 +24,7 @@ class Sequential(Model):
     def __init__(self, layers=None, name: str | None = None, dtype=None, **kwargs):
         super().__init__(name=name, dtype=dtype, **kwargs)
         self._layers: list[Layer] = []
-        self._steps_run: list = []          # the last forward's layers or fused groups
+        self._stepsrun: list = []          # the last forward's layers or fused groups
         for layer in layers or []:
             self.add(layer)
 
@@ -102,15 +102,10 @@ class Sequential(Model):
         After `compile`, some pairs of layers run as one exact fused group (see
         `glassnet.models.fusion`).
         """
-        calls_made, steps = [], fusion.steps(self)       # a fused group runs like a layer
-        with calls.forward_pass():
-            for layer in steps:
-                y = layer.apply(x, training=training, mask=mask)
-                calls_made.append(layer.last_call)
-                mask = layer.compute_mask(x, mask)
-                x = y
-        self._calls_made, self._output_mask, self._steps_run = calls_made, mask, steps
-        return x
+        steps = fusion.steps(self)                       # a fused group runs like a layer
+        y, self._calls_made, self._output_mask = forward_chain(steps, x, training, mask)
+        self._stepsrun = steps
+        return y
 
     def backward(self, dy, input_gradient: bool = True, from_preactivation: bool = False):
         """Backpropagate dL/dy through the layers in reverse; return dL/dx.
@@ -122,18 +117,8 @@ class Sequential(Model):
         A layer whose input is not differentiable (Embedding's ids) returns None, which
         ends the pass.
         """
-        layers = self._steps_run or self.layers          # what the last forward ran
-        last = len(layers) - 1
-        first = 0 if input_gradient else next(
-            (i for i, layer in enumerate(layers) if layer.parameters(trainable_only=True)),
-            last)
-        for i in range(last, first - 1, -1):
-            dy = layers[i].backpropagate(dy, input_gradient=input_gradient or i != first,
-                                         call=self._calls_made[i],
-                                         preactivation=from_preactivation and i == last)
-            if dy is None:
-                break
-        return dy if input_gradient else None
+        return backward_chain(self._stepsrun or self.layers, self._calls_made, dy,
+                                     input_gradient, from_preactivation)
 
     def get_config(self) -> dict[str, Any]:
         layers = self.layers
@@ -160,3 +145,32 @@ class Sequential(Model):
         if shape is not None:
             model.maybe_build(tuple(shape))
         return model
+
+
+def forward_chain(steps, x, training: bool, mask):
+    """Each step's output is the next one's input, the padding mask passed along (as in
+    Sequential.forward). Returns (y, each step's call number, the output's mask)."""
+    calls_made = []
+    with calls.forward_pass():
+        for step in steps:
+            y = step.apply(x, training=training, mask=mask)
+            calls_made.append(step.last_call)
+            mask = step.compute_mask(x, mask)
+            x = y
+    return x, calls_made, mask
+
+
+def backward_chain(steps, calls_made: list, dy, input_gradient: bool,
+                   from_preactivation: bool):
+    """dL/dy back through the steps in reverse; dL/dx, or None when not `input_gradient`
+    (as in Sequential.backward)."""
+    last = len(steps) - 1
+    first = 0 if input_gradient else next(
+        (i for i, step in enumerate(steps) if step.parameters(trainable_only=True)), last)
+    for i in range(last, first - 1, -1):
+        dy = steps[i].backpropagate(dy, input_gradient=input_gradient or i != first,
+                                     call=calls_made[i],
+                                     preactivation=from_preactivation and i == last)
+        if dy is None:
+            break
+    return dy if input_gradient else None
