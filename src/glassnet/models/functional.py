@@ -36,8 +36,8 @@ from glassnet.layers import calls
 from glassnet.layers.base import Layer
 from glassnet.layers.core import InputLayer, SymbolicTensor
 from glassnet.models import fusion
+from glassnet.models.chain import backward_chain, forward_chain
 from glassnet.models.model import Model
-from glassnet.models.sequential import backward_chain, forward_chain
 from glassnet.registry import deserialize, register, serialize
 from glassnet.training.data import checks
 

@@ -277,7 +277,7 @@ def steps(model) -> list:
 
 def fused_chain(model) -> list | None:
     """For a Functional model: its plan if it is a chain with a fused group (then forward
-    runs it as Sequential does, `sequential.forward_chain`), else None (the graph runs as
+    runs it as Sequential does, `chain.forward_chain`), else None (the graph runs as
     it is)."""
     planned = steps(model)
     return planned if any(not isinstance(step, Layer) for step in planned) else None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassnet.layers import calls
 from glassnet.layers.base import Layer
 from glassnet.layers.core import InputLayer, SymbolicTensor
 from glassnet.models import fusion
+from glassnet.models.chain import backward_chain, forward_chain
 from glassnet.models.model import Model
 from glassnet.registry import deserialize, register, serialize
 
@@ -145,32 +145,3 @@ class Sequential(Model):
         if shape is not None:
             model.maybe_build(tuple(shape))
         return model
-
-
-def forward_chain(steps, x, training: bool, mask):
-    """Each step's output is the next one's input, the padding mask passed along (as in
-    Sequential.forward). Returns (y, each step's call number, the output's mask)."""
-    calls_made = []
-    with calls.forward_pass():
-        for step in steps:
-            y = step.apply(x, training=training, mask=mask)
-            calls_made.append(step.last_call)
-            mask = step.compute_mask(x, mask)
-            x = y
-    return x, calls_made, mask
-
-
-def backward_chain(steps, calls_made: list, dy, input_gradient: bool,
-                   from_preactivation: bool):
-    """dL/dy back through the steps in reverse; dL/dx, or None when not `input_gradient`
-    (as in Sequential.backward)."""
-    last = len(steps) - 1
-    first = 0 if input_gradient else next(
-        (i for i, step in enumerate(steps) if step.parameters(trainable_only=True)), last)
-    for i in range(last, first - 1, -1):
-        dy = steps[i].backpropagate(dy, input_gradient=input_gradient or i != first,
-                                     call=calls_made[i],
-                                     preactivation=from_preactivation and i == last)
-        if dy is None:
-            break
-    return dy if input_gradient else None
