@@ -152,6 +152,16 @@ def test_a_pool_that_ends_the_model_or_a_changed_model_is_not_fused():
     assert fusion.steps(model) == model.layers
 
 
+def test_an_activation_changed_after_compile_is_honoured():
+    model = conv_model("relu", "float64")
+    model.compile(optimizer="sgd", loss="mse")
+    model.layers[0].activation = gn.activations.get("gelu")     # not monotone: no fusion
+    x = np.random.default_rng(14).standard_normal((2, 9, 9, 2))
+    fused = model.predict(x, verbose=0)
+    gn.config.set_fusion(False)
+    np.testing.assert_array_equal(fused, model.predict(x, verbose=0))
+
+
 def test_a_hook_sees_each_layer_own_output():
     model = conv_model("relu", "float64")
     model.compile(optimizer="sgd", loss="mse")

@@ -94,7 +94,8 @@ class PoolBeforeActivation:
         return self.linear.last_call, self.pool.last_call
 
     def apply(self, x, training: bool = False, mask=None):
-        self._fused = not (self.linear.hooked or self.pool.hooked)
+        self._fused = (_monotone(self.linear.activation)         # may be changed after compile
+                       and not (self.linear.hooked or self.pool.hooked))
         if not self._fused:
             z = self.linear.apply(x, training=training, mask=mask)
             return self.pool.apply(z, training=training)
@@ -168,6 +169,7 @@ class NormalizationFolded:
 
     def apply(self, x, training: bool = False, mask=None):
         folds = (not training and not keeps_for_backward() and self.norm.axis in (-1, x.ndim - 1)
+                 and type(self.linear.activation) is activations.Linear
                  and not (self.linear.hooked or self.norm.hooked))
         if not folds:
             z = self.linear.apply(x, training=training, mask=mask)
