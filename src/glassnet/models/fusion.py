@@ -5,10 +5,10 @@ test_fusion.py compares forward and every weight gradient, float32 and float64).
 
 Two rewrites. The first, for a Conv1D/Conv2D/Dense with a bias b and a monotone
 non-decreasing activation f (linear, relu, leaky_relu, elu, selu, sigmoid, tanh, softplus)
-followed by a MaxPooling:
+followed by a MaxPooling whose windows do not overlap (strides >= pool_size, the default):
 
     unfused:  y = maxpool(f(z + b))              z = conv(x, W): bias and f on every pixel
-    fused:    y = f(maxpool(z) + b)              bias and f on the pooled pixels (4x fewer)
+    fused:    y = f(maxpool(z) + b)              bias and f on the pooled pixels (2x2: 4x fewer)
 
 Forward, bitwise: floating-point rounding is monotone (u <= v gives fl(u + b) <= fl(v + b)),
 and so is f, so the max of f(fl(z_i + b)) over a window is f(fl(max z_i + b)), the same number.
@@ -22,6 +22,8 @@ rounding merged two distinct values (fl(z_i + b) == fl(z_j + b)), and then both 
 y and so the same f'(y) dy, which the fused path sends to the larger z_j (the element exact
 arithmetic would pick) and the unfused one to the first of the tied elements. The value of
 the gradient is the same; only which of two inputs that tie in y receives it can differ.
+Overlapping windows are left alone: a pixel that is the max of two windows would get
+f'(y) dy_1 + f'(y) dy_2 fused against f'(y) (dy_1 + dy_2) unfused, equal only to rounding.
 
 The second, for predict only: a Conv/Dense without activation followed by a
 BatchNormalization (channels last) runs as one layer whose kernel and bias absorb the
@@ -213,6 +215,7 @@ def _weights(layer, W, b):
 
 def _pool_before_activation(linear, pool) -> bool:
     return (type(linear) in _LINEAR_TYPES and type(pool) in _MAX_POOL_TYPES
+            and all(s >= p for s, p in zip(pool.strides, pool.pool_size))
             and _monotone(linear.activation))
 
 
