@@ -287,3 +287,21 @@ def test_a_functional_graph_that_branches_is_not_fused():
     model.compile(optimizer="sgd", loss="mse")
     assert fusion.fused_chain(model) is None
     assert fusion.steps(model) == model.layers
+
+
+def test_a_subclassed_model_with_its_own_forward_gets_no_plan():
+    class Stack(gn.Model):
+        def __init__(self):
+            super().__init__()
+            self.conv = layers.Conv2D(2, 3, activation="relu")
+            self.pool = layers.MaxPooling2D(2)
+            self.head = layers.Dense(1)
+
+        def call(self, x):
+            return self.head(layers.Flatten()(self.pool(self.conv(x))))
+
+    model = Stack()
+    model.compile(optimizer="sgd", loss="mse")
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert not any(line.startswith("Fused") for line in lines)

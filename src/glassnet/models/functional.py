@@ -183,6 +183,10 @@ class Functional(Model):
         self._calls_made, self._output_mask = calls_made, masks.get(id(self._outputs[0]))
         return values[id(self._outputs[0])]
 
+    def _fusion_chain(self) -> list[Layer] | None:
+        """The layers in order if the graph is a chain (the fusion pass plans over them)."""
+        return fusion.graph_chain(self._nodes, self._inputs)
+
     def backward(self, dy, input_gradient: bool = True, from_preactivation: bool = False):
         """Backpropagate dL/dy through the nodes in reverse order; return dL/dx.
 

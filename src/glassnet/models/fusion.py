@@ -247,19 +247,18 @@ def plan(layers) -> list:
 
 
 def compile_plan(model) -> None:
-    """The pass `compile` runs: record the model's fused plan, for a Sequential model or a
-    Functional one whose graph is a chain (one input, one output, each layer once, each
-    reading the one before)."""
-    layers = _chain(model)
+    """The pass `compile` runs: record the model's fused plan, for a model that runs its
+    layers as a chain (`_fusion_chain`: Sequential, and a Functional model whose graph is
+    one). Other models (subclasses with their own forward) get none."""
+    chain = getattr(model, "_fusion_chain", None)
+    layers = None if chain is None else chain()
     model._fusion_plan = None if layers is None else (tuple(map(id, layers)), plan(layers))
 
 
-def _chain(model) -> list | None:
-    """The model's layers in order if they form a chain, else None."""
-    if hasattr(model, "_layers") and not hasattr(model, "_nodes"):            # Sequential
-        return model.layers
-    nodes, inputs = getattr(model, "_nodes", None), getattr(model, "_inputs", None)
-    if nodes is None or len(inputs) != 1:
+def graph_chain(nodes, inputs) -> list | None:
+    """The layers of a Functional graph in order if it is a chain (one input, each node
+    reading the one before, each layer once), else None."""
+    if len(inputs) != 1:
         return None
     previous = inputs[0]
     for node in nodes:

@@ -107,6 +107,10 @@ class Sequential(Model):
         self._stepsrun = steps
         return y
 
+    def _fusion_chain(self) -> list[Layer]:
+        """The layers the fusion pass plans over (`glassnet.models.fusion`)."""
+        return self.layers
+
     def backward(self, dy, input_gradient: bool = True, from_preactivation: bool = False):
         """Backpropagate dL/dy through the layers in reverse; return dL/dx.
 
