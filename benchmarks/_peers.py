@@ -152,6 +152,70 @@ class GlassnetCallTrainer(GlassnetTrainer):
         return True
 
 
+# ----- end to end: fit with its defaults, and the loop a PyTorch user writes for it -----------
+VALIDATION_SPLIT = 0.1
+
+
+def validation_cut(n: int) -> int:
+    """Where Keras' validation_split cuts: the last 10% validate, taken before shuffling."""
+    return int(np.floor(n * (1.0 - VALIDATION_SPLIT)))
+
+
+class GlassnetFitTrainer(GlassnetTrainer):
+    """`fit` as a user calls it: shuffle=True, validation_split=0.1, metrics=["accuracy"]
+    (one epoch a call); the per-epoch shuffling and validation are timed with the rest."""
+
+    def __init__(self, network: str, optimizer: str, batch: int, seed: int = 0):
+        super().__init__(network, optimizer, batch, seed)
+        self.model.compile(optimizer=self.model.optimizer,
+                           loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+    def epoch(self, data) -> None:
+        x, y = data
+        self.model.fit(x, y, epochs=1, batch_size=self.batch, validation_split=VALIDATION_SPLIT,
+                       verbose=0)
+
+
+class TorchFitTrainer:
+    """The same epoch in the loop a PyTorch user writes: the last 10% held out, a fresh random
+    permutation of the rest each epoch, each batch gathered from it, loss and accuracy summed
+    as it goes, then a validation pass (loss and accuracy) without gradients."""
+
+    def __init__(self, network: str, optimizer: str, batch: int, seed: int = 0):
+        self.inner = TorchTrainer(network, optimizer, batch, seed=seed)
+        self.torch, self.model, self.batch = self.inner.torch, self.inner.model, batch
+        self.prepare, self.predict, self.load = (self.inner.prepare, self.inner.predict,
+                                                 self.inner.load)
+
+    def epoch(self, data) -> dict[str, float]:
+        torch, model, (x, y) = self.torch, self.model, data
+        cut = validation_cut(len(x))
+        x_train, y_train, x_val, y_val = x[:cut], y[:cut], x[cut:], y[cut:]
+        model.train()
+        order = torch.randperm(cut)
+        total_loss, correct = 0.0, 0
+        for start in range(0, cut, self.batch):
+            index = order[start:start + self.batch]
+            xb, yb = x_train[index], y_train[index]             # the per-batch gather
+            self.inner.optimizer.zero_grad(set_to_none=True)
+            logits = model(xb)
+            loss = self.inner.loss(logits, yb)
+            loss.backward()
+            self.inner.optimizer.step()
+            total_loss += loss.item() * len(yb)
+            correct += (logits.argmax(dim=1) == yb).sum().item()
+        model.eval()
+        val_loss, val_correct = 0.0, 0
+        with torch.no_grad():
+            for start in range(0, len(x_val), self.batch):
+                xb, yb = x_val[start:start + self.batch], y_val[start:start + self.batch]
+                logits = model(xb)
+                val_loss += self.inner.loss(logits, yb).item() * len(yb)
+                val_correct += (logits.argmax(dim=1) == yb).sum().item()
+        return {"loss": total_loss / cut, "accuracy": correct / cut,
+                "val_loss": val_loss / len(x_val), "val_accuracy": val_correct / len(x_val)}
+
+
 # ----- PyTorch -------------------------------------------------------------------------------
 def _torch():
     try:
@@ -353,8 +417,15 @@ class MatmulFloor:
             np.matmul(xb.T, d1, out=dW1)
 
 
-def make_trainer(framework: str, network: str, optimizer: str, batch: int, seed: int = 0):
-    """The trainer of `framework` ('glassnet', 'torch', 'torch-cl', 'sklearn', 'floor')."""
+def make_trainer(framework: str, network: str, optimizer: str, batch: int, seed: int = 0,
+                 task: str = "train"):
+    """The trainer of `framework` ('glassnet', 'torch', 'torch-cl', 'sklearn', 'floor');
+    task 'fit' gives the end-to-end trainers (glassnet's fit defaults, torch's user loop)."""
+    if task == "fit":
+        if framework not in ("glassnet", "torch"):
+            raise ValueError(f"framework: the fit case has glassnet and torch, got {framework!r}")
+        return (GlassnetFitTrainer if framework == "glassnet" else TorchFitTrainer)(
+            network, optimizer, batch, seed)
     if framework == "glassnet":
         return GlassnetTrainer(network, optimizer, batch, seed)
     if framework == "glassnet-call":

@@ -62,7 +62,9 @@ MiB = 2**20
 # ----- the cases ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Case:
-    """One benchmark: a network, a task ('train' or 'predict'), a batch size, a sample count."""
+    """One benchmark: a network, a task, a batch size, a sample count. Tasks: 'train' (one
+    epoch of the compute: fit(shuffle=False) on pre-permuted arrays), 'fit' (one epoch of fit
+    with its defaults: shuffle, validation_split=0.1, accuracy), 'predict'."""
 
     name: str
     network: str
@@ -75,7 +77,7 @@ class Case:
 
     @property
     def unit(self) -> str:
-        return "s/epoch" if self.task == "train" else "s/call"
+        return "s/call" if self.task == "predict" else "s/epoch"
 
 
 def all_cases(scale: float) -> list[Case]:
@@ -88,6 +90,8 @@ def all_cases(scale: float) -> list[Case]:
              for opt in ("sgd", "adam") for batch in (32, 128, 512)]
     cases += [Case("mlp-call-adam-b128", "mlp", "train", 128, n(60_000),
                    ("glassnet", "glassnet-call", "torch"), optimizer="adam")]   # issue 16
+    # end to end (issue 14): what a user's fit costs, shuffling and validation included
+    cases += [Case("fit-mlp-sgd-b32", "mlp", "fit", 32, n(60_000), ("glassnet", "torch"))]
     cases += [Case("cnn-sgd-b64", "cnn", "train", 64, n(10_000), ("glassnet", "torch", "torch-cl")),
               Case("lstm-sgd-b64", "lstm", "train", 64, n(10_000), ("glassnet", "torch"))]
     for network, peers in (("mlp", ("glassnet", "torch")),
@@ -136,7 +140,7 @@ class Result:
 def timed(trainer, case: Case, data) -> float:
     """Seconds for one epoch (train) or one call (predict, averaged over `repeat` calls)."""
     start = time.perf_counter()
-    if case.task == "train":
+    if case.task != "predict":
         trainer.epoch(data)
     else:
         for _ in range(case.repeat):
@@ -149,7 +153,8 @@ def build_sides(case: Case, x, y, seed: int) -> tuple[dict, dict[str, Result]]:
     trainers, results = {}, {fw: Result() for fw in case.frameworks}
     for fw in case.frameworks:
         try:
-            trainers[fw] = _peers.make_trainer(fw, case.network, case.optimizer, case.batch, seed)
+            trainers[fw] = _peers.make_trainer(fw, case.network, case.optimizer, case.batch, seed,
+                                               case.task)
         except _peers.Unavailable as error:
             results[fw].note = f"unavailable: {error}"
         except Exception as error:  # noqa: BLE001 (a broken side is reported, the run goes on)
@@ -190,7 +195,7 @@ def run_case(case: Case, rounds: int, seed: int) -> dict[str, Result]:
     order_rng = np.random.default_rng([seed, 1])
     names = list(trainers)
     for round_index in range(rounds):
-        xe, ye = permuted(x, y, order_rng) if case.task == "train" else (x, y)
+        xe, ye = permuted(x, y, order_rng) if case.task == "train" else (x, y)  # fit shuffles
         shift = round_index % max(1, len(names))
         this_round = {}
         for fw in names[shift:] + names[:shift]:          # rotated order: A B, then B A, ...
@@ -231,7 +236,8 @@ def probe_memory(case: Case, framework: str, seed: int) -> dict:
     xe, ye = permuted(x, y, np.random.default_rng([seed, 1]))
     del x, y
     two = min(len(xe), 2 * case.batch)
-    throwaway = _peers.make_trainer(framework, case.network, case.optimizer, case.batch, seed)
+    throwaway = _peers.make_trainer(framework, case.network, case.optimizer, case.batch, seed,
+                                    case.task)
     timed(throwaway, Case(**{**asdict(case), "repeat": 1}), throwaway.prepare(xe[:two], ye[:two]))
     # The throwaway stays alive: freed, its pages would be handed to the measured model by
     # the allocator and its weights would cost nothing. For the same reason every free page
@@ -242,7 +248,8 @@ def probe_memory(case: Case, framework: str, seed: int) -> dict:
     before = _status_mib("VmRSS")
     with open("/proc/self/clear_refs", "w") as clear:
         clear.write("5")                                  # reset VmHWM to the current RSS
-    trainer = _peers.make_trainer(framework, case.network, case.optimizer, case.batch, seed)
+    trainer = _peers.make_trainer(framework, case.network, case.optimizer, case.batch, seed,
+                                  case.task)
     timed(trainer, Case(**{**asdict(case), "repeat": 1}), trainer.prepare(xe, ye))
     peak = _status_mib("VmHWM") - before
     del throwaway

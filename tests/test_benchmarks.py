@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 RUN = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
@@ -25,7 +26,7 @@ def test_list_names_every_case_of_issue_4():
     assert done.returncode == 0, done.stderr
     names = done.stdout.split()
     for name in ("mlp-sgd-b32", "mlp-adam-b128", "mlp-sgd-b512", "cnn-sgd-b64",
-                 "lstm-sgd-b64", "predict-mlp-1", "predict-cnn-10000"):
+                 "lstm-sgd-b64", "predict-mlp-1", "predict-cnn-10000", "fit-mlp-sgd-b32"):
         assert name in names
 
 
@@ -63,6 +64,44 @@ def test_quick_mlp_prints_table_and_json(tmp_path):
         best = min(glassnet["times"]) / min(torch_side["times"])
         assert check["best_over_best"] == pytest.approx(best, abs=1e-3)
         assert "best/best" in done.stdout
+
+
+def test_fit_case_times_fit_with_its_defaults_against_the_torch_user_loop(tmp_path):
+    """Issue 14's end-to-end case: both sides run, on the same initial weights."""
+    pytest.importorskip("torch")
+    out = tmp_path / "fit.json"
+    done = run_benchmark("--only", "fit", "--rounds", "1", "--scale", "0.002", "--json",
+                         str(out), "--no-memory")
+    assert done.returncode == 0, done.stderr
+    assert "fit-mlp-sgd-b32 (s/epoch)" in done.stdout
+    case = json.loads(out.read_text())["cases"][0]
+    assert case["task"] == "fit" and case["batch"] == 32
+    assert [len(case["results"][fw]["times"]) for fw in ("glassnet", "torch")] == [1, 1]
+    assert case["results"]["torch"]["max_abs_dp"] < 1e-4
+
+
+def test_torch_fit_loop_validates_on_the_last_tenth_as_keras_does():
+    """With a learning rate of 0 the weights stay put, so the loop's figures must equal the
+    loss and accuracy of the first 90% (training) and the last 10% (validation)."""
+    torch = pytest.importorskip("torch")
+    sys.path.insert(0, str(RUN.parent))
+    import _peers
+
+    trainer = _peers.make_trainer("torch", "mlp", "sgd", 32, task="fit")
+    trainer.inner.optimizer.param_groups[0]["lr"] = 0.0
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((50, 784), dtype=np.float32)
+    y = rng.integers(0, 10, 50)
+    logs = trainer.epoch(trainer.prepare(x, y))
+    assert _peers.validation_cut(50) == 45
+    with torch.no_grad():
+        logits = trainer.model(torch.from_numpy(x)).numpy()
+    loss = -torch.log_softmax(torch.from_numpy(logits), 1).numpy()[np.arange(50), y]
+    hits = logits.argmax(axis=1) == y
+    assert logs["loss"] == pytest.approx(loss[:45].mean(), rel=1e-5)
+    assert logs["val_loss"] == pytest.approx(loss[45:].mean(), rel=1e-5)
+    assert logs["accuracy"] == pytest.approx(hits[:45].mean())
+    assert logs["val_accuracy"] == pytest.approx(hits[45:].mean())
 
 
 def test_memory_probe_reports_a_peak():

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 _FLOAT_DTYPES = ("float16", "float32", "float64")
-_settings = {"floatx": "float32", "epsilon": 1e-7}
+_settings = {"floatx": "float32", "epsilon": 1e-7, "fusion": True}
 
 
 def floatx() -> str:
@@ -34,6 +34,19 @@ def set_epsilon(value: float) -> None:
     if not value > 0:
         raise ValueError(f"set_epsilon: expected a positive float, got {value!r}")
     _settings["epsilon"] = float(value)
+
+
+def fusion() -> bool:
+    """Whether models run their compiled fusion plan (see `glassnet.models.fusion`)."""
+    return _settings["fusion"]
+
+
+def set_fusion(enabled: bool) -> None:
+    """Turn the exact layer fusions `compile` plans on (the default) or off; glassnet's own
+    setting, Keras has none. Off, every layer runs on its own (checked at each forward)."""
+    if not isinstance(enabled, bool):
+        raise TypeError(f"set_fusion: expected True or False, got {enabled!r}")
+    _settings["fusion"] = enabled
 
 
 def standardize_dtype(dtype) -> str:

@@ -473,6 +473,11 @@ class Layer:
 
         return remove
 
+    @property
+    def hooked(self) -> bool:
+        """Whether hooks observe this layer's calls (the fusion pass then leaves it alone)."""
+        return bool(self._hooks)
+
     def _run_hooks(self, phase: str, call: Callable):
         for hook in reversed(self._hooks):
             call = functools.partial(hook, self, phase, call)

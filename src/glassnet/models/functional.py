@@ -39,6 +39,8 @@ import numpy as np
 from glassnet.layers import calls
 from glassnet.layers.base import Layer
 from glassnet.layers.core import InputLayer, SymbolicTensor
+from glassnet.models import fusion
+from glassnet.models.chain import backward_chain, forward_chain
 from glassnet.models.model import Model
 from glassnet.registry import deserialize, register, serialize
 from glassnet.training.data import checks
@@ -92,6 +94,7 @@ class Functional(Model):
                              "from the inputs by at least one layer")
         self._layers, self._layer_nodes = _group_by_layer(self._nodes)
         self._keras_layers = None
+        self._steps_run = None               # the fused chain the last forward ran, if any
         self._node_index = {id(node): k for nodes in self._layer_nodes.values()
                             for k, node in enumerate(nodes)}
         _check_nodes(self._nodes)
@@ -227,6 +230,11 @@ class Functional(Model):
         (`compute_mask`); the output's is `output_mask`. A shared layer's calls each keep
         their own state for backward (see `glassnet.layers.calls`).
         """
+        self._steps_run = fusion.fused_chain(self)       # a chain with fused groups: compiled
+        if self._steps_run is not None:                  # plan, run as Sequential runs it
+            y, self._calls_made, self._output_mask = forward_chain(
+                self._steps_run, self._input_arrays(x)[0], training, _input_masks(mask, 1)[0])
+            return y
         arrays = self._input_arrays(x)
         values = {id(t): array for t, array in zip(self._inputs, arrays)}
         masks = dict(zip((id(t) for t in self._inputs), _input_masks(mask, len(arrays))))
@@ -247,6 +255,10 @@ class Functional(Model):
             return [values[id(t)] for t in self._outputs]
         return values[id(self._outputs[0])]
 
+    def _fusion_chain(self) -> list[Layer] | None:
+        """The layers in order if the graph is a chain (the fusion pass plans over them)."""
+        return fusion.graph_chain(self._nodes, self._inputs)
+
     def backward(self, dy, input_gradient: bool = True, from_preactivation: bool = False):
         """Backpropagate dL/dy through the nodes in reverse order; return dL/dx.
 
@@ -261,6 +273,9 @@ class Functional(Model):
         reads), and `from_preactivation` a list of flags, one per output (an output that
         takes dL/dlogits must be one of `fusable_outputs`).
         """
+        if self._steps_run is not None:                  # forward ran the fused chain
+            return backward_chain(self._steps_run, self._calls_made, dy, True,
+                                  from_preactivation)
         if len(self._outputs) > 1:
             flags = (from_preactivation if isinstance(from_preactivation, (list, tuple))
                      else [from_preactivation] * len(self._outputs))

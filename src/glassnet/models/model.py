@@ -29,6 +29,7 @@ from glassnet import optimizers as optimizers_module
 from glassnet.layers import traced
 from glassnet.layers.base import Layer, Parameter
 from glassnet.metrics.base import scalar_or_array
+from glassnet.models import fusion
 from glassnet.registry import deserialize, lookup, serialize
 from glassnet.training import gradients, step, trainer
 from glassnet.training.data import prepare
@@ -172,6 +173,7 @@ class Model(Layer):
         self._metric_weighted = [False] * len(plain) + [True] * len(weighted)
         self._metrics = None
         self.compiled = True
+        fusion.compile_plan(self)        # exact layer fusions for the forward pass
 
     # ----- metrics ----------------------------------------------------------------------
     @property
@@ -358,6 +360,8 @@ class Model(Layer):
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
                       expand_nested=expand_nested, show_trainable=show_trainable,
                       layer_range=layer_range)
+        for line in fusion.describe(self):          # the layers the fusion pass joined
+            (print_fn or print)(line)
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """The layer named `name`, or at `index` in `layers` (one of the two), as Keras."""

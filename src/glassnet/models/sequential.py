@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassnet.layers import calls
 from glassnet.layers.base import Layer
 from glassnet.layers.core import InputLayer, SymbolicTensor
+from glassnet.models import fusion
+from glassnet.models.chain import backward_chain, forward_chain
 from glassnet.models.model import Model
 from glassnet.registry import deserialize, register, serialize
 
@@ -24,6 +25,7 @@ class Sequential(Model):
         super().__init__(name=name, dtype=dtype, **kwargs)
         self._layers: list[Layer] = []
         self._graph_tensors = self._made_input = None    # see `_connect`
+        self._stepsrun: list = []          # the last forward's layers or fused groups
         for layer in layers or []:
             self.add(layer)
 
@@ -151,16 +153,17 @@ class Sequential(Model):
         (RNNs, GlobalAveragePooling1D), and one that does not support it ends it. The mask
         of the output is `output_mask` (the loss and metrics skip the masked steps).
         A layer used twice is two calls with their own state (see `glassnet.layers.calls`).
+        After `compile`, some pairs of layers run as one exact fused group (see
+        `glassnet.models.fusion`).
         """
-        calls_made = []
-        with calls.forward_pass():
-            for layer in self.layers:
-                y = layer.apply(x, training=training, mask=mask)
-                calls_made.append(layer.last_call)
-                mask = layer.compute_mask(x, mask)
-                x = y
-        self._calls_made, self._output_mask = calls_made, mask
-        return x
+        steps = fusion.steps(self)                       # a fused group runs like a layer
+        y, self._calls_made, self._output_mask = forward_chain(steps, x, training, mask)
+        self._stepsrun = steps
+        return y
+
+    def _fusion_chain(self) -> list[Layer]:
+        """The layers the fusion pass plans over (`glassnet.models.fusion`)."""
+        return self.layers
 
     def backward(self, dy, input_gradient: bool = True, from_preactivation: bool = False):
         """Backpropagate dL/dy through the layers in reverse; return dL/dx.
@@ -172,18 +175,8 @@ class Sequential(Model):
         A layer whose input is not differentiable (Embedding's ids) returns None, which
         ends the pass.
         """
-        layers = self.layers
-        last = len(layers) - 1
-        first = 0 if input_gradient else next(
-            (i for i, layer in enumerate(layers) if layer.parameters(trainable_only=True)),
-            last)
-        for i in range(last, first - 1, -1):
-            dy = layers[i].backpropagate(dy, input_gradient=input_gradient or i != first,
-                                         call=self._calls_made[i],
-                                         preactivation=from_preactivation and i == last)
-            if dy is None:
-                break
-        return dy if input_gradient else None
+        return backward_chain(self._stepsrun or self.layers, self._calls_made, dy,
+                                     input_gradient, from_preactivation)
 
     def get_config(self) -> dict[str, Any]:
         layers = self.layers
