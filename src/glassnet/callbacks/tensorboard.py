@@ -83,6 +83,7 @@ class TensorBoard(Callback):
         self.update_freq = 1 if update_freq == "batch" else update_freq
         self._writers: dict = {}
         self._global_train_batch = 0
+        self._in_fit = False
         self._epoch_start = self._batch_start = 0.0
         self._epoch_start_iterations = 0
 
@@ -102,6 +103,7 @@ class TensorBoard(Callback):
     # ----- hooks ------------------------------------------------------------------------
     def on_train_begin(self, logs=None):
         self._global_train_batch = 0
+        self._in_fit = True
         if self.write_graph and self.model is not None:
             try:
                 config = {"class_name": type(self.model).__name__,
@@ -111,6 +113,7 @@ class TensorBoard(Callback):
             self._writer("train").add_text("keras", json.dumps(config, default=str), 0)
 
     def on_train_end(self, logs=None):
+        self._in_fit = False
         self._close_writers()
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -141,8 +144,10 @@ class TensorBoard(Callback):
             if np.ndim(value) == 0:
                 writer.add_scalar(f"evaluation_{name}_vs_iterations", float(value), iterations)
         # evaluate has no later hook, and tensorboardX's flush leaves queued events
-        # unwritten: close the file (a later write opens a new one in the same run).
-        self._writers.pop("validation").close()
+        # unwritten: close the file (a later write opens a new one in the same run). In
+        # fit's validation the epoch's scalars follow: on_train_end closes it.
+        if not self._in_fit:
+            self._writers.pop("validation").close()
 
     def on_epoch_end(self, epoch, logs=None):
         self._log_epoch_scalars(epoch, dict(logs or {}))

@@ -272,8 +272,9 @@ def graph_chain(nodes, inputs) -> list | None:
 def steps(model) -> list:
     """What a forward pass runs: the compiled plan while it still matches the model's layers
     and fusion is on, else the layers one by one."""
-    layers = model.layers
     compiled = getattr(model, "_fusion_plan", None)
+    chain = getattr(model, "_fusion_chain", None)
+    layers = (chain() if chain is not None else None) or model.layers
     if not config.fusion() or compiled is None or compiled[0] != tuple(map(id, layers)):
         return layers
     return compiled[1]
