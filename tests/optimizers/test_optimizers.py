@@ -477,8 +477,8 @@ def test_get_resolves_names_instances_and_dicts():
 
 
 def test_get_unknown_name_lists_valid_names():
-    with pytest.raises(ValueError, match="unknown optimizer 'adamax'.*adam.*sgd"):
-        optimizers.get("adamax")
+    with pytest.raises(ValueError, match="unknown optimizer 'adamx'.*adam.*sgd"):
+        optimizers.get("adamx")
     with pytest.raises(TypeError):
         optimizers.get(3)
 
