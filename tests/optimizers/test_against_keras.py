@@ -36,6 +36,11 @@ CASES = {
     "adadelta": ("Adadelta", {"learning_rate": 1.0, "rho": 0.9}),
     "lion": ("Lion", {"learning_rate": 0.01, "weight_decay": 0.05}),
     "lamb": ("Lamb", {"learning_rate": 0.01}),
+    "ftrl": ("Ftrl", {"learning_rate": 0.1}),
+    "ftrl_regularized": ("Ftrl", {
+        "learning_rate": decay, "learning_rate_power": -0.3, "initial_accumulator_value": 0.5,
+        "l1_regularization_strength": 0.01, "l2_regularization_strength": 0.02,
+        "l2_shrinkage_regularization_strength": 0.03, "beta": 0.1}),
     "lamb_clip": ("Lamb", {"learning_rate": 0.02, "global_clipnorm": 1.0, "epsilon": 1e-4}),
 }
 
@@ -120,7 +125,7 @@ def test_resume_from_state_equals_straight_run(case):
         assert a.tobytes() == b.tobytes()
 
 
-@pytest.mark.parametrize("class_name", ["Nadam", "Adamax", "Adadelta", "Lion", "Lamb"])
+@pytest.mark.parametrize("class_name", ["Nadam", "Adamax", "Adadelta", "Lion", "Lamb", "Ftrl"])
 def test_get_by_name_gives_keras_defaults(keras, class_name):
     optimizer = optimizers.get(class_name.lower())
     assert type(optimizer).__name__ == class_name

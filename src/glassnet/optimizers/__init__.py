@@ -1,4 +1,4 @@
-"""Optimizers: SGD, RMSprop, Adagrad, Adadelta, Adam, AdamW, Adamax, Nadam, Lion, Lamb,
+"""Optimizers: SGD, RMSprop, Adagrad, Adadelta, Adam, AdamW, Adamax, Nadam, Lion, Lamb, Ftrl,
 with the Keras 3 update formulas.
 
 An optimizer updates a list of `Parameter`s in place from their `.grad`:
@@ -39,6 +39,7 @@ from glassnet.optimizers.adam import Adam
 from glassnet.optimizers.adamax import Adamax
 from glassnet.optimizers.adamw import AdamW
 from glassnet.optimizers.base import UPDATE_BLOCK, Optimizer, Schedule
+from glassnet.optimizers.ftrl import Ftrl
 from glassnet.optimizers.lamb import Lamb
 from glassnet.optimizers.lion import Lion
 from glassnet.optimizers.nadam import Nadam
@@ -46,7 +47,7 @@ from glassnet.optimizers.rmsprop import RMSprop
 from glassnet.optimizers.sgd import SGD
 
 __all__ = [
-    "SGD", "UPDATE_BLOCK", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Lamb", "Lion",
+    "SGD", "UPDATE_BLOCK", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb", "Lion",
     "Nadam", "Optimizer", "RMSprop", "Schedule",
     "deserialize", "get", "schedules", "serialize",
 ]
