@@ -41,6 +41,9 @@ CASES = {
         "learning_rate": decay, "learning_rate_power": -0.3, "initial_accumulator_value": 0.5,
         "l1_regularization_strength": 0.01, "l2_regularization_strength": 0.02,
         "l2_shrinkage_regularization_strength": 0.03, "beta": 0.1}),
+    "adafactor": ("Adafactor", {"learning_rate": 0.05}),
+    "adafactor_options": ("Adafactor", {"learning_rate": decay, "beta_2_decay": -0.5,
+                                        "epsilon_2": 0.5, "clip_threshold": 0.3}),
     "lamb_clip": ("Lamb", {"learning_rate": 0.02, "global_clipnorm": 1.0, "epsilon": 1e-4}),
 }
 
@@ -125,7 +128,8 @@ def test_resume_from_state_equals_straight_run(case):
         assert a.tobytes() == b.tobytes()
 
 
-@pytest.mark.parametrize("class_name", ["Nadam", "Adamax", "Adadelta", "Lion", "Lamb", "Ftrl"])
+@pytest.mark.parametrize("class_name", ["Nadam", "Adamax", "Adadelta", "Lion", "Lamb", "Ftrl",
+                                        "Adafactor"])
 def test_get_by_name_gives_keras_defaults(keras, class_name):
     optimizer = optimizers.get(class_name.lower())
     assert type(optimizer).__name__ == class_name

@@ -1,5 +1,5 @@
 """Optimizers: SGD, RMSprop, Adagrad, Adadelta, Adam, AdamW, Adamax, Nadam, Lion, Lamb, Ftrl,
-with the Keras 3 update formulas.
+Adafactor, with the Keras 3 update formulas.
 
 An optimizer updates a list of `Parameter`s in place from their `.grad`:
 
@@ -34,6 +34,7 @@ from typing import Any
 from glassnet import registry
 from glassnet.optimizers import schedules
 from glassnet.optimizers.adadelta import Adadelta
+from glassnet.optimizers.adafactor import Adafactor
 from glassnet.optimizers.adagrad import Adagrad
 from glassnet.optimizers.adam import Adam
 from glassnet.optimizers.adamax import Adamax
@@ -47,8 +48,8 @@ from glassnet.optimizers.rmsprop import RMSprop
 from glassnet.optimizers.sgd import SGD
 
 __all__ = [
-    "SGD", "UPDATE_BLOCK", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb", "Lion",
-    "Nadam", "Optimizer", "RMSprop", "Schedule",
+    "SGD", "UPDATE_BLOCK", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax",
+    "Ftrl", "Lamb", "Lion", "Nadam", "Optimizer", "RMSprop", "Schedule",
     "deserialize", "get", "schedules", "serialize",
 ]
 
