@@ -56,7 +56,8 @@ class Adafactor(Optimizer):
     def slot_initial_values(self) -> dict[str, float]:
         return {"r": 0.0, "c": 0.0, "velocity": 0.0}
 
-    def slot_shape(self, name: str, value) -> tuple:
+    @classmethod
+    def slot_shape(cls, name: str, value) -> tuple:
         shape = tuple(value.shape)
         if name == "velocity":
             return shape

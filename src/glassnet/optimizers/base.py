@@ -108,9 +108,11 @@ class Optimizer:
         """{slot name: initial value} of the per-parameter buffers this optimizer keeps."""
         return {}
 
-    def slot_shape(self, name: str, value) -> tuple:
+    @classmethod
+    def slot_shape(cls, name: str, value) -> tuple:
         """The shape of slot `name` for a parameter holding `value`: by default its shape
-        (an optimizer with factored slots, as Adafactor, overrides this)."""
+        (an optimizer with factored slots, as Adafactor, overrides this). A class method:
+        loading a saved state checks shapes before the optimizer exists."""
         return tuple(value.shape)
 
     def build(self, params) -> None:
