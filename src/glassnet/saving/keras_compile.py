@@ -8,6 +8,7 @@ rate (unless it is a schedule), then each slot for each trainable variable. The 
     Adam       [m_0, v_0, m_1, v_1, ...] then, with amsgrad, [v_hat_0, v_hat_1, ...]
     RMSprop    [velocity_0, ...], then [momentum_0, ...], then [average_gradient_0, ...]
     SGD        [momentum_0, ...] (only with momentum);  Adagrad  [accumulator_0, ...]
+    Adadelta, Adamax, Ftrl, Lamb, Lion: all their slots interleaved, [a_0, b_0, a_1, b_1, ...]
 
 glassnet's `optimizer.get_state()` holds the same arrays as "<slot>/<index>", indexed by the
 model's trainable parameters; Keras indexes by `model.trainable_variables`, which follows its
@@ -32,7 +33,10 @@ from glassnet.saving.keras_values import (
     keras_object,
 )
 
-OPTIMIZERS = ("SGD", "RMSprop", "Adagrad", "Adam", "AdamW")
+OPTIMIZERS = ("SGD", "RMSprop", "Adagrad", "Adam", "AdamW", "Adadelta", "Adamax", "Ftrl",
+              "Lamb", "Lion")
+# Those whose slots are all made by one `add_optimizer_variables` call in Keras.
+_INTERLEAVED = ("Adadelta", "Adamax", "Ftrl", "Lamb", "Lion")
 _OPTIMIZER_ONLY = {"use_ema": False, "ema_momentum": Unused(0.99),
                    "ema_overwrite_frequency": None, "loss_scale_factor": None,
                    "gradient_accumulation_steps": None}
@@ -42,7 +46,8 @@ _COMPILE_NONE = ("loss_weights", "weighted_metrics")
 LOSSES = tuple(cls.__name__ for cls in losses.LOSS_CLASSES)   # every keras.losses class
 METRICS = ("Mean", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
            "SparseCategoricalAccuracy", "MeanSquaredError", "MeanAbsoluteError")
-SCHEDULES = ("ExponentialDecay", "PiecewiseConstantDecay", "CosineDecay")
+SCHEDULES = ("ExponentialDecay", "PiecewiseConstantDecay", "CosineDecay", "CosineDecayRestarts",
+             "InverseTimeDecay", "PolynomialDecay")
 
 
 # ----- compile config: Keras -> glassnet ------------------------------------------------------
@@ -229,6 +234,8 @@ def slot_groups(optimizer) -> list[tuple[str, ...]]:
     if type(optimizer).__name__ in ("Adam", "AdamW"):
         first = tuple(s for s in ("momentum", "velocity") if s in slots)
         return [first] + [(s,) for s in slots if s not in first]
+    if type(optimizer).__name__ in _INTERLEAVED:
+        return [tuple(slots)]
     return [(s,) for s in slots]
 
 
