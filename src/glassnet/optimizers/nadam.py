@@ -50,8 +50,9 @@ class Nadam(Optimizer):
     def _mu(self, step: int) -> float:
         return self.beta_1 * (1.0 - 0.5 * 0.96**step)
 
-    def _u_product(self, t: int) -> float:
-        """P_t, from the cached P of an earlier step (one product per step in training)."""
+    def u_product(self, t: int) -> float:
+        """P_t = mu_1 ... mu_t (1 for t = 0; Keras' `_u_product` after t steps), from the
+        cached P of an earlier step (one product per step in training)."""
         start, product = self._u_product_cache
         if start > t:
             start, product = 0, 1.0
@@ -64,7 +65,7 @@ class Nadam(Optimizer):
         xp, scalar = namespace(w), w.dtype.type
         t = self.iterations + 1
         mu_t, mu_next = self._mu(t), self._mu(t + 1)
-        product = self._u_product(t)
+        product = self.u_product(t)
         m, v = self.slot("momentum", index), self.slot("velocity", index)
         step = self.work(w)
         xp.subtract(g, m, out=step)
