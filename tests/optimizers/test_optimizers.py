@@ -404,6 +404,13 @@ ALL_OPTIMIZERS = {
     "adagrad": lambda: optimizers.Adagrad(),
     "adam": lambda: optimizers.Adam(amsgrad=True),
     "adamw": lambda: optimizers.AdamW(global_clipnorm=1.0),
+    "nadam": lambda: optimizers.Nadam(),
+    "adamax": lambda: optimizers.Adamax(),
+    "adadelta": lambda: optimizers.Adadelta(),
+    "lion": lambda: optimizers.Lion(),
+    "lamb": lambda: optimizers.Lamb(),
+    "ftrl": lambda: optimizers.Ftrl(l1_regularization_strength=0.01),
+    "adafactor": lambda: optimizers.Adafactor(),
 }
 
 
@@ -477,8 +484,8 @@ def test_get_resolves_names_instances_and_dicts():
 
 
 def test_get_unknown_name_lists_valid_names():
-    with pytest.raises(ValueError, match="unknown optimizer 'adamax'.*adam.*sgd"):
-        optimizers.get("adamax")
+    with pytest.raises(ValueError, match="unknown optimizer 'adamx'.*adam.*sgd"):
+        optimizers.get("adamx")
     with pytest.raises(TypeError):
         optimizers.get(3)
 
@@ -510,6 +517,10 @@ def test_learning_rate_property_and_setter(rng):
     lambda: optimizers.RMSprop(0.01, momentum=0.5, centered=True),
     lambda: optimizers.Adagrad(0.1), lambda: optimizers.Adam(0.01),
     lambda: optimizers.Adam(0.01, amsgrad=True), lambda: optimizers.AdamW(0.01),
+    lambda: optimizers.Nadam(0.01), lambda: optimizers.Adamax(0.01),
+    lambda: optimizers.Adadelta(1.0), lambda: optimizers.Lion(0.01),
+    lambda: optimizers.Ftrl(0.1, l1_regularization_strength=0.01,
+                            l2_shrinkage_regularization_strength=0.1),
 ])
 def test_block_by_block_update_equals_the_whole_array_update(make, rng):
     """A parameter larger than UPDATE_BLOCK is updated in flat blocks with a shared scratch:

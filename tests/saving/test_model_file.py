@@ -96,7 +96,9 @@ def test_float64_model(tmp_path, rng):
     lambda: optimizers.SGD(learning_rate=0.1, momentum=0.9),
     lambda: optimizers.SGD(learning_rate=0.1, momentum=0.8, nesterov=True),
     lambda: optimizers.RMSprop(learning_rate=0.01, momentum=0.5, centered=True),
-], ids=["adam", "sgd_momentum", "sgd_nesterov", "rmsprop_centered"])
+    lambda: optimizers.Adafactor(learning_rate=0.01),   # slots not shaped like the weights
+    lambda: optimizers.Nadam(learning_rate=0.01),
+], ids=["adam", "sgd_momentum", "sgd_nesterov", "rmsprop_centered", "adafactor", "nadam"])
 def test_next_training_step_is_bitwise_identical(tmp_path, rng, make_optimizer):
     model, x, y = trained(rng, make_optimizer(), steps=4, dropout=False)
     path = tmp_path / "model.glassnet"

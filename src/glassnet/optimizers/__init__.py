@@ -1,4 +1,5 @@
-"""Optimizers: SGD, RMSprop, Adagrad, Adam, AdamW, with the Keras 3 update formulas.
+"""Optimizers: SGD, RMSprop, Adagrad, Adadelta, Adam, AdamW, Adamax, Nadam, Lion, Lamb, Ftrl,
+Adafactor, with the Keras 3 update formulas.
 
 An optimizer updates a list of `Parameter`s in place from their `.grad`:
 
@@ -32,15 +33,23 @@ from typing import Any
 
 from glassnet import registry
 from glassnet.optimizers import schedules
+from glassnet.optimizers.adadelta import Adadelta
+from glassnet.optimizers.adafactor import Adafactor
 from glassnet.optimizers.adagrad import Adagrad
 from glassnet.optimizers.adam import Adam
+from glassnet.optimizers.adamax import Adamax
 from glassnet.optimizers.adamw import AdamW
 from glassnet.optimizers.base import UPDATE_BLOCK, Optimizer, Schedule
+from glassnet.optimizers.ftrl import Ftrl
+from glassnet.optimizers.lamb import Lamb
+from glassnet.optimizers.lion import Lion
+from glassnet.optimizers.nadam import Nadam
 from glassnet.optimizers.rmsprop import RMSprop
 from glassnet.optimizers.sgd import SGD
 
 __all__ = [
-    "SGD", "UPDATE_BLOCK", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "Schedule",
+    "SGD", "UPDATE_BLOCK", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax",
+    "Ftrl", "Lamb", "Lion", "Nadam", "Optimizer", "RMSprop", "Schedule",
     "deserialize", "get", "schedules", "serialize",
 ]
 

@@ -108,11 +108,18 @@ class Optimizer:
         """{slot name: initial value} of the per-parameter buffers this optimizer keeps."""
         return {}
 
+    @classmethod
+    def slot_shape(cls, name: str, value) -> tuple:
+        """The shape of slot `name` for a parameter holding `value`: by default its shape
+        (an optimizer with factored slots, as Adafactor, overrides this). A class method:
+        loading a saved state checks shapes before the optimizer exists."""
+        return tuple(value.shape)
+
     def build(self, params) -> None:
         """Create the slot buffers for `params` (called by the first `apply`)."""
         params = list(params)
         self._slots = {
-            name: [_full_like(p.value, initial) for p in params]
+            name: [_full_like(p.value, initial, self.slot_shape(name, p.value)) for p in params]
             for name, initial in self.slot_initial_values().items()
         }
         self._built_shapes = [(tuple(p.value.shape), p.value.dtype) for p in params]
@@ -257,8 +264,10 @@ class Optimizer:
                 f"{sorted(missing)}, unexpected keys {sorted(unexpected)}"
             )
         for key in sorted(slot_keys):
-            index = int(key.rsplit("/", 1)[1])
-            shape, expected_shape = np.shape(state[key]), tuple(params[index].value.shape)
+            name, index = key.rsplit("/", 1)
+            index = int(index)
+            shape = np.shape(state[key])
+            expected_shape = self.slot_shape(name, params[index].value)
             if shape != expected_shape:
                 raise ValueError(
                     f"optimizer state {key} (parameter {params[index].name!r}): expected "
@@ -325,8 +334,8 @@ def _norm(g) -> float:
     return math.sqrt(float(namespace(g).dot(flat, flat)))
 
 
-def _full_like(value, fill: float):
-    return namespace(value).full_like(value, value.dtype.type(fill))
+def _full_like(value, fill: float, shape: tuple):
+    return namespace(value).full(shape, value.dtype.type(fill), dtype=value.dtype)
 
 
 def _integer_state(name: str, value) -> int:

@@ -153,12 +153,12 @@ class CosineDecay(LearningRateSchedule):
         alpha: final rate as a fraction of the peak, in [0, 1].
         warmup_target: peak rate reached after the warmup, >= 0; None for no warmup.
         warmup_steps: length of the warmup, >= 0.
-        name: kept in the config, as Keras (there the 4th positional argument).
+        name: kept in the config, as Keras (the 4th positional argument, as there).
     """
 
     def __init__(self, initial_learning_rate: float, decay_steps: int, alpha: float = 0.0,
-                 warmup_target: float | None = None, warmup_steps: int = 0,
-                 name: str = "CosineDecay"):
+                 name: str = "CosineDecay", warmup_target: float | None = None,
+                 warmup_steps: int = 0):
         self.initial_learning_rate = checks.non_negative("initial_learning_rate",
                                                     initial_learning_rate)
         self.decay_steps = _positive("decay_steps", decay_steps)
@@ -186,6 +186,143 @@ class CosineDecay(LearningRateSchedule):
         return {"initial_learning_rate": self.initial_learning_rate,
                 "decay_steps": self.decay_steps, "alpha": self.alpha, "name": self.name,
                 "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps}
+
+
+@registry.register(KIND)
+class CosineDecayRestarts(LearningRateSchedule):
+    """Cosine decay with warm restarts (SGDR, Loshchilov & Hutter, 2017), as Keras.
+
+    Period i (i = 0, 1, ...) lasts first_decay_steps * t_mul**i steps and decays, as
+    `CosineDecay`, from initial_learning_rate * m_mul**i down to alpha times that; then
+    the rate jumps back up. With f = step / first_decay_steps, period i is the one with
+    (t_mul**i - 1) / (t_mul - 1) <= f (f itself when t_mul = 1).
+
+    The period comes from the floor of a logarithm, which rounding could put one period
+    off at a step exactly on a restart; it is corrected against the period bounds.
+
+    Args:
+        initial_learning_rate: lr at step 0, >= 0.
+        first_decay_steps: length of the first period, > 0.
+        t_mul: factor of each period's length over the one before, > 0 (default 2.0).
+        m_mul: factor of each period's peak over the one before, >= 0 (default 1.0).
+        alpha: final rate of a period as a fraction of its peak, in [0, 1].
+        name: kept in the config, as Keras.
+    """
+
+    def __init__(self, initial_learning_rate: float, first_decay_steps: int, t_mul: float = 2.0,
+                 m_mul: float = 1.0, alpha: float = 0.0, name: str = "SGDRDecay"):
+        self.initial_learning_rate = checks.non_negative("initial_learning_rate",
+                                                    initial_learning_rate)
+        self.first_decay_steps = _positive("first_decay_steps", first_decay_steps)
+        self.t_mul = checks.positive("t_mul", t_mul)
+        self.m_mul = checks.non_negative("m_mul", m_mul)
+        self.alpha = checks.in_range("CosineDecayRestarts: alpha", alpha, 0.0, 1.0,
+                                     include_high=True)
+        self.name = name
+
+    def __call__(self, step: int) -> float:
+        fraction = _step("step", step) / self.first_decay_steps
+        if self.t_mul == 1.0:
+            restart = math.floor(fraction)
+            fraction -= restart
+        else:
+            restart = math.floor(math.log(1.0 - fraction * (1.0 - self.t_mul))
+                                 / math.log(self.t_mul))
+            # The logarithm may round across a restart: move to the period holding fraction.
+            while (self.t_mul ** (restart + 1) - 1) / (self.t_mul - 1) <= fraction:
+                restart += 1
+            while restart > 0 and (self.t_mul**restart - 1) / (self.t_mul - 1) > fraction:
+                restart -= 1
+            start = (1.0 - self.t_mul**restart) / (1.0 - self.t_mul)
+            fraction = (fraction - start) / self.t_mul**restart
+        cosine = 0.5 * self.m_mul**restart * (1.0 + math.cos(math.pi * fraction))
+        return self.initial_learning_rate * ((1.0 - self.alpha) * cosine + self.alpha)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "first_decay_steps": self.first_decay_steps, "t_mul": self.t_mul,
+                "m_mul": self.m_mul, "alpha": self.alpha, "name": self.name}
+
+
+@registry.register(KIND)
+class InverseTimeDecay(LearningRateSchedule):
+    """lr(step) = initial_learning_rate / (1 + decay_rate * step / decay_steps).
+
+    With `staircase=True`, step / decay_steps is floored.
+
+    Args:
+        initial_learning_rate: lr at step 0, >= 0.
+        decay_steps: > 0.
+        decay_rate: >= 0.
+        staircase: decay in discrete jumps.
+        name: kept in the config, as Keras.
+    """
+
+    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
+                 staircase: bool = False, name: str = "InverseTimeDecay"):
+        self.initial_learning_rate = checks.non_negative("initial_learning_rate",
+                                                    initial_learning_rate)
+        self.decay_steps = _positive("decay_steps", decay_steps)
+        self.decay_rate = checks.non_negative("decay_rate", decay_rate)
+        self.staircase = bool(staircase)
+        self.name = name
+
+    def __call__(self, step: int) -> float:
+        fraction = _step("step", step) / self.decay_steps
+        if self.staircase:
+            fraction = math.floor(fraction)
+        return self.initial_learning_rate / (1.0 + self.decay_rate * fraction)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase, "name": self.name}
+
+
+@registry.register(KIND)
+class PolynomialDecay(LearningRateSchedule):
+    """From initial_learning_rate to end_learning_rate along (1 - step / decay_steps)**power:
+
+        lr(step) = (initial - end) * (1 - s / decay_steps)**power + end
+
+    with s = min(step, decay_steps): end_learning_rate after decay_steps. With `cycle=True`
+    the decay restarts instead, over
+    decay_steps * ceil(step / decay_steps) (so each restart is longer and starts lower).
+
+    Args:
+        initial_learning_rate: lr at step 0, >= 0.
+        decay_steps: > 0.
+        end_learning_rate: >= 0, default 0.0001.
+        power: default 1.0 (linear).
+        cycle: restart after decay_steps.
+        name: kept in the config, as Keras.
+    """
+
+    def __init__(self, initial_learning_rate: float, decay_steps: int,
+                 end_learning_rate: float = 0.0001, power: float = 1.0, cycle: bool = False,
+                 name: str = "PolynomialDecay"):
+        self.initial_learning_rate = checks.non_negative("initial_learning_rate",
+                                                    initial_learning_rate)
+        self.decay_steps = _positive("decay_steps", decay_steps)
+        self.end_learning_rate = checks.non_negative("end_learning_rate", end_learning_rate)
+        self.power = checks.number("power", power)
+        self.cycle = bool(cycle)
+        self.name = name
+
+    def __call__(self, step: int) -> float:
+        step = _step("step", step)
+        decay_steps = self.decay_steps
+        if self.cycle:
+            decay_steps *= max(1, math.ceil(step / decay_steps))
+        else:
+            step = min(step, decay_steps)
+        rise = self.initial_learning_rate - self.end_learning_rate
+        return rise * (1.0 - step / decay_steps) ** self.power + self.end_learning_rate
+
+    def get_config(self) -> dict[str, Any]:
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "end_learning_rate": self.end_learning_rate,
+                "power": self.power, "cycle": self.cycle, "name": self.name}
 
 
 def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:

@@ -8,6 +8,10 @@ rate (unless it is a schedule), then each slot for each trainable variable. The 
     Adam       [m_0, v_0, m_1, v_1, ...] then, with amsgrad, [v_hat_0, v_hat_1, ...]
     RMSprop    [velocity_0, ...], then [momentum_0, ...], then [average_gradient_0, ...]
     SGD        [momentum_0, ...] (only with momentum);  Adagrad  [accumulator_0, ...]
+    Adadelta, Adamax, Ftrl, Lamb, Lion, Adafactor: all their slots interleaved,
+               [a_0, b_0, a_1, b_1, ...]
+    Nadam      [m_0, v_0, m_1, v_1, ...] then its momentum product mu_1...mu_t, a scalar
+               that glassnet recomputes from the step count (read, checked, not kept)
 
 glassnet's `optimizer.get_state()` holds the same arrays as "<slot>/<index>", indexed by the
 model's trainable parameters; Keras indexes by `model.trainable_variables`, which follows its
@@ -32,7 +36,11 @@ from glassnet.saving.keras_values import (
     keras_object,
 )
 
-OPTIMIZERS = ("SGD", "RMSprop", "Adagrad", "Adam", "AdamW")
+OPTIMIZERS = ("SGD", "RMSprop", "Adagrad", "Adam", "AdamW", "Adadelta", "Adamax", "Ftrl",
+              "Lamb", "Lion", "Adafactor", "Nadam")
+# Those whose slots are all made by one `add_optimizer_variables` call in Keras (Adafactor's
+# per variable: r, c, velocity).
+_INTERLEAVED = ("Adadelta", "Adamax", "Ftrl", "Lamb", "Lion", "Adafactor")
 _OPTIMIZER_ONLY = {"use_ema": False, "ema_momentum": Unused(0.99),
                    "ema_overwrite_frequency": None, "loss_scale_factor": None,
                    "gradient_accumulation_steps": None}
@@ -42,7 +50,8 @@ _COMPILE_NONE = ("loss_weights", "weighted_metrics")
 LOSSES = tuple(cls.__name__ for cls in losses.LOSS_CLASSES)   # every keras.losses class
 METRICS = ("Mean", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
            "SparseCategoricalAccuracy", "MeanSquaredError", "MeanAbsoluteError")
-SCHEDULES = ("ExponentialDecay", "PiecewiseConstantDecay", "CosineDecay")
+SCHEDULES = ("ExponentialDecay", "PiecewiseConstantDecay", "CosineDecay", "CosineDecayRestarts",
+             "InverseTimeDecay", "PolynomialDecay")
 
 
 # ----- compile config: Keras -> glassnet ------------------------------------------------------
@@ -226,9 +235,11 @@ def slot_groups(optimizer) -> list[tuple[str, ...]]:
     """The optimizer's slots in Keras' variable order: each tuple is one
     `add_optimizer_variables` call, its slots interleaved per trainable variable."""
     slots = list(optimizer.slot_initial_values())
-    if type(optimizer).__name__ in ("Adam", "AdamW"):
+    if type(optimizer).__name__ in ("Adam", "AdamW", "Nadam"):
         first = tuple(s for s in ("momentum", "velocity") if s in slots)
         return [first] + [(s,) for s in slots if s not in first]
+    if type(optimizer).__name__ in _INTERLEAVED:
+        return [tuple(slots)]
     return [(s,) for s in slots]
 
 
@@ -250,7 +261,15 @@ def optimizer_arrays(optimizer, keras_params: list, params: list) -> list[np.nda
     for group in slot_groups(optimizer):
         for param in keras_params:
             arrays += [state[f"{slot}/{index[id(param)]}"] for slot in group]
+    if _trailing_count(optimizer):             # in the dtype of the first weight, as Keras
+        dtype = arrays[-1].dtype if keras_params else np.float32
+        arrays.append(np.asarray(optimizer.u_product(optimizer.iterations), dtype=dtype))
     return arrays
+
+
+def _trailing_count(optimizer) -> int:
+    """Keras variables after the slots of a built optimizer: Nadam's momentum product."""
+    return int(type(optimizer).__name__ == "Nadam")
 
 
 def optimizer_state(optimizer, arrays: list[np.ndarray], keras_params: list, params: list,
@@ -260,15 +279,20 @@ def optimizer_state(optimizer, arrays: list[np.ndarray], keras_params: list, par
     scalars = _scalar_count(optimizer)
     groups = slot_groups(optimizer)
     slots = sum(len(group) for group in groups) * len(keras_params)
-    if len(arrays) not in (scalars, scalars + slots):
-        warnings.warn(f"{where}: the optimizer has {len(arrays)} variables, {scalars + slots} "
-                      f"expected for {len(keras_params)} trainable weights; it starts afresh "
-                      f"(as Keras does)", stacklevel=3)
+    trailing = _trailing_count(optimizer)
+    if len(arrays) not in (scalars, scalars + slots + trailing):
+        warnings.warn(f"{where}: the optimizer has {len(arrays)} variables, "
+                      f"{scalars + slots + trailing} expected for {len(keras_params)} "
+                      "trainable weights; it starts afresh (as Keras does)", stacklevel=3)
         return None
     for array in arrays[:scalars]:
         if array.shape != ():
             raise KerasConfigError(f"{where}: optimizer iterations and learning rate must be "
                                    f"scalars, got shape {array.shape}")
+    for array in arrays[scalars + slots:] if len(arrays) > scalars else ():
+        if np.shape(array) != ():
+            raise KerasConfigError(f"{where}: {type(optimizer).__name__}'s last variable must "
+                                   f"be a scalar, got shape {np.shape(array)}")
     state = {"iterations": np.asarray(arrays[0]).astype(np.int64)}
     if scalars == 2:
         state["learning_rate"] = np.asarray(arrays[1], dtype=np.float64)

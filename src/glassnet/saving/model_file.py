@@ -243,11 +243,24 @@ def read_model_file(filepath: str | os.PathLike,
             limit, expected = optimizer_size_bound(trainable)
             state = read_nested_npz(zf, infos[OPTIMIZER], where, STATE_KEY, max_bytes=limit,
                                     expected=expected, max_arrays=optimizer_count(model),
-                                    check=optimizer_header_check(trainable,
-                                                                 f"{where}: {OPTIMIZER}"))
+                                    check=optimizer_header_check(
+                                        trainable, f"{where}: {OPTIMIZER}",
+                                        _slot_shape(config["compile_config"], custom_objects)))
     ordered = ordered_weights(weights, f"{where}: {WEIGHTS}")
     assign_weights(model, ordered, f"{where}: {WEIGHTS}")
     return ModelFile(path, path.stat().st_size, metadata, config, ordered, state, model)
+
+
+def _slot_shape(compile_config: dict[str, Any], custom_objects):
+    """The saved optimizer class' `slot_shape`, for checking the state's array headers; None
+    (parameter shapes) when the class is unknown: compiling reports that afterwards."""
+    spec = compile_config.get("optimizer") if isinstance(compile_config, dict) else None
+    name = spec.get("class_name") if isinstance(spec, dict) else spec
+    try:
+        optimizer_class = registry.lookup("optimizer", name, custom_objects)
+    except (TypeError, ValueError):
+        return None
+    return getattr(optimizer_class, "slot_shape", None)
 
 
 def build_model(contents: ModelFile, custom_objects=None, compile: bool = True):

@@ -96,18 +96,21 @@ def weight_header_check(model, where: str) -> HeaderCheck:
     return check
 
 
-def optimizer_header_check(params, where: str) -> HeaderCheck:
+def optimizer_header_check(params, where: str, slot_shape=None) -> HeaderCheck:
     """The check of an optimizer state .npz from its .npy headers: a slot "<name>/<index>"
-    has its parameter's shape; "iterations" and "learning_rate" are scalars."""
+    has the shape `slot_shape(name, value)` (the optimizer's `slot_shape`; by default its
+    parameter's shape); "iterations" and "learning_rate" are scalars."""
     def check(headers: dict[str, tuple[tuple, np.dtype]]) -> None:
         for key, (shape, dtype) in headers.items():
             if "/" in key:
-                index = int(key.rsplit("/", 1)[1])
+                name, index = key.rsplit("/", 1)
+                index = int(index)
                 if index >= len(params):
                     raise ModelFileError(f"{where}: {key}: the model has {len(params)} "
                                          "trainable weights")
+                expected = None if slot_shape is None else slot_shape(name, params[index].value)
                 _check_shape(params[index], f"{key} (parameter {params[index].name!r})", shape,
-                             dtype, where)
+                             dtype, where, expected)
             elif key in ("iterations", "learning_rate") and shape != ():
                 raise ModelFileError(f"{where}: {key}: expected a scalar, got shape {shape}")
     return check
@@ -119,9 +122,11 @@ def _wrong_count(params, held: int, where: str, model):
                          f"{few(p.name for p in params)}, the file holds {held}{hint}")
 
 
-def _check_shape(param, what: str, shape: tuple, dtype: np.dtype, where: str) -> None:
-    if shape != tuple(param.shape):
-        raise ModelFileError(f"{where}: {what}: expected shape {tuple(param.shape)}, got {shape}")
+def _check_shape(param, what: str, shape: tuple, dtype: np.dtype, where: str,
+                 expected: tuple | None = None) -> None:
+    expected = tuple(param.shape) if expected is None else tuple(expected)
+    if shape != expected:
+        raise ModelFileError(f"{where}: {what}: expected shape {expected}, got {shape}")
     if not np.can_cast(dtype, param.dtype, "same_kind"):
         raise ModelFileError(f"{where}: {what}: expected dtype {param.dtype}, got {dtype}")
 
