@@ -166,3 +166,27 @@ def test_a_layer_without_constraints_has_none_on_its_weights(rng):
     layer(rng.normal(size=(1, 3)))
     assert all(p.constraint is None for p in layer.parameters())
     assert layer.get_config()["kernel_constraint"] is None
+
+
+def test_keras_files_carry_constraints_and_the_new_activations_both_ways(keras, tmp_path, rng):
+    x = rng.normal(size=(4, 3, 2)).astype("float32")
+    model = glassnet.Sequential([
+        glassnet.Input((3, 2)),
+        glassnet.layers.GRU(4, recurrent_activation="hard_sigmoid",
+                            recurrent_constraint=constraints.UnitNorm()),
+        glassnet.layers.Dense(4, activation="mish", kernel_constraint=constraints.MaxNorm(1.5)),
+        glassnet.layers.Dense(2, activation="squareplus", bias_constraint="non_neg")])
+    # (not sparsemax: Keras 3.15 on torch computes it wrongly, see docs/differences.md)
+    model.save(tmp_path / "ours.keras")
+    theirs = keras.saving.load_model(tmp_path / "ours.keras")
+    np.testing.assert_allclose(np.asarray(theirs.predict(x, verbose=0)),
+                               model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    assert isinstance(theirs.layers[1].kernel_constraint, keras.constraints.MaxNorm)
+    assert theirs.layers[1].kernel_constraint.max_value == 1.5
+    theirs.save(tmp_path / "theirs.keras")
+    back = glassnet.saving.load_model(tmp_path / "theirs.keras")
+    for key in ("activation", "kernel_constraint", "bias_constraint"):
+        assert back.layers[1].get_config()[key] == model.layers[1].get_config()[key]
+    np.testing.assert_allclose(back.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-6)
+    assert isinstance(back.layers[0].recurrent_constraint, constraints.UnitNorm)
