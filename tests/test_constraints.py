@@ -128,6 +128,12 @@ def test_the_other_layers_apply_their_constraints_after_each_step(rng):
                                                      beta_constraint="non_neg"),
                   rng.normal(size=(8, 3)), rng.normal(size=(8, 3)) - 2.0)
     assert np.linalg.norm(bn.gamma.value) <= 0.1 + 1e-6 and np.all(bn.beta.value >= 0)
+    separable = _trained(glassnet.layers.SeparableConv2D(
+        2, 2, depthwise_constraint="non_neg", pointwise_constraint=constraints.MaxNorm(
+            0.3, axis=[0, 1, 2])), rng.normal(size=(8, 4, 4, 2)), rng.normal(size=(8, 3, 3, 2)))
+    assert np.all(separable.depthwise_kernel.value >= 0)
+    assert np.all(np.sqrt((separable.pointwise_kernel.value ** 2).sum(axis=(0, 1, 2)))
+                  <= 0.3 + 1e-6)
 
 
 @pytest.mark.parametrize(("cls", "kwargs"), [
@@ -135,6 +141,12 @@ def test_the_other_layers_apply_their_constraints_after_each_step(rng):
     ("Conv1D", {"filters": 2, "kernel_size": 2, "kernel_constraint": "unit_norm"}),
     ("Conv2D", {"filters": 2, "kernel_size": 2, "bias_constraint": "non_neg"}),
     ("Conv3D", {"filters": 2, "kernel_size": 1, "kernel_constraint": "non_neg"}),
+    ("Conv1DTranspose", {"filters": 2, "kernel_size": 2, "kernel_constraint": "non_neg"}),
+    ("Conv2DTranspose", {"filters": 2, "kernel_size": 2, "bias_constraint": "non_neg"}),
+    ("DepthwiseConv2D", {"kernel_size": 2, "depthwise_constraint": "unit_norm",
+                         "bias_constraint": "non_neg"}),
+    ("SeparableConv2D", {"filters": 2, "kernel_size": 2, "depthwise_constraint": "non_neg",
+                         "pointwise_constraint": "max_norm", "bias_constraint": "non_neg"}),
     ("Embedding", {"input_dim": 5, "output_dim": 2, "embeddings_constraint": "non_neg"}),
     ("BatchNormalization", {"gamma_constraint": "max_norm", "beta_constraint": "non_neg"}),
     ("LayerNormalization", {"gamma_constraint": "max_norm"}),

@@ -4,10 +4,10 @@ Every glassnet layer that Keras has takes the same class name and, for the optio
 have, the same config keys; what differs is how values are written (see keras_values.py)
 and the options one side lacks:
 
-- Keras-only options (constraints where glassnet's layer takes none, `groups`,
-  `rms_scaling`, quantization, ...): reading accepts them only at the value glassnet
-  computes the same way, and refuses any other value with an error naming the layer and
-  the option; writing gives them that value.
+- Keras-only options (`activity_regularizer`, `groups`, `rms_scaling`, quantization,
+  ...): reading accepts them only at the value glassnet computes the same way, and refuses
+  any other value with an error naming the layer and the option; writing gives them that
+  value.
 - glassnet-only entries with no effect on the numbers (`input_shape`, `use_cudnn`) are
   left out when writing.
 
@@ -49,10 +49,7 @@ from glassnet.saving.keras_values import (
 )
 
 _CONV_ONLY = {"groups": 1, "activity_regularizer": None}
-_TRANSPOSE_ONLY = {"activity_regularizer": None, "kernel_constraint": None,
-                   "bias_constraint": None}
-_DEPTHWISE_ONLY = {"activity_regularizer": None, "depthwise_constraint": None,
-                   "bias_constraint": None}
+_NO_ACTIVITY = {"activity_regularizer": None}
 _LORA = {"lora_rank": None, "lora_alpha": Unused(None)}
 # Keras class -> {Keras-only option: the value at which glassnet computes the same}
 KERAS_ONLY: dict[str, dict[str, Any]] = {
@@ -61,18 +58,18 @@ KERAS_ONLY: dict[str, dict[str, Any]] = {
     "Conv1D": _CONV_ONLY,
     "Conv2D": _CONV_ONLY,
     "Conv3D": _CONV_ONLY,
-    "Conv1DTranspose": _TRANSPOSE_ONLY,
-    "Conv2DTranspose": _TRANSPOSE_ONLY,
-    "DepthwiseConv2D": _DEPTHWISE_ONLY,
-    "SeparableConv2D": {**_DEPTHWISE_ONLY, "pointwise_constraint": None},
+    "Conv1DTranspose": _NO_ACTIVITY,
+    "Conv2DTranspose": _NO_ACTIVITY,
+    "DepthwiseConv2D": _NO_ACTIVITY,
+    "SeparableConv2D": _NO_ACTIVITY,
     # synchronized: the statistics of all devices' batches; glassnet runs on one
     "BatchNormalization": {"synchronized": Unused(False), "renorm": False,
                            "renorm_clipping": None, "renorm_momentum": Unused(0.99)},
     "LayerNormalization": {"rms_scaling": False},
     "Embedding": {"activity_regularizer": None, "quantization_config": None, **_LORA},
-    "SimpleRNN": {"activity_regularizer": None},
-    "LSTM": {"activity_regularizer": None},
-    "GRU": {"activity_regularizer": None},
+    "SimpleRNN": _NO_ACTIVITY,
+    "LSTM": _NO_ACTIVITY,
+    "GRU": _NO_ACTIVITY,
 }
 _NOT_WRITTEN = {"lora_rank", "lora_alpha"}          # Keras writes them only when set
 _GLASSNET_ONLY = {"input_shape", "use_cudnn"}       # no effect on the numbers; not written
