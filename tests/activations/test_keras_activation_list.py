@@ -219,3 +219,37 @@ def test_glu_rejects_an_odd_axis_length():
 def test_shrink_thresholds_must_be_non_negative():
     with pytest.raises(ValueError, match="threshold"):
         activations.HardShrink(-0.1)
+
+
+@pytest.mark.parametrize("name", [n for n in NEW if n != "sparsemax"])
+def test_on_the_tapes_tensors_values_and_gradients_match_the_class(name, rng):
+    from glassnet import autodiff
+
+    kwargs, kinks = CASES[name]
+    x = away_from(rng.normal(scale=2.5, size=(3, 4)), kinks)
+    dy = rng.normal(size=(3, 2) if name == "glu" else (3, 4))
+    with autodiff.trace() as tape:
+        leaf = tape.watch(x)
+        y = getattr(activations, name)(leaf, **kwargs)
+    tape.backward([(y, dy)])
+    activation = make(name)
+    np.testing.assert_allclose(y.value, activation.forward(x), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(leaf.grad, activation.backward(dy), rtol=1e-10, atol=1e-14)
+
+
+def test_sparsemax_on_a_tensor_points_to_the_activation_layer():
+    from glassnet import autodiff
+
+    with autodiff.trace() as tape, pytest.raises(TypeError, match="Activation"):
+        activations.sparsemax(tape.watch(np.ones((2, 3))))
+
+
+def test_new_activations_in_a_functional_model(rng):
+    inputs = glassnet.Input((6,))
+    outputs = activations.mish(glassnet.layers.Dense(6)(inputs))
+    outputs = activations.glu(outputs)                       # (None, 3)
+    model = glassnet.Model(inputs, outputs)
+    x = rng.normal(size=(4, 6)).astype("float32")
+    kernel, bias = model.layers[1].get_weights()
+    np.testing.assert_allclose(model.predict(x, verbose=0),
+                               activations.glu(activations.mish(x @ kernel + bias)), rtol=1e-5)

@@ -22,13 +22,17 @@ Numerics: nothing overflows for finite inputs (squareplus takes sqrt(x^2 + b) as
 celu and mish only exponentiate non-positive numbers), squareplus has no cancellation for
 x << 0 (written as b / (2 (r - x)) there) and tanh_shrink none near 0 (its Taylor series).
 
-These are NumPy functions: on the tape's tensors (inside a layer's `call()`) use the
-equivalent glassnet.ops expression; as `activation=` of a layer they need nothing more.
+On the tape's tensors (inside a layer's `call()`) and the functional API's symbolic tensors
+each function (sparsemax aside) runs as the glassnet.ops expression of the same formula
+(`_composed_on_tensors`), so the tape differentiates it; as a layer's `activation=` the
+class's own derivative is used.
 """
 
 from __future__ import annotations
 
-from glassnet import checks, registry
+import functools
+
+from glassnet import autodiff, checks, registry
 from glassnet.activations.classes import ActivationFunction
 from glassnet.activations.functions import (
     _as_float,
@@ -41,7 +45,38 @@ from glassnet.backend import namespace
 from glassnet.numerics import underflow_is_zero
 
 
+def _composed_on_tensors(on_tensors):
+    """On a traced or symbolic tensor, compute `on_tensors(ops, x, *args)` from glassnet.ops'
+    ops (looked up when called: glassnet.ops imports this package) instead of the NumPy code."""
+
+    def decorate(function):
+        @functools.wraps(function)
+        def dispatch(x, *args, **kwargs):
+            if isinstance(x, autodiff.Operators):
+                return on_tensors(autodiff.REGISTRY, x, *args, **kwargs)
+            return function(x, *args, **kwargs)
+
+        return dispatch
+
+    return decorate
+
+
+def _glu_on_tensors(ops, x, axis=-1):
+    half = x.shape[axis] // 2
+    a = ops["take"](x, list(range(half)), axis=axis)
+    b = ops["take"](x, list(range(half, 2 * half)), axis=axis)
+    return ops["multiply"](a, ops["sigmoid"](b))
+
+
+def _sparsemax_on_tensors(ops, x, axis=-1):
+    raise TypeError("activations.sparsemax on a tensor of call() or the functional API: use "
+                    "layers.Activation('sparsemax') (or activation='sparsemax'), which has its "
+                    "derivative")
+
+
 # ----- the plain functions (Keras 3 signatures) ------------------------------------------
+@_composed_on_tensors(lambda ops, x, alpha=1.0: ops["add"](ops["relu"](x), ops["multiply"](
+    alpha, ops["expm1"](ops["divide"](ops["minimum"](x, 0.0), alpha)))))
 @underflow_is_zero
 def celu(x, alpha: float = 1.0):
     """Continuously differentiable ELU: x for x > 0, alpha (exp(x / alpha) - 1) otherwise."""
@@ -60,6 +95,7 @@ def _halves(x, axis: int):
     return xp.split(x, 2, axis=axis)
 
 
+@_composed_on_tensors(_glu_on_tensors)
 @underflow_is_zero
 def glu(x, axis: int = -1):
     """Gated linear unit: a * sigmoid(b), where a and b are the two halves of x along `axis`
@@ -68,12 +104,16 @@ def glu(x, axis: int = -1):
     return a * sigmoid(b)
 
 
+@_composed_on_tensors(lambda ops, x, threshold=0.5: ops["multiply"](
+    x, ops["greater"](ops["abs"](x), threshold)))
 def hard_shrink(x, threshold: float = 0.5):
     """x where |x| > threshold, else 0."""
     x = _as_float(x)
     return x * (namespace(x).abs(x) > threshold)
 
 
+@_composed_on_tensors(lambda ops, x: ops["multiply"](
+    x, ops["divide"](ops["clip"](ops["add"](x, 3.0), 0.0, 6.0), 6.0)))
 def hard_silu(x):
     """Hard SiLU (hard swish): x * relu6(x + 3) / 6, i.e. 0 below -3, x above 3."""
     x = _as_float(x)
@@ -83,12 +123,14 @@ def hard_silu(x):
 hard_swish = hard_silu
 
 
+@_composed_on_tensors(lambda ops, x: ops["clip"](x, -1.0, 1.0))
 def hard_tanh(x):
     """clip(x, -1, 1)."""
     x = _as_float(x)
     return namespace(x).clip(x, -1.0, 1.0)
 
 
+@_composed_on_tensors(lambda ops, x: ops["multiply"](x, ops["tanh"](ops["softplus"](x))))
 @underflow_is_zero
 def mish(x):
     """x * tanh(softplus(x)) (softplus written so exp never overflows)."""
@@ -96,12 +138,17 @@ def mish(x):
     return x * namespace(x).tanh(softplus(x))
 
 
+@_composed_on_tensors(lambda ops, x, threshold=0.5: ops["subtract"](
+    x, ops["clip"](x, -threshold, threshold)))
 def soft_shrink(x, threshold: float = 0.5):
     """x - threshold above threshold, x + threshold below -threshold, else 0."""
     x = _as_float(x)
     return x - namespace(x).clip(x, -threshold, threshold)
 
 
+@_composed_on_tensors(lambda ops, x: ops["add"](
+    ops["multiply"](0.25, ops["square"](ops["add"](ops["clip"](x, -1.0, 1.0), 1.0))),
+    ops["relu"](ops["subtract"](x, 1.0))))
 def sparse_plus(x):
     """0 for x <= -1, (x + 1)^2 / 4 for -1 < x < 1, x for x >= 1 (a C^1 softplus)."""
     x = _as_float(x)
@@ -112,12 +159,15 @@ def sparse_plus(x):
     return y
 
 
+@_composed_on_tensors(lambda ops, x: ops["clip"](ops["multiply"](0.5, ops["add"](x, 1.0)),
+                                                 0.0, 1.0))
 def sparse_sigmoid(x):
     """clip((x + 1) / 2, 0, 1): 0 below -1, 1 above 1, linear between."""
     x = _as_float(x)
     return namespace(x).clip(0.5 * (x + 1.0), 0.0, 1.0)
 
 
+@_composed_on_tensors(_sparsemax_on_tensors)
 def sparsemax(x, axis: int = -1):
     """max(x - tau, 0) along `axis`, tau the one number that makes the outputs sum to 1
     (Martins & Astudillo 2016): the Euclidean projection of x onto the probability simplex.
@@ -144,6 +194,8 @@ def _hypot_b(x, b: float):
     return namespace(x).hypot(x, b ** 0.5)
 
 
+@_composed_on_tensors(lambda ops, x, b=4: ops["multiply"](
+    0.5, ops["add"](x, ops["hypot"](x, b ** 0.5))))
 @underflow_is_zero
 def squareplus(x, b: float = 4):
     """(x + sqrt(x^2 + b)) / 2, a smooth relu; for x < 0 computed as b / (2 (r - x)), the
@@ -163,6 +215,7 @@ _TANH_SHRINK_COEFFICIENTS = (1.0 / 3.0, -2.0 / 15.0, 17.0 / 315.0, -62.0 / 2835.
                              1382.0 / 155925.0, -21844.0 / 6081075.0)   # of x^3, x^5, ...
 
 
+@_composed_on_tensors(lambda ops, x: ops["subtract"](x, ops["tanh"](x)))
 def tanh_shrink(x):
     """x - tanh(x) (by its Taylor series near 0)."""
     x = _as_float(x)
@@ -178,6 +231,8 @@ def tanh_shrink(x):
     return _select(xp.abs(x) < _TANH_SHRINK_SERIES, series, x - xp.tanh(x))
 
 
+@_composed_on_tensors(lambda ops, x, threshold, default_value: ops["where"](
+    ops["greater"](x, threshold), x, default_value))
 def threshold(x, threshold: float, default_value: float):
     """x where x > threshold, else default_value."""
     x = _as_float(x)
