@@ -202,3 +202,26 @@ def test_keras_files_carry_constraints_and_the_new_activations_both_ways(keras, 
     np.testing.assert_allclose(back.predict(x, verbose=0), model.predict(x, verbose=0),
                                rtol=1e-6)
     assert isinstance(back.layers[0].recurrent_constraint, constraints.UnitNorm)
+
+
+def test_add_weight_takes_a_constraint_in_a_call_style_layer(rng):
+    class Scale(glassnet.layers.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight((input_shape[-1],), "ones", constraint="non_neg")
+
+        def call(self, x):
+            return x * self.w
+
+    layer = Scale()
+    x = rng.normal(size=(16, 3)).astype("float32")
+    _trained(layer, x, -5.0 * x)                  # the best w is -5: the constraint holds it at 0
+    assert isinstance(layer.w.constraint, constraints.NonNeg)
+    np.testing.assert_array_equal(layer.w.value, 0.0)
+
+
+def test_a_plain_function_constrains_but_cannot_be_saved(rng):
+    layer = _trained(glassnet.layers.Dense(2, kernel_constraint=lambda w: w.clip(-0.1, 0.1)),
+                     rng.normal(size=(8, 3)), 10 * rng.normal(size=(8, 2)))
+    assert np.abs(layer.W.value).max() <= 0.1
+    with pytest.raises(TypeError, match="Constraint"):
+        layer.get_config()

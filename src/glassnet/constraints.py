@@ -160,8 +160,15 @@ non_neg = NonNeg
 unit_norm = UnitNorm
 
 
-def serialize(constraint: Constraint) -> dict[str, Any]:
-    """{'class_name': ..., 'config': ...}, as Keras writes it in a layer's config."""
+def serialize(constraint: Constraint | None) -> dict[str, Any] | None:
+    """{'class_name': ..., 'config': ...}, as Keras writes it in a layer's config (None for
+    None). A plain function is applied like a Constraint but cannot be saved."""
+    if constraint is None:
+        return None
+    if not isinstance(constraint, Constraint):
+        raise TypeError(f"constraint {constraint!r}: only a glassnet.constraints.Constraint "
+                        f"can be saved (subclass it and register it with "
+                        f"glassnet.registry.register_serializable(kind='constraint'))")
     return registry.serialize(constraint)
 
 

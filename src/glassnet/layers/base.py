@@ -565,7 +565,9 @@ def weight_config(layer, *prefixes: str) -> dict:
         config_[f"{prefix}_regularizer"] = serialize_optional(
             getattr(layer, f"{prefix}_regularizer"))
         if hasattr(layer, f"{prefix}_constraint"):
-            config_[f"{prefix}_constraint"] = serialize_optional(
+            from glassnet import constraints
+
+            config_[f"{prefix}_constraint"] = constraints.serialize(
                 getattr(layer, f"{prefix}_constraint"))
     return config_
 

@@ -112,7 +112,7 @@ class Embedding(Layer):
             "output_dim": self.output_dim,
             "embeddings_initializer": serialize_initializer(self.embeddings_initializer),
             "embeddings_regularizer": serialize_optional(self.embeddings_regularizer),
-            "embeddings_constraint": serialize_optional(self.embeddings_constraint),
+            "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
         }
 

@@ -216,8 +216,8 @@ class _Normalization(Layer):
             "gamma_initializer": serialize_initializer(self.gamma_initializer),
             "beta_regularizer": serialize_optional(self.beta_regularizer),
             "gamma_regularizer": serialize_optional(self.gamma_regularizer),
-            "beta_constraint": serialize_optional(self.beta_constraint),
-            "gamma_constraint": serialize_optional(self.gamma_constraint),
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
         }
 
 
