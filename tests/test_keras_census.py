@@ -70,7 +70,7 @@ def test_core_names_are_at_keras_paths(entries):
 
 def test_core_layers_take_keras_arguments_and_defaults(entries):
     """The arguments a Keras script passes to these exist in glassnet with Keras' defaults
-    (constraints, activity regularizers, LoRA and the like aside)."""
+    (activity regularizers, LoRA and the like aside)."""
     for name in ["keras.layers.Flatten", "keras.layers.Dropout", "keras.layers.MaxPooling2D",
                  "keras.layers.Reshape", "keras.losses.MeanSquaredError",
                  "keras.callbacks.EarlyStopping", "keras.callbacks.ModelCheckpoint"]:
@@ -78,6 +78,11 @@ def test_core_layers_take_keras_arguments_and_defaults(entries):
     for name in ["keras.layers.Dense", "keras.layers.Conv2D", "keras.layers.LSTM"]:
         defaults = [d for d in entries[name].differences if "default" in d]
         assert not defaults, (name, defaults)
+    for name in ["keras.layers.Dense", "keras.layers.Conv2D", "keras.layers.Conv1DTranspose",
+                 "keras.layers.SeparableConv2D", "keras.layers.Embedding", "keras.layers.GRU",
+                 "keras.layers.BatchNormalization", "keras.layers.LayerNormalization"]:
+        missing = [d for d in entries[name].differences if "constraint" in d]
+        assert not missing, (name, missing)          # every *_constraint Keras takes
 
 
 def test_left_out_names_come_from_the_docs_and_none_is_stale(result, entries):

@@ -68,5 +68,5 @@ def test_the_functions_of_those_names_are_the_ops_and_save_by_name():
     np.testing.assert_allclose(activations.relu6(x), [0.0, 0.0, 0.5, 6.0])
     np.testing.assert_allclose(activations.hard_sigmoid(x), np.clip(x / 6 + 0.5, 0, 1))
     assert activations.serialize(activations.get(activations.softsign)) == "softsign"
-    with pytest.raises(AttributeError, match="mish"):
-        activations.mish  # noqa: B018
+    with pytest.raises(AttributeError, match="no_such_activation"):
+        activations.no_such_activation  # noqa: B018

@@ -22,8 +22,9 @@ exp underflows to 0 -- the correct rounded answer -- the underflow flag is silen
 so the functions also run under `np.errstate(all="raise")`.
 
 Layout: `functions.py` holds the plain functions (and erf), `classes.py` the classes with
-their derivatives, `traced.py` the wrapper that gives any other function of glassnet.ops its
-derivative from the tape (`Dense(3, activation=ops.relu6)`), this file the look-up by name
+their derivatives, `extended.py` both for the rest of Keras' list (mish, glu, sparsemax,
+...), `traced.py` the wrapper that gives any other function of glassnet.ops its derivative
+from the tape (`Dense(3, activation=ops.relu6)`), this file the look-up by name
 and (de)serialisation.
 """
 
@@ -45,6 +46,37 @@ from glassnet.activations.classes import (
     Softmax,
     Softplus,
     Tanh,
+)
+from glassnet.activations.extended import (
+    CELU,
+    EXTENDED_CLASSES,
+    EXTENDED_FUNCTIONS,
+    GLU,
+    HardShrink,
+    HardSiLU,
+    HardTanh,
+    Mish,
+    SoftShrink,
+    Sparsemax,
+    SparsePlus,
+    SparseSigmoid,
+    Squareplus,
+    TanhShrink,
+    Threshold,
+    celu,
+    glu,
+    hard_shrink,
+    hard_silu,
+    hard_swish,
+    hard_tanh,
+    mish,
+    soft_shrink,
+    sparse_plus,
+    sparse_sigmoid,
+    sparsemax,
+    squareplus,
+    tanh_shrink,
+    threshold,
 )
 from glassnet.activations.functions import (
     elu,
@@ -74,21 +106,26 @@ __all__ = [
     "SiLU", "Sigmoid", "Softmax", "Softplus", "Tanh", "TracedActivation", "deserialize", "elu",
     "erf", "erfc", "gelu", "get", "leaky_relu", "linear", "relu", "selu", "serialize",
     "sigmoid", "silu", "softmax", "softplus", "swish", "tanh",
+    "CELU", "GLU", "HardShrink", "HardSiLU", "HardTanh", "Mish", "SoftShrink", "SparsePlus",
+    "SparseSigmoid", "Sparsemax", "Squareplus", "TanhShrink", "Threshold", "celu", "glu",
+    "hard_shrink", "hard_silu", "hard_swish", "hard_tanh", "mish", "soft_shrink",
+    "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "tanh_shrink", "threshold",
 ]
 
 
 # ----- look-up and serialisation ---------------------------------------------------------
 _BUILT_IN = {cls.name: cls for cls in (Linear, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, SELU, GELU,
-                                       Softplus, Softmax, SiLU, *OP_ACTIVATION_CLASSES)}
+                                       Softplus, Softmax, SiLU, *EXTENDED_CLASSES,
+                                       *OP_ACTIVATION_CLASSES)}
 # The plain functions are accepted too (`Dense(3, activation=activations.relu)`), as the
 # class with default arguments: their derivatives are known.
 _FUNCTIONS = {linear: Linear, sigmoid: Sigmoid, tanh: Tanh, relu: ReLU, leaky_relu: LeakyReLU,
               elu: ELU, selu: SELU, gelu: GELU, softplus: Softplus, softmax: Softmax,
-              silu: SiLU}
+              silu: SiLU, **EXTENDED_FUNCTIONS}
 
 
 
-def get(identifier=None) -> ActivationFunction:
+def get(identifier) -> ActivationFunction:
     """A new ActivationFunction from a name, a config dict, an instance (copied) or None.
 
     Always a fresh object, because each layer caches its own forward values on it.
@@ -126,14 +163,22 @@ def serialize(activation) -> str | dict[str, Any]:
     """The Keras name ("relu") for a built-in with default arguments, else a config dict."""
     activation = activation if isinstance(activation, ActivationFunction) else get(activation)
     cls = type(activation)
-    if _BUILT_IN.get(activation.name) is cls and activation.get_config() == cls().get_config():
+    if _BUILT_IN.get(activation.name) is cls and activation.get_config() == _defaults(cls):
         return activation.name
     return registry.serialize(activation)
 
 
-def deserialize(config_, custom_objects: dict[str, Any] | None = None) -> ActivationFunction:
+def _defaults(cls) -> dict[str, Any] | None:
+    """The config of `cls()`, or None when its arguments are required (threshold)."""
+    try:
+        return cls().get_config()
+    except TypeError:
+        return None
+
+
+def deserialize(config, custom_objects: dict[str, Any] | None = None) -> ActivationFunction:
     """The inverse of `serialize` (custom classes may be passed in `custom_objects`)."""
-    return registry.deserialize("activation", config_, custom_objects)
+    return registry.deserialize("activation", config, custom_objects)
 
 
 def __getattr__(name: str):

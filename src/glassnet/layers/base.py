@@ -245,14 +245,11 @@ class Layer:
         weights); `dtype` another dtype for this weight; `autocast`, `aggregation` and
         `overwrite_with_gradient` are accepted and have no effect here.
         """
-        from glassnet import initializers
+        from glassnet import constraints, initializers
 
         unknown = set(keras_options) - {"autocast", "aggregation", "overwrite_with_gradient"}
         if unknown:
             raise TypeError(f"add_weight: unexpected arguments {sorted(unknown)}")
-        if constraint is not None:
-            raise NotImplementedError(f"layer {self.name!r}: weight constraints are not "
-                                      f"supported (add_weight(constraint={constraint!r}))")
         dtype = self.dtype if dtype is None else np.dtype(dtype).name
         if initializer is None:
             initializer = "glorot_uniform" if np.dtype(dtype).kind == "f" else "zeros"
@@ -278,6 +275,7 @@ class Layer:
             name = "variable" if count == 0 else f"variable_{count}"
         param = Parameter(value, name=f"{self.name}/{name}", trainable=trainable,
                           regularizer=regularizer)
+        param.constraint = constraints.get(constraint)   # applied after each optimizer step
         self._parameters.append(param)
         return param
 
@@ -562,14 +560,20 @@ def deserialize_initializer(spec):
 
 
 def weight_config(layer, *prefixes: str) -> dict:
-    """The `<prefix>_initializer` and `<prefix>_regularizer` config entries of a layer, e.g.
-    `weight_config(self, "kernel", "bias")` for Dense and Conv2D."""
+    """The `<prefix>_initializer`, `<prefix>_regularizer` and (for a layer that takes one)
+    `<prefix>_constraint` config entries of a layer, e.g. `weight_config(self, "kernel",
+    "bias")` for Dense and Conv2D."""
     config_ = {}
     for prefix in prefixes:
         config_[f"{prefix}_initializer"] = serialize_initializer(
             getattr(layer, f"{prefix}_initializer"))
         config_[f"{prefix}_regularizer"] = serialize_optional(
             getattr(layer, f"{prefix}_regularizer"))
+        if hasattr(layer, f"{prefix}_constraint"):
+            from glassnet import constraints
+
+            config_[f"{prefix}_constraint"] = constraints.serialize(
+                getattr(layer, f"{prefix}_constraint"))
     return config_
 
 

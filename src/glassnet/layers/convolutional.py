@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from glassnet import activations, regularizers
+from glassnet import activations, constraints, regularizers
 from glassnet.backend import namespace
 from glassnet.layers import _windows
 from glassnet.layers.base import Layer, keeps_for_backward, require_forward_state, weight_config
@@ -58,7 +58,7 @@ class _Conv(Layer):
                  data_format: str | None = None, dilation_rate=1, activation=None,
                  use_bias: bool = True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 **kwargs):
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
         layer = type(self).__name__
         if (isinstance(filters, bool) or not isinstance(filters, (int, np.integer))
@@ -82,6 +82,8 @@ class _Conv(Layer):
         self.bias_initializer = bias_initializer
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     # ----- shapes -----------------------------------------------------------------------
     def build(self, input_shape):
@@ -93,9 +95,11 @@ class _Conv(Layer):
         self.compute_output_shape(input_shape)  # refuses inputs smaller than the kernel
         self.W = self.add_weight((*self.kernel_size, channels, self.filters),
                                  self.kernel_initializer, name="kernel",
-                                 regularizer=self.kernel_regularizer)
+                                 regularizer=self.kernel_regularizer,
+                                 constraint=self.kernel_constraint)
         self.b = (self.add_weight((self.filters,), self.bias_initializer, name="bias",
-                                  regularizer=self.bias_regularizer) if self.use_bias else None)
+                                  regularizer=self.bias_regularizer,
+                                  constraint=self.bias_constraint) if self.use_bias else None)
 
     def compute_output_shape(self, input_shape):
         _windows.check_input_rank(self, input_shape, self.rank)
@@ -287,14 +291,16 @@ class Conv2D(_Conv):
                  data_format: str | None = None, dilation_rate=(1, 1), activation=None,
                  use_bias: bool = True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 **kwargs):
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(filters, kernel_size, strides=strides, padding=padding,
                          data_format=data_format, dilation_rate=dilation_rate,
                          activation=activation, use_bias=use_bias,
                          kernel_initializer=kernel_initializer,
                          bias_initializer=bias_initializer,
                          kernel_regularizer=kernel_regularizer,
-                         bias_regularizer=bias_regularizer, **kwargs)
+                         bias_regularizer=bias_regularizer,
+                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
+                         **kwargs)
 
 
 @register("layer")
@@ -318,11 +324,13 @@ class Conv1D(_Conv):
                  data_format: str | None = None, dilation_rate=1, activation=None,
                  use_bias: bool = True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 **kwargs):
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(filters, kernel_size, strides=strides, padding=padding,
                          data_format=data_format, dilation_rate=dilation_rate,
                          activation=activation, use_bias=use_bias,
                          kernel_initializer=kernel_initializer,
                          bias_initializer=bias_initializer,
                          kernel_regularizer=kernel_regularizer,
-                         bias_regularizer=bias_regularizer, **kwargs)
+                         bias_regularizer=bias_regularizer,
+                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
+                         **kwargs)

@@ -22,7 +22,7 @@ Keras (and TensorFlow) define them. In matrix form it is Conv2D's backward, turn
 
 from __future__ import annotations
 
-from glassnet import activations, checks, regularizers
+from glassnet import activations, checks, constraints, regularizers
 from glassnet.backend import namespace
 from glassnet.layers import _windows
 from glassnet.layers.base import Layer, require_forward_state, weight_config
@@ -80,7 +80,7 @@ class _ConvTranspose(Layer):
                  output_padding=None, data_format: str | None = None, dilation_rate=1,
                  activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 **kwargs):
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
         layer = type(self).__name__
         self.filters = checks.positive_integer(f"{layer}: filters", filters)
@@ -101,6 +101,8 @@ class _ConvTranspose(Layer):
         self.bias_initializer = bias_initializer
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     # ----- shapes -----------------------------------------------------------------------
     def crops(self) -> tuple[tuple[int, int], ...]:
@@ -123,9 +125,11 @@ class _ConvTranspose(Layer):
         self.compute_output_shape(input_shape)  # refuses an empty output
         self.W = self.add_weight((*self.kernel_size, self.filters, channels),
                                  self.kernel_initializer, name="kernel",
-                                 regularizer=self.kernel_regularizer)
+                                 regularizer=self.kernel_regularizer,
+                                 constraint=self.kernel_constraint)
         self.b = (self.add_weight((self.filters,), self.bias_initializer, name="bias",
-                                  regularizer=self.bias_regularizer) if self.use_bias else None)
+                                  regularizer=self.bias_regularizer,
+                                  constraint=self.bias_constraint) if self.use_bias else None)
 
     def compute_output_shape(self, input_shape):
         _windows.check_input_rank(self, input_shape, self.rank)
@@ -237,7 +241,7 @@ class Conv2DTranspose(_ConvTranspose):
         data_format: None or "channels_last".
         dilation_rate: int or (d_h, d_w); dilation > 1 with strides > 1 is refused.
         activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
-        bias_regularizer: as Conv2D.
+        bias_regularizer, kernel_constraint, bias_constraint: as Conv2D.
 
     Example:
         >>> Conv2DTranspose(8, 3, strides=2, padding="same")(np.ones((2, 7, 7, 4))).shape
@@ -250,14 +254,16 @@ class Conv2DTranspose(_ConvTranspose):
                  output_padding=None, data_format: str | None = None, dilation_rate=(1, 1),
                  activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 **kwargs):
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(filters, kernel_size, strides=strides, padding=padding,
                          output_padding=output_padding, data_format=data_format,
                          dilation_rate=dilation_rate, activation=activation,
                          use_bias=use_bias, kernel_initializer=kernel_initializer,
                          bias_initializer=bias_initializer,
                          kernel_regularizer=kernel_regularizer,
-                         bias_regularizer=bias_regularizer, **kwargs)
+                         bias_regularizer=bias_regularizer,
+                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
+                         **kwargs)
 
 
 @register("layer")
@@ -280,12 +286,14 @@ class Conv1DTranspose(_ConvTranspose):
                  output_padding=None, data_format: str | None = None, dilation_rate=1,
                  activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 **kwargs):
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(filters, kernel_size, strides=strides, padding=padding,
                          output_padding=output_padding, data_format=data_format,
                          dilation_rate=dilation_rate, activation=activation,
                          use_bias=use_bias, kernel_initializer=kernel_initializer,
                          bias_initializer=bias_initializer,
                          kernel_regularizer=kernel_regularizer,
-                         bias_regularizer=bias_regularizer, **kwargs)
+                         bias_regularizer=bias_regularizer,
+                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
+                         **kwargs)
 

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from glassnet import activations, regularizers
+from glassnet import activations, constraints, regularizers
 from glassnet.autodiff import Operators
 from glassnet.backend import namespace
 from glassnet.layers.base import Layer, require_forward_state, weight_config
@@ -183,6 +183,8 @@ class Dense(Layer):
         use_bias: whether to add b.
         kernel_initializer, bias_initializer: names or Initializer objects.
         kernel_regularizer, bias_regularizer: e.g. "l2" or regularizers.L2(1e-4).
+        kernel_constraint, bias_constraint: e.g. constraints.MaxNorm(3.0), applied to the
+            weight after each optimizer step.
 
     Example:
         >>> layer = Dense(3, activation="relu")
@@ -198,7 +200,8 @@ class Dense(Layer):
 
     def __init__(self, units: int, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, **kwargs):
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
@@ -209,6 +212,8 @@ class Dense(Layer):
         self.bias_initializer = bias_initializer
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     def build(self, input_shape):
         n_in = input_shape[-1]
@@ -216,9 +221,11 @@ class Dense(Layer):
             raise ValueError(f"Dense {self.name!r}: the last input axis must be known, "
                              f"got input shape {input_shape}")
         self.W = self.add_weight((n_in, self.units), self.kernel_initializer, name="kernel",
-                                 regularizer=self.kernel_regularizer)
+                                 regularizer=self.kernel_regularizer,
+                                 constraint=self.kernel_constraint)
         self.b = (self.add_weight((self.units,), self.bias_initializer, name="bias",
-                                  regularizer=self.bias_regularizer) if self.use_bias else None)
+                                  regularizer=self.bias_regularizer,
+                                  constraint=self.bias_constraint) if self.use_bias else None)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

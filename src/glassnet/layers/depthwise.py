@@ -17,7 +17,7 @@ mixes the channels: z = depthwise(x) @ P + b, with far fewer weights than a full
 
 from __future__ import annotations
 
-from glassnet import activations, checks, regularizers
+from glassnet import activations, checks, constraints, regularizers
 from glassnet.backend import namespace
 from glassnet.layers import _windows
 from glassnet.layers.base import Layer, require_forward_state, weight_config
@@ -33,7 +33,8 @@ class _DepthwiseBase(Layer):
                  depth_multiplier: int = 1, data_format: str | None = None,
                  dilation_rate=(1, 1), activation=None, use_bias: bool = True,
                  depthwise_initializer="glorot_uniform", bias_initializer="zeros",
-                 depthwise_regularizer=None, bias_regularizer=None, **kwargs):
+                 depthwise_regularizer=None, bias_regularizer=None, depthwise_constraint=None,
+                 bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
         layer = type(self).__name__
         self.depth_multiplier = checks.positive_integer(f"{layer}: depth_multiplier",
@@ -54,6 +55,8 @@ class _DepthwiseBase(Layer):
         self.bias_initializer = bias_initializer
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     def _channels(self, input_shape) -> int:
         _windows.check_input_rank(self, input_shape, self.rank)
@@ -146,9 +149,11 @@ class DepthwiseConv2D(_DepthwiseBase):
         self._out(input_shape)                  # refuses inputs smaller than the kernel
         self.W = self.add_weight((*self.kernel_size, channels, self.depth_multiplier),
                                  self.depthwise_initializer, name="kernel",
-                                 regularizer=self.depthwise_regularizer)
+                                 regularizer=self.depthwise_regularizer,
+                                 constraint=self.depthwise_constraint)
         self.b = (self.add_weight((channels * self.depth_multiplier,), self.bias_initializer,
-                                  name="bias", regularizer=self.bias_regularizer)
+                                  name="bias", regularizer=self.bias_regularizer,
+                                  constraint=self.bias_constraint)
                   if self.use_bias else None)
 
     def compute_output_shape(self, input_shape):
@@ -226,30 +231,36 @@ class SeparableConv2D(_DepthwiseBase):
                  depth_multiplier: int = 1, activation=None, use_bias: bool = True,
                  depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
                  bias_initializer="zeros", depthwise_regularizer=None,
-                 pointwise_regularizer=None, bias_regularizer=None, **kwargs):
+                 pointwise_regularizer=None, bias_regularizer=None, depthwise_constraint=None,
+                 pointwise_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(kernel_size, strides=strides, padding=padding,
                          depth_multiplier=depth_multiplier, data_format=data_format,
                          dilation_rate=dilation_rate, activation=activation,
                          use_bias=use_bias, depthwise_initializer=depthwise_initializer,
                          bias_initializer=bias_initializer,
                          depthwise_regularizer=depthwise_regularizer,
-                         bias_regularizer=bias_regularizer, **kwargs)
+                         bias_regularizer=bias_regularizer,
+                         depthwise_constraint=depthwise_constraint,
+                         bias_constraint=bias_constraint, **kwargs)
         self.filters = checks.positive_integer("SeparableConv2D: filters", filters)
         self.pointwise_initializer = pointwise_initializer
         self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+        self.pointwise_constraint = constraints.get(pointwise_constraint)
 
     def build(self, input_shape):
         channels = self._channels(input_shape)
         self._out(input_shape)                  # refuses inputs smaller than the kernel
         self.depthwise_kernel = self.add_weight(
             (*self.kernel_size, channels, self.depth_multiplier), self.depthwise_initializer,
-            name="depthwise_kernel", regularizer=self.depthwise_regularizer)
+            name="depthwise_kernel", regularizer=self.depthwise_regularizer,
+            constraint=self.depthwise_constraint)
         self.pointwise_kernel = self.add_weight(
             (*(1,) * self.rank, channels * self.depth_multiplier, self.filters),
             self.pointwise_initializer, name="pointwise_kernel",
-            regularizer=self.pointwise_regularizer)
+            regularizer=self.pointwise_regularizer, constraint=self.pointwise_constraint)
         self.b = (self.add_weight((self.filters,), self.bias_initializer, name="bias",
-                                  regularizer=self.bias_regularizer) if self.use_bias else None)
+                                  regularizer=self.bias_regularizer,
+                                  constraint=self.bias_constraint) if self.use_bias else None)
 
     def compute_output_shape(self, input_shape):
         self._channels(input_shape)

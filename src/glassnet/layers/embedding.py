@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet import regularizers
+from glassnet import constraints, regularizers
 from glassnet.backend import namespace
 from glassnet.layers.base import (
     Layer,
@@ -28,7 +28,7 @@ class Embedding(Layer):
     Args:
         input_dim: vocabulary size (largest id + 1).
         output_dim: size D of each embedding vector.
-        embeddings_initializer, embeddings_regularizer: as in Keras.
+        embeddings_initializer, embeddings_regularizer, embeddings_constraint: as in Keras.
         mask_zero: id 0 is padding: `compute_mask(ids)` gives ids != 0 for the next layer
             (then id 0 cannot stand for a word, so input_dim should be vocabulary + 1).
 
@@ -45,7 +45,8 @@ class Embedding(Layer):
         return {"input_dim": 5, "output_dim": 3}, rng.integers(0, 5, size=(3, 4))
 
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform",
-                 embeddings_regularizer=None, mask_zero: bool = False, **kwargs):
+                 embeddings_regularizer=None, embeddings_constraint=None,
+                 mask_zero: bool = False, **kwargs):
         super().__init__(**kwargs)
         for argument, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
@@ -55,12 +56,14 @@ class Embedding(Layer):
         self.output_dim = int(output_dim)
         self.embeddings_initializer = embeddings_initializer
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.mask_zero = bool(mask_zero)
 
     def build(self, input_shape):
         self.embeddings = self.add_weight((self.input_dim, self.output_dim),
                                           self.embeddings_initializer, name="embeddings",
-                                          regularizer=self.embeddings_regularizer)
+                                          regularizer=self.embeddings_regularizer,
+                                          constraint=self.embeddings_constraint)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
@@ -109,6 +112,7 @@ class Embedding(Layer):
             "output_dim": self.output_dim,
             "embeddings_initializer": serialize_initializer(self.embeddings_initializer),
             "embeddings_regularizer": serialize_optional(self.embeddings_regularizer),
+            "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
         }
 

@@ -17,7 +17,7 @@ backward passes therefore share one derivative of x̂ with respect to x (`_stand
 
 from __future__ import annotations
 
-from glassnet import config, regularizers
+from glassnet import config, constraints, regularizers
 from glassnet.backend import namespace
 from glassnet.distribution import current_shard, synchronized_sum
 from glassnet.layers.base import (
@@ -136,7 +136,8 @@ class _Normalization(Layer):
     supports_masking = True      # per position: a padding mask passes on (Keras)
 
     def __init__(self, epsilon: float, center: bool, scale: bool, beta_initializer,
-                 gamma_initializer, beta_regularizer, gamma_regularizer, **kwargs):
+                 gamma_initializer, beta_regularizer, gamma_regularizer, beta_constraint=None,
+                 gamma_constraint=None, **kwargs):
         super().__init__(**kwargs)
         if not float(epsilon) > 0:
             raise ValueError(f"{type(self).__name__}: epsilon must be positive, got {epsilon!r}")
@@ -147,6 +148,8 @@ class _Normalization(Layer):
         self.gamma_initializer = gamma_initializer
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
         self.gamma: Parameter | None = None
         self.beta: Parameter | None = None
 
@@ -154,10 +157,12 @@ class _Normalization(Layer):
         """γ then β (Keras order), each only when `scale` / `center` asks for it."""
         if self.scale:
             self.gamma = self.add_weight(shape, self.gamma_initializer, name="gamma",
-                                         regularizer=self.gamma_regularizer)
+                                         regularizer=self.gamma_regularizer,
+                                         constraint=self.gamma_constraint)
         if self.center:
             self.beta = self.add_weight(shape, self.beta_initializer, name="beta",
-                                        regularizer=self.beta_regularizer)
+                                        regularizer=self.beta_regularizer,
+                                        constraint=self.beta_constraint)
 
     def _affine(self, x_hat):
         """y = γ · x̂ + β (either may be absent); γ and β reshaped to broadcast against x̂."""
@@ -211,6 +216,8 @@ class _Normalization(Layer):
             "gamma_initializer": serialize_initializer(self.gamma_initializer),
             "beta_regularizer": serialize_optional(self.beta_regularizer),
             "gamma_regularizer": serialize_optional(self.gamma_regularizer),
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
         }
 
 
@@ -268,9 +275,11 @@ class BatchNormalization(_Normalization):
                  center: bool = True, scale: bool = True, beta_initializer="zeros",
                  gamma_initializer="ones", moving_mean_initializer="zeros",
                  moving_variance_initializer="ones", beta_regularizer=None,
-                 gamma_regularizer=None, synchronized: bool = False, **kwargs):
+                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
+                 synchronized: bool = False, **kwargs):
         super().__init__(epsilon, center, scale, beta_initializer, gamma_initializer,
-                         beta_regularizer, gamma_regularizer, **kwargs)
+                         beta_regularizer, gamma_regularizer, beta_constraint,
+                         gamma_constraint, **kwargs)
         self.synchronized = bool(synchronized)
         if isinstance(axis, bool) or not isinstance(axis, int):
             raise TypeError(f"BatchNormalization: axis must be an int, got {axis!r}")
@@ -397,9 +406,11 @@ class LayerNormalization(_Normalization):
 
     def __init__(self, axis: int | list[int] = -1, epsilon: float = 1e-3, center: bool = True,
                  scale: bool = True, beta_initializer="zeros", gamma_initializer="ones",
-                 beta_regularizer=None, gamma_regularizer=None, **kwargs):
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, **kwargs):
         super().__init__(epsilon, center, scale, beta_initializer, gamma_initializer,
-                         beta_regularizer, gamma_regularizer, **kwargs)
+                         beta_regularizer, gamma_regularizer, beta_constraint,
+                         gamma_constraint, **kwargs)
         if isinstance(axis, (list, tuple)) and axis:
             self.axis = list(axis)
         elif isinstance(axis, int) and not isinstance(axis, bool):

@@ -22,7 +22,11 @@ class Parameter(Variable):
         grad: dL/dvalue, same shape and dtype, accumulated by `backward` (allocated the
             first time a gradient is computed or read: inference holds none).
         regularizer: optional penalty added to the loss (kernels only, by convention).
+        constraint: optional projection the optimizer applies to `value` after each update
+            (`glassnet.constraints`; set by `Layer.add_weight(constraint=...)`).
     """
+
+    constraint = None
 
     def __init__(self, value, name: str = "", trainable: bool = True, regularizer=None):
         self.value = value

@@ -49,6 +49,8 @@ class SimpleRNN(_RNN):
         activation: f, default "tanh".
         use_bias, kernel_initializer, recurrent_initializer, bias_initializer,
         kernel_regularizer, recurrent_regularizer, bias_regularizer: as in Keras.
+        kernel_constraint, recurrent_constraint, bias_constraint: as in Keras (applied after
+            each optimizer step).
         return_sequences: return every step's output instead of the last one.
         return_state: also return the final state: forward gives [output, h].
         go_backwards: read the sequence from the end; returned sequences are in that order.

@@ -193,6 +193,7 @@ class Optimizer:
                                      learning_rate)
             finally:
                 self._block = None
+        _apply_constraints(params)
         self.iterations += 1
 
     def update_step(self, index: int, w, g, learning_rate: float) -> None:
@@ -328,6 +329,15 @@ class Optimizer:
 
 
 # ----- helpers ---------------------------------------------------------------------------
+def _apply_constraints(params) -> None:
+    """W <- constraint(W), in place, for each parameter that has a constraint (as Keras, after
+    the update; a parameter without one costs an attribute read)."""
+    for param in params:
+        constraint = getattr(param, "constraint", None)
+        if constraint is not None:
+            param.value[...] = constraint(param.value)
+
+
 def _norm(g) -> float:
     """L2 norm of an array as a Python float (a dot product: no temporary the size of g)."""
     flat = g.reshape(-1)

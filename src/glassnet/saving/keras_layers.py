@@ -4,9 +4,10 @@ Every glassnet layer that Keras has takes the same class name and, for the optio
 have, the same config keys; what differs is how values are written (see keras_values.py)
 and the options one side lacks:
 
-- Keras-only options (constraints, `groups`, `rms_scaling`, quantization, ...): reading
-  accepts them only at the value glassnet computes the same way, and refuses any other
-  value with an error naming the layer and the option; writing gives them that value.
+- Keras-only options (`activity_regularizer`, `groups`, `rms_scaling`, quantization,
+  ...): reading accepts them only at the value glassnet computes the same way, and refuses
+  any other value with an error naming the layer and the option; writing gives them that
+  value.
 - glassnet-only entries with no effect on the numbers (`input_shape`, `use_cudnn`) are
   left out when writing.
 
@@ -36,6 +37,8 @@ from glassnet.saving.keras_values import (
     activation_from_keras,
     activation_to_keras,
     check_object,
+    constraint_from_keras,
+    constraint_to_keras,
     dtype_from_keras,
     dtype_to_keras,
     initializer_from_keras,
@@ -45,38 +48,28 @@ from glassnet.saving.keras_values import (
     regularizer_to_keras,
 )
 
-_RNN_ONLY = {"activity_regularizer": None, "kernel_constraint": None,
-             "recurrent_constraint": None, "bias_constraint": None}
-_CONV_ONLY = {"groups": 1, "activity_regularizer": None, "kernel_constraint": None,
-              "bias_constraint": None}
-_TRANSPOSE_ONLY = {"activity_regularizer": None, "kernel_constraint": None,
-                   "bias_constraint": None}
-_DEPTHWISE_ONLY = {"activity_regularizer": None, "depthwise_constraint": None,
-                   "bias_constraint": None}
+_CONV_ONLY = {"groups": 1, "activity_regularizer": None}
+_NO_ACTIVITY = {"activity_regularizer": None}
 _LORA = {"lora_rank": None, "lora_alpha": Unused(None)}
 # Keras class -> {Keras-only option: the value at which glassnet computes the same}
 KERAS_ONLY: dict[str, dict[str, Any]] = {
     "InputLayer": {"sparse": False, "ragged": False, "optional": False},
-    "Dense": {"kernel_constraint": None, "bias_constraint": None, "quantization_config": None,
-              **_LORA},
+    "Dense": {"quantization_config": None, **_LORA},
     "Conv1D": _CONV_ONLY,
     "Conv2D": _CONV_ONLY,
     "Conv3D": _CONV_ONLY,
-    "Conv1DTranspose": _TRANSPOSE_ONLY,
-    "Conv2DTranspose": _TRANSPOSE_ONLY,
-    "DepthwiseConv2D": _DEPTHWISE_ONLY,
-    "SeparableConv2D": {**_DEPTHWISE_ONLY, "pointwise_constraint": None},
+    "Conv1DTranspose": _NO_ACTIVITY,
+    "Conv2DTranspose": _NO_ACTIVITY,
+    "DepthwiseConv2D": _NO_ACTIVITY,
+    "SeparableConv2D": _NO_ACTIVITY,
     # synchronized: the statistics of all devices' batches; glassnet runs on one
-    "BatchNormalization": {"beta_constraint": None, "gamma_constraint": None,
-                           "synchronized": Unused(False), "renorm": False,
+    "BatchNormalization": {"synchronized": Unused(False), "renorm": False,
                            "renorm_clipping": None, "renorm_momentum": Unused(0.99)},
-    "LayerNormalization": {"rms_scaling": False, "beta_constraint": None,
-                           "gamma_constraint": None},
-    "Embedding": {"activity_regularizer": None, "embeddings_constraint": None,
-                  "quantization_config": None, **_LORA},
-    "SimpleRNN": _RNN_ONLY,
-    "LSTM": _RNN_ONLY,
-    "GRU": _RNN_ONLY,
+    "LayerNormalization": {"rms_scaling": False},
+    "Embedding": {"activity_regularizer": None, "quantization_config": None, **_LORA},
+    "SimpleRNN": _NO_ACTIVITY,
+    "LSTM": _NO_ACTIVITY,
+    "GRU": _NO_ACTIVITY,
 }
 _NOT_WRITTEN = {"lora_rank", "lora_alpha"}          # Keras writes them only when set
 _GLASSNET_ONLY = {"input_shape", "use_cudnn"}       # no effect on the numbers; not written
@@ -147,8 +140,10 @@ def layer_from_keras(spec, where: str) -> dict[str, Any]:
                 dtype_from_keras(value, where)
         elif key in _ACTIVATION_KEYS:
             converted[key] = activation_from_keras(value, where, key)
-        elif key.endswith("_constraint") or key == "activity_regularizer":
+        elif key == "activity_regularizer":
             _check_keras_only(key, value, None, where)
+        elif key.endswith("_constraint"):
+            converted[key] = constraint_from_keras(value, f"{where}: {key}")
         elif key.endswith("_initializer"):
             converted[key] = initializer_from_keras(value, f"{where}: {key}")
         elif key.endswith("_regularizer"):
@@ -226,6 +221,8 @@ def layer_to_keras(layer, where: str = "") -> dict[str, Any]:
             config[key] = initializer_to_keras(value, f"{where}: {key}")
         elif key.endswith("_regularizer"):
             config[key] = regularizer_to_keras(value, f"{where}: {key}")
+        elif key.endswith("_constraint"):
+            config[key] = constraint_to_keras(value, f"{where}: {key}")
         elif key in _WRAPPED_KEYS and class_name in ("Bidirectional", "TimeDistributed"):
             config[key] = layer_to_keras(_wrapped(layer, key), f"{where}: ")
         else:

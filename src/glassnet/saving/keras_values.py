@@ -33,11 +33,17 @@ class KerasExportError(ValueError):
 
 # Keras activation functions glassnet computes the same way, by their Keras names (the
 # function's defaults: leaky_relu 0.2, elu 1.0, gelu exact, softmax on the last axis).
+# Keras' activation functions by name (all but threshold, whose arguments are required)
 ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu",
-               "softplus", "softmax", "silu", "swish")
+               "softplus", "softmax", "silu", "swish", "relu6", "hard_sigmoid", "softsign",
+               "log_softmax", "log_sigmoid", "exponential", "celu", "glu", "hard_shrink",
+               "hard_silu", "hard_swish", "hard_tanh", "mish", "soft_shrink", "sparse_plus",
+               "sparse_sigmoid", "sparsemax", "squareplus", "tanh_shrink")
+_ALIASES = {"swish": "silu", "hard_swish": "hard_silu"}
 DTYPES = ("float32", "float64")
 _POLICIES = ("DTypePolicy", "FloatDTypePolicy")
 REGULARIZERS = ("L1", "L2", "L1L2", "OrthogonalRegularizer")
+CONSTRAINTS = ("MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm")
 # glassnet's class name -> Keras' where they differ.
 _KERAS_INITIALIZER_NAMES = {"OrthogonalInitializer": "Orthogonal"}
 _INITIALIZER_AXES = ("input_axes", "output_axes")   # Keras 3.15 variance-scaling extras
@@ -125,7 +131,7 @@ def activation_from_keras(spec, where: str, key: str = "activation") -> str:
     if name not in ACTIVATIONS:
         raise KerasConfigError(f"{where}: {key} {name!r} is not supported by glassnet "
                                f"(supported: {', '.join(ACTIVATIONS)})")
-    return "silu" if name == "swish" else name
+    return _ALIASES.get(name, name)
 
 
 def activation_to_keras(spec, where: str, key: str = "activation") -> str:
@@ -193,8 +199,30 @@ def regularizer_to_keras(spec, where: str) -> dict[str, Any] | None:
     return keras_object("keras.regularizers", class_name, dict(spec.get("config") or {}))
 
 
-__all__ = ["ACTIVATIONS", "DTYPES", "KerasConfigError", "KerasExportError", "REGULARIZERS",
+def constraint_from_keras(spec, where: str) -> dict[str, Any] | None:
+    if spec is None:
+        return None
+    class_name, config = check_object(spec, "constraint", where)
+    if class_name not in CONSTRAINTS:
+        raise KerasConfigError(f"{where}: constraint {class_name!r} is not supported by "
+                               f"glassnet (supported: {', '.join(CONSTRAINTS)})")
+    return {"class_name": class_name, "config": dict(config)}
+
+
+def constraint_to_keras(spec, where: str) -> dict[str, Any] | None:
+    if spec is None:
+        return None
+    class_name = spec["class_name"] if isinstance(spec, dict) else None
+    if class_name not in CONSTRAINTS:
+        raise KerasExportError(f"{where}: constraint {_short(spec)} has no Keras equivalent "
+                               f"(Keras has {', '.join(CONSTRAINTS)})")
+    return keras_object("keras.constraints", class_name, dict(spec.get("config") or {}))
+
+
+__all__ = ["ACTIVATIONS", "CONSTRAINTS", "DTYPES", "KerasConfigError", "KerasExportError",
+           "REGULARIZERS",
            "Unused", "activation_from_keras", "activation_to_keras", "check_object",
+           "constraint_from_keras", "constraint_to_keras",
            "dtype_from_keras", "function_name", "dtype_to_keras", "initializer_from_keras",
            "initializer_to_keras", "keras_object", "regularizer_from_keras",
            "regularizer_to_keras"]
