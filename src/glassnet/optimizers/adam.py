@@ -60,13 +60,7 @@ class Adam(Optimizer):
         alpha = learning_rate * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
         m, v = self.slot("momentum", index), self.slot("velocity", index)
         step = self.work(w)
-        xp.subtract(g, m, out=step)
-        step *= scalar(1 - self.beta_1)
-        m += step                                               # m += (1 - b1)(g - m)
-        xp.square(g, out=step)
-        step -= v
-        step *= scalar(1 - self.beta_2)
-        v += step                                               # v += (1 - b2)(g^2 - v)
+        update_moments(m, v, g, self.beta_1, self.beta_2, step)
         if self.amsgrad:
             v_max = self.slot("velocity_hat", index)
             xp.maximum(v_max, v, out=v_max)
@@ -80,3 +74,19 @@ class Adam(Optimizer):
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
                 "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+
+
+def update_moments(m, v, g, beta_1: float, beta_2: float, scratch) -> None:
+    """Adam's moment estimates, in place, with `scratch` (the weight's shape and dtype) as
+    the one temporary (Adam, Nadam, Lamb):
+
+        m += (1 - b1)(g - m)        v += (1 - b2)(g^2 - v)
+    """
+    xp, scalar = namespace(scratch), scratch.dtype.type
+    xp.subtract(g, m, out=scratch)
+    scratch *= scalar(1 - beta_1)
+    m += scratch
+    xp.square(g, out=scratch)
+    scratch -= v
+    scratch *= scalar(1 - beta_2)
+    v += scratch

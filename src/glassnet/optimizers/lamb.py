@@ -7,6 +7,7 @@ from typing import Any
 
 from glassnet import checks, registry
 from glassnet.backend import namespace
+from glassnet.optimizers.adam import update_moments
 from glassnet.optimizers.base import Optimizer, Schedule
 
 
@@ -52,13 +53,7 @@ class Lamb(Optimizer):
         t = self.iterations + 1
         m, v = self.slot("momentum", index), self.slot("velocity", index)
         step = self.work(w)
-        xp.subtract(g, m, out=step)
-        step *= scalar(1 - self.beta_1)
-        m += step                                               # m += (1 - b1)(g - m)
-        xp.square(g, out=step)
-        step -= v
-        step *= scalar(1 - self.beta_2)
-        v += step                                               # v += (1 - b2)(g^2 - v)
+        update_moments(m, v, g, self.beta_1, self.beta_2, step)
         xp.multiply(v, scalar(1 / (1 - self.beta_2**t)), out=step)
         xp.sqrt(step, out=step)
         step += scalar(self.epsilon)

@@ -6,6 +6,7 @@ from typing import Any
 
 from glassnet import checks, registry
 from glassnet.backend import namespace
+from glassnet.optimizers.adam import update_moments
 from glassnet.optimizers.base import Optimizer, Schedule
 
 
@@ -68,13 +69,7 @@ class Nadam(Optimizer):
         product = self.u_product(t)
         m, v = self.slot("momentum", index), self.slot("velocity", index)
         step = self.work(w)
-        xp.subtract(g, m, out=step)
-        step *= scalar(1 - self.beta_1)
-        m += step                                               # m += (1 - b1)(g - m)
-        xp.square(g, out=step)
-        step -= v
-        step *= scalar(1 - self.beta_2)
-        v += step                                               # v += (1 - b2)(g^2 - v)
+        update_moments(m, v, g, self.beta_1, self.beta_2, step)
         # The numerator a m + b g, then divided by sqrt(v_hat) + eps (one temporary).
         xp.multiply(m, scalar(learning_rate * mu_next / (1 - product * mu_next)), out=step)
         step += g * scalar(learning_rate * (1 - mu_t) / (1 - product))
