@@ -58,6 +58,14 @@ def check_data_format(data_format, layer: str) -> str:
     return "channels_last"
 
 
+def check_strides_and_dilation(strides: tuple, dilation_rate: tuple, layer: str) -> None:
+    """strides > 1 together with dilation_rate > 1 is refused, as Keras' backends refuse it."""
+    if max(strides) > 1 and max(dilation_rate) > 1:
+        raise ValueError(f"{layer}: strides > 1 is not supported together with "
+                         f"dilation_rate > 1, got strides={strides} and "
+                         f"dilation_rate={dilation_rate}")
+
+
 def check_input_rank(layer, shape: tuple, spatial_rank: int) -> None:
     """ValueError naming the layer unless `shape` is (batch, *spatial, channels)."""
     if len(shape) != spatial_rank + 2:

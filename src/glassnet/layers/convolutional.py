@@ -72,10 +72,7 @@ class _Conv(Layer):
         allowed = ("valid", "same", "causal") if self.rank == 1 else ("valid", "same")
         self.padding = _windows.normalize_padding(padding, layer, allowed)
         self.data_format = _windows.check_data_format(data_format, layer)
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:  # as Keras refuses it
-            raise ValueError(f"{layer}: strides > 1 is not supported together with "
-                             f"dilation_rate > 1, got strides={self.strides} and "
-                             f"dilation_rate={self.dilation_rate}")
+        _windows.check_strides_and_dilation(self.strides, self.dilation_rate, layer)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = kernel_initializer

@@ -45,10 +45,7 @@ class _DepthwiseBase(Layer):
                                                       layer)
         self.padding = _windows.normalize_padding(padding, layer)
         self.data_format = _windows.check_data_format(data_format, layer)
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:  # as Keras' backends refuse
-            raise ValueError(f"{layer}: strides > 1 is not supported together with "
-                             f"dilation_rate > 1, got strides={self.strides} and "
-                             f"dilation_rate={self.dilation_rate}")
+        _windows.check_strides_and_dilation(self.strides, self.dilation_rate, layer)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.depthwise_initializer = depthwise_initializer
