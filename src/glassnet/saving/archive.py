@@ -101,6 +101,23 @@ def few(names: Iterable, limit: int = 5) -> str:
 
 
 # ----- files --------------------------------------------------------------------------------
+def check_path(filepath, suffix: str, function: str) -> Path:
+    """`filepath` as a Path, once it is a str or path whose name ends with `suffix`."""
+    if not isinstance(filepath, (str, os.PathLike)):
+        raise TypeError(f"{function}: filepath must be a str or path, got "
+                        f"{type(filepath).__name__}")
+    path = Path(filepath)
+    if not path.name.endswith(suffix) or path.name == suffix:
+        raise ValueError(f"{function}: filepath must end with {suffix!r}, got {str(path)!r}")
+    return path
+
+
+def check_overwrite(path: Path, overwrite: bool) -> None:
+    """A file is written over only with overwrite=True."""
+    if not overwrite and path.exists():
+        raise FileExistsError(f"{str(path)!r} already exists and overwrite=False")
+
+
 def existing_file(filepath: str | os.PathLike) -> Path:
     """`filepath` as a Path, once it is known to be an existing regular file.
 
@@ -507,6 +524,7 @@ def _read_array(stream, size: int, where: str, kinds: str, header_only: bool = F
 
 
 __all__ = ["ANY_KEY", "ANY_KIND", "METHODS", "NESTED_METHODS", "NUMERIC_KINDS", "HeaderCheck",
-           "ModelFileError", "check_members", "existing_file", "few", "json_bytes",
+           "ModelFileError", "check_members", "check_overwrite", "check_path", "existing_file",
+           "few", "json_bytes",
            "npz_bytes", "npz_size_bound", "open_zip", "read_json", "read_member", "read_npy",
            "read_npz", "read_nested_npz", "write_zip"]

@@ -112,9 +112,9 @@ def save_model(model, filepath, overwrite: bool = True) -> None:
             glassnet has it (nothing is written then).
         ImportError: h5py is not installed.
     """
-    path = _check_path(filepath, KERAS_SUFFIX, "save")
+    path = archive.check_path(filepath, KERAS_SUFFIX, "save")
     require_h5py()
-    _check_overwrite(path, overwrite)
+    archive.check_overwrite(path, overwrite)
     spec, layers = model_to_keras(model)
     compile_config = compile_to_keras(model.get_compile_config())
     if compile_config is not None:
@@ -131,9 +131,9 @@ def save_model(model, filepath, overwrite: bool = True) -> None:
 def save_weights(model, filepath, overwrite: bool = True) -> None:
     """Write the model's variables (and its optimizer's, once compiled) as Keras'
     `.weights.h5`, which `keras_model.load_weights` reads."""
-    path = _check_path(filepath, KERAS_WEIGHTS_SUFFIX, "save_weights")
+    path = archive.check_path(filepath, KERAS_WEIGHTS_SUFFIX, "save_weights")
     require_h5py()
-    _check_overwrite(path, overwrite)
+    archive.check_overwrite(path, overwrite)
     _, layers = model_to_keras(model)
     data = _weights_bytes(model, layers)
     with atomic_write(path) as handle:
@@ -155,21 +155,6 @@ def _keras_trainable(model, groups) -> list:
     """The trainable Parameters in Keras' order (`model.trainable_variables`)."""
     trainable = {id(p) for p in model.parameters(trainable_only=True)}
     return [p for _, _, params in groups for p in params if id(p) in trainable]
-
-
-def _check_path(filepath, suffix: str, function: str) -> Path:
-    if not isinstance(filepath, (str, os.PathLike)):
-        raise TypeError(f"{function}: filepath must be a str or path, got "
-                        f"{type(filepath).__name__}")
-    path = Path(filepath)
-    if not path.name.endswith(suffix) or path.name == suffix:
-        raise ValueError(f"{function}: filepath must end with {suffix!r}, got {str(path)!r}")
-    return path
-
-
-def _check_overwrite(path: Path, overwrite: bool) -> None:
-    if not overwrite and path.exists():
-        raise FileExistsError(f"{str(path)!r} already exists and overwrite=False")
 
 
 # ----- loading ------------------------------------------------------------------------------
@@ -280,7 +265,7 @@ def _check_metrics(model, compile_config) -> None:
 def load_weights(model, filepath) -> None:
     """Set the model's weights (and, when it is compiled, its optimizer's state) from a
     Keras `.weights.h5` file. Everything is checked before anything changes."""
-    path = existing_file(_check_path(filepath, KERAS_WEIGHTS_SUFFIX, "load_weights"))
+    path = existing_file(archive.check_path(filepath, KERAS_WEIGHTS_SUFFIX, "load_weights"))
     require_h5py()
     size = path.stat().st_size
     if size > archive.MAX_TOTAL_BYTES:

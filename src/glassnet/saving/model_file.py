@@ -123,8 +123,8 @@ def save_model(model, filepath: str | os.PathLike, overwrite: bool = True,
 
     The write is atomic: `filepath` holds either its old contents or the complete new file.
     """
-    path = _check_path(filepath, MODEL_SUFFIX, "save_model")
-    _check_overwrite(path, overwrite)
+    path = archive.check_path(filepath, MODEL_SUFFIX, "save_model")
+    archive.check_overwrite(path, overwrite)
     config = _model_config(model)
     record = _metadata(model)
     if metadata is not None:
@@ -141,8 +141,8 @@ def save_model(model, filepath: str | os.PathLike, overwrite: bool = True,
 
 def save_weights(model, filepath: str | os.PathLike, overwrite: bool = True) -> None:
     """Write the model's weights alone to a ".weights.npz" (keys "0000", "0001", ...)."""
-    path = _check_path(filepath, WEIGHTS_SUFFIX, "save_weights")
-    _check_overwrite(path, overwrite)
+    path = archive.check_path(filepath, WEIGHTS_SUFFIX, "save_weights")
+    archive.check_overwrite(path, overwrite)
     data = npz_bytes(weight_arrays(model))
     with atomic_write(path) as handle:
         handle.write(data)
@@ -163,21 +163,6 @@ def _model_config(model) -> dict[str, Any]:
     if not isinstance(model, Model):
         raise TypeError(f"save_model: expected a glassnet Model, got {type(model).__name__}")
     return {**registry.serialize(model), "compile_config": model.get_compile_config()}
-
-
-def _check_path(filepath, suffix: str, function: str) -> Path:
-    if not isinstance(filepath, (str, os.PathLike)):
-        raise TypeError(f"{function}: filepath must be a str or path, got "
-                        f"{type(filepath).__name__}")
-    path = Path(filepath)
-    if not path.name.endswith(suffix) or path.name == suffix:
-        raise ValueError(f"{function}: filepath must end with {suffix!r}, got {str(path)!r}")
-    return path
-
-
-def _check_overwrite(path: Path, overwrite: bool) -> None:
-    if not overwrite and path.exists():
-        raise FileExistsError(f"{str(path)!r} already exists and overwrite=False")
 
 
 # ----- loading ------------------------------------------------------------------------------
@@ -290,7 +275,7 @@ def load_weights(model, filepath: str | os.PathLike) -> None:
     Everything (count, shapes, dtypes) is checked before any weight changes, so a bad file
     leaves the model as it was.
     """
-    path = _check_path(filepath, WEIGHTS_SUFFIX, "load_weights")
+    path = archive.check_path(filepath, WEIGHTS_SUFFIX, "load_weights")
     path = existing_file(path)
     size = path.stat().st_size
     if size > archive.MAX_TOTAL_BYTES:
