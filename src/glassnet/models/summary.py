@@ -53,7 +53,7 @@ def print_summary(model, line_length=None, positions=None, print_fn=None,
     if min(widths) < 1:
         raise ValueError("Insufficient console width to print summary.")
     rows = []
-    for layer in _range(_layers(model, chain), layer_range):
+    for layer in _range(_layers(model), layer_range):
         rows += _rows(model, layer, chain, show_trainable, expand_nested, 0)
     for text in [f'Model: "{model.name}"'] + _table(header, rows, widths, right) + _totals(model):
         (print_fn or print)(text)
@@ -111,9 +111,9 @@ def _is_graph(model) -> bool:
     return len({id(node.layer) for node in nodes}) != len(nodes)
 
 
-def _layers(model, chain: bool) -> list:
-    """The rows' layers: a Sequential's; a functional model's InputLayers, then its layers
-    (in Keras' order when it is a graph)."""
+def _layers(model) -> list:
+    """The rows' layers: a Sequential's; a functional model's in Keras' order, its
+    InputLayers first."""
     if not hasattr(model, "_nodes"):
         return [layer for layer in model.layers if not isinstance(layer, InputLayer)]
     return model.layers                  # Keras' order, InputLayers first

@@ -297,17 +297,12 @@ def _keras_tensor(tensor, reference: list) -> dict[str, Any]:
                        "keras_history": reference}}
 
 
-# ----- Keras' layer order -------------------------------------------------------------------
+# ----- Keras' tensor order ------------------------------------------------------------------
 def _sorted_tensors(outputs) -> list:
-    """Every tensor the outputs depend on, each after the ones it reads: the order of Keras'
-    `_build_map` (a depth-first walk from the outputs)."""
-    return _walk(outputs)[0]
-
-
-def _walk(outputs):
-    """(tensors in `_build_map` order, {id(layer): when the walk first met it})."""
+    """Every tensor the outputs depend on (the Input tensors included), each after the ones
+    it reads: the order of Keras' `_build_map` (a depth-first walk from the outputs)."""
     finished: set[int] = set()
-    order, first_seen = [], {}
+    order = []
     stack = [(tensor, False) for tensor in reversed(list(outputs))]
     while stack:                        # an explicit stack: the same order as the recursion
         tensor, expanded = stack.pop()
@@ -317,10 +312,9 @@ def _walk(outputs):
             continue
         if id(tensor) in finished:
             continue
-        first_seen.setdefault(id(tensor.layer), len(first_seen))
         stack.append((tensor, True))
         stack.extend((t, False) for t in reversed(tensor.inputs))
-    return order, first_seen
+    return order
 
 
 # ----- where the weights go -----------------------------------------------------------------
