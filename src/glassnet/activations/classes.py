@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassnet import checks, registry
+from glassnet import checks, numerics, registry
 from glassnet.activations.functions import (
     _GELU_CUBIC,
     _GELU_TANH_CLIP,
@@ -378,7 +378,10 @@ class Softmax(ActivationFunction):
 
     def forward(self, x, training=False):
         self.logits = x
-        self._y = softmax(x, self.axis)
+        # A layer's float pre-activation goes straight to the numerics (no dtype or
+        # traced-tensor dispatch to pass through: this runs once per forward of a classifier)
+        self._y = (numerics.softmax(x, self.axis) if getattr(x, "dtype", None) is not None
+                   and x.dtype.kind == "f" else softmax(x, self.axis))
         return self._y
 
     @underflow_is_zero

@@ -30,17 +30,21 @@ _current_pass: contextvars.ContextVar[object | None] = contextvars.ContextVar(
     "glassnet_forward_pass", default=None)
 
 
-@contextlib.contextmanager
-def forward_pass():
-    """Number layer calls from here on as one pass (no-op inside an enclosing pass)."""
-    if _current_pass.get() is not None:
-        yield
-        return
-    token = _current_pass.set(object())
-    try:
-        yield
-    finally:
-        _current_pass.reset(token)
+class forward_pass:  # noqa: N801 (used as a function: `with calls.forward_pass():`)
+    """Number layer calls from here on as one pass (no-op inside an enclosing pass).
+
+    A small class rather than a generator: it is entered once per forward pass of every
+    model, and a `contextlib.contextmanager` costs several times more per use."""
+
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> None:
+        self._token = (None if _current_pass.get() is not None
+                       else _current_pass.set(object()))
+
+    def __exit__(self, *exc_info) -> None:
+        if self._token is not None:
+            _current_pass.reset(self._token)
 
 
 class CallRecord:

@@ -7,7 +7,6 @@ returns None, so each intermediate array is freed as soon as the next layer has 
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 
 # False inside `inference_only()`: layers keep nothing for a backward pass.
@@ -15,8 +14,7 @@ _keep_for_backward: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "glassnet_keep_for_backward", default=True)
 
 
-@contextlib.contextmanager
-def inference_only():
+class inference_only:  # noqa: N801 (used as a function: `with inference_only():`)
     """Layers called inside keep nothing for a backward pass (as torch.inference_mode).
 
     A forward normally keeps what backward needs (a Dense its input, a ReLU its output), so
@@ -24,12 +22,18 @@ def inference_only():
     runs inside this: each array is freed as soon as the next layer has read it, and
     convolutions work through their im2col rows a slice of the batch at a time. A backward
     after such a forward raises an error saying so.
+
+    (A small class rather than a `contextlib` generator: `predict` enters it once per
+    batch, and the generator costs several times more per use.)
     """
-    token = _keep_for_backward.set(False)
-    try:
-        yield
-    finally:
-        _keep_for_backward.reset(token)
+
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> None:
+        self._token = _keep_for_backward.set(False)
+
+    def __exit__(self, *exc_info) -> None:
+        _keep_for_backward.reset(self._token)
 
 
 def keeps_for_backward() -> bool:

@@ -52,6 +52,8 @@ Prepare = Callable[[Batch, str], Batch]  # (raw batch, where it came from) -> ch
 def input_kind(x) -> str:
     """"dataset" (a PyDataset), "iterator" (a generator or other iterator), "loader" (a
     re-iterable loader of batches, such as torch's DataLoader), or "arrays"."""
+    if isinstance(x, np.ndarray):
+        return "arrays"
     if isinstance(x, PyDataset):
         return "dataset"
     if isinstance(x, Iterator):
