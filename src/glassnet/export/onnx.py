@@ -20,16 +20,23 @@ onnx_recurrent.py, onnx_reshaping.py, onnx_preprocessing.py; ops on symbolic ten
 onnx_ops.py). A layer class without a
 converter (a user's own layer, or a subclass: its forward may differ) is refused by name.
 The result passes `onnx.checker.check_model` before it is written.
+
+With fusion on (`glassnet.config.set_fusion`, the default), a BatchNormalization right after
+a Conv1D/Conv2D/Dense without activation is written folded into that layer, as predict runs
+it: one Conv (or MatMul and Add) with kernel W s and bias (b - μ) s + β, no normalization
+nodes (`glassnet.models.fusion.folded`; the rule is `fusion.foldable`). In a Functional graph
+only where nothing but the normalization reads the layer's output.
 """
 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from typing import Any
 
 import numpy as np
 
-from glassnet import registry
+from glassnet import config, registry
 from glassnet.export import (
     onnx_convolution,
     onnx_convolution_variants,
@@ -47,6 +54,7 @@ from glassnet.export.onnx_graph import (
     Tensor,
     require_onnx,
 )
+from glassnet.models import fusion
 
 SEQUENTIAL_INPUT_NAME = "input_layer"   # Keras' name for the input a Sequential creates
 
@@ -54,26 +62,46 @@ SEQUENTIAL_INPUT_NAME = "input_layer"   # Keras' name for the input a Sequential
 # ----- the two kinds of model, also as layers of a larger model --------------------------------
 def _sequential(graph, model, x, mask):
     """Each layer's output is the next one's input; a padding mask goes along (from an
-    Embedding with mask_zero) to the next layer that supports masking, as Sequential does."""
-    for layer in model.layers:
-        x, mask = graph.convert(layer, x, mask if layer.supports_masking else None)
+    Embedding with mask_zero) to the next layer that supports masking, as Sequential does.
+    A Conv/Dense and the BatchNormalization after it are written as one layer (`_folded`)."""
+    layers, i = model.layers, 0
+    while i < len(layers):
+        layer = layers[i]
+        following = layers[i + 1] if i + 1 < len(layers) else None
+        mask = mask if layer.supports_masking else None
+        if following is not None and _folds(layer, following, len(x.shape)):
+            x, mask = _folded(graph, layer, following, x, mask)
+            i += 2
+        else:
+            x, mask = graph.convert(layer, x, mask)
+            i += 1
     return x.name, mask            # the output's mask, for a model nested in another
 
 
 def _functional(graph, model, x, mask):
     """Every node of the graph after the nodes it reads; padding masks travel along the
-    graph as the model carries them (a merge's inputs' masks combined)."""
+    graph as the model carries them (a merge's inputs' masks combined). A BatchNormalization
+    node folds the Conv/Dense node it reads when nothing else reads that (`_fold_pairs`)."""
     given = x if isinstance(x, list) else [x]
     values = {id(t): value for t, value in zip(model.inputs, given)}
     masks = {id(t): m for t, m in zip(model.inputs, mask if isinstance(mask, list)
                                        else [mask] * len(given))}
-    for node in _sorted_nodes(model.outputs, values):
-        args = [values[id(t)] for t in node.inputs]
-        in_masks = [masks.get(id(t)) for t in node.inputs]
-        in_mask = (None if all(m is None for m in in_masks)
-                   else in_masks if node.list_input else in_masks[0])
-        values[id(node)], masks[id(node)] = graph.convert(
-            node.layer, args if node.list_input else args[0], in_mask)
+    nodes = _sorted_nodes(model.outputs, values)
+    folds = _fold_pairs(nodes, model.outputs)             # {id(normalization node): linear}
+    folded_away = {id(linear) for linear in folds.values()}
+    for node in nodes:
+        if id(node) in folds:                             # norm(linear(source)) as one layer
+            linear = folds[id(node)]
+            source = linear.inputs[0]
+            values[id(node)], masks[id(node)] = _folded(
+                graph, linear.layer, node.layer, values[id(source)], masks.get(id(source)))
+        elif id(node) not in folded_away:                 # (else written with its norm)
+            args = [values[id(t)] for t in node.inputs]
+            in_masks = [masks.get(id(t)) for t in node.inputs]
+            in_mask = (None if all(m is None for m in in_masks)
+                       else in_masks if node.list_input else in_masks[0])
+            values[id(node)], masks[id(node)] = graph.convert(
+                node.layer, args if node.list_input else args[0], in_mask)
     output = model.outputs[0]
     return values[id(output)].name, masks.get(id(output))
 
@@ -92,6 +120,34 @@ def _sorted_nodes(outputs, known: dict) -> list:
             stack.append((tensor, True))
             stack.extend((t, False) for t in reversed(tensor.inputs) if id(t) not in seen)
     return order
+
+
+# ----- BatchNormalization folded into the Conv/Dense before it ----------------------------------
+def _folds(linear, norm, rank: int) -> bool:
+    """Whether norm(linear(x)) is written folded: fusion on, and the pair one predict folds
+    (`fusion.foldable`; `rank`: of the linear layer's input, the same as its output's)."""
+    return config.fusion() and fusion.foldable(linear, norm, rank)
+
+
+def _folded(graph, linear, norm, x, mask):
+    """norm(linear(x)) as the linear layer's nodes alone, its kernel and bias folded with the
+    normalization's statistics, γ and β by `fusion.folded` (predict's numbers). Returns what
+    converting the two layers in turn would: the output Tensor and mask."""
+    with fusion.folded(linear, norm):
+        y, mask = graph.convert(linear, x, mask)
+    return y, mask if norm.supports_masking else None
+
+
+def _fold_pairs(nodes, outputs) -> dict:
+    """{id(normalization node): the linear node it folds} in a Functional graph, where the
+    linear node's output is read by the normalization alone (no other node, no model output:
+    those need the value before the normalization)."""
+    readers = Counter(id(t) for node in nodes for t in node.inputs)
+    readers.update(id(t) for t in outputs)
+    return {id(node): node.inputs[0] for node in nodes
+            if not node.list_input and len(node.inputs) == 1
+            and readers[id(node.inputs[0])] == 1
+            and _folds(node.inputs[0].layer, node.layer, len(node.shape))}
 
 
 _MODEL_CONVERTERS = {"Sequential": _sequential, "Functional": _functional}

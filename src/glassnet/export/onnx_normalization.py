@@ -6,7 +6,9 @@ LayerNormalization, written step by step as glassnet computes them:
     both                 y = γ · x̂ + β
 
 (BatchNormalization's inv_std is a constant, computed here in the model's dtype exactly as
-glassnet computes it.) γ and β broadcast against x: shaped (1, ..., C, ..., 1).
+glassnet computes it.) γ and β broadcast against x: shaped (1, ..., C, ..., 1). A
+BatchNormalization right after a Conv/Dense without activation does not come here while
+fusion is on: onnx.py writes it folded into that layer (`glassnet.models.fusion.folded`).
 """
 
 from __future__ import annotations

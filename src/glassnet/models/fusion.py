@@ -29,6 +29,8 @@ The second, for predict only: a Conv/Dense without activation followed by a
 BatchNormalization (channels last) runs as one layer whose kernel and bias absorb the
 normalization (see `NormalizationFolded`); to a few ulps, not bitwise. Training, and any
 forward a backward may follow, runs the two layers as they are: gradients never see it.
+The ONNX export writes the same pairs folded (`foldable`, `folded`: one home for the rule
+and the arithmetic), wherever the layer's output goes to the normalization alone.
 
 Off: `glassnet.config.set_fusion(False)` runs every layer on its own (checked at each
 forward pass). A group also runs unfused while one of its layers has a hook (`add_hook`
@@ -170,28 +172,14 @@ class NormalizationFolded:
         return self.linear.last_call, self.norm.last_call
 
     def apply(self, x, training: bool = False, mask=None):
-        folds = (not training and not keeps_for_backward() and self.norm.axis in (-1, x.ndim - 1)
-                 and type(self.linear.activation) is activations.Linear
+        folds = (not training and not keeps_for_backward()         # may be changed after compile
+                 and foldable(self.linear, self.norm, x.ndim)
                  and not (self.linear.hooked or self.norm.hooked))
         if not folds:
             z = self.linear.apply(x, training=training, mask=mask)
             return self.norm.apply(z, training=training, mask=self.linear.compute_mask(x, mask))
-        W, b = self._folded_weights()
-        with _weights(self.linear, W, b):
+        with folded(self.linear, self.norm):
             return self.linear.apply(x, training=False, mask=mask)
-
-    def _folded_weights(self):
-        """W s (..., F) and (b - μ) s + β (F,), in the weights' dtype."""
-        norm, W = self.norm, self.linear.W.value
-        s = 1.0 / namespace(W).sqrt(norm.moving_variance.value + norm.epsilon)   # as BN
-        if norm.gamma is not None:
-            s = norm.gamma.value * s
-        b = -norm.moving_mean.value if self.linear.b is None \
-            else self.linear.b.value - norm.moving_mean.value
-        b = b * s
-        if norm.beta is not None:
-            b += norm.beta.value
-        return W * s, b
 
     def backpropagate(self, dy, input_gradient: bool = True, preactivation: bool = False,
                       call: tuple[int, int] | None = None):
@@ -202,26 +190,51 @@ class NormalizationFolded:
         return self.linear.backpropagate(dy, input_gradient, call=linear_call)
 
 
+def foldable(linear, norm, rank: int | None = None) -> bool:
+    """Whether norm(linear(x)) can be computed by `linear` alone with folded weights: a
+    Conv1D/Conv2D/Dense whose activation is linear (BN(f(z)) is not affine in z for any other
+    f), then a BatchNormalization of its output channels, the last of the output's `rank`
+    axes (unchecked while the rank is unknown, as at compile). Any epsilon, center and scale.
+    That nothing else reads the linear layer's output is the caller's to check."""
+    return (type(linear) in _LINEAR_TYPES and type(norm) is BatchNormalization
+            and type(linear.activation) is activations.Linear
+            and (rank is None or norm.axis in (-1, rank - 1)))
+
+
+def folded_weights(linear, norm):
+    """The kernel W s (..., F) and bias (b - μ) s + β (F,) of `NormalizationFolded`'s formula,
+    s = γ / sqrt(σ² + ε), in the weights' dtype (b = 0 without a bias, γ = 1 without scale,
+    β = 0 without center)."""
+    W = linear.W.value
+    s = 1.0 / namespace(W).sqrt(norm.moving_variance.value + norm.epsilon)      # as BN
+    if norm.gamma is not None:
+        s = norm.gamma.value * s
+    b = -norm.moving_mean.value if linear.b is None \
+        else linear.b.value - norm.moving_mean.value
+    b = b * s
+    if norm.beta is not None:
+        b += norm.beta.value
+    return W * s, b
+
+
 @contextlib.contextmanager
-def _weights(layer, W, b):
-    """Inside, `layer` computes with kernel W and bias b (its own put back on the way out)."""
-    kernel, bias = layer.W, layer.b
-    layer.W, layer.b = Parameter(W, name=kernel.name), Parameter(b, name=f"{layer.name}/bias")
+def folded(linear, norm):
+    """Inside, `linear` computes norm(linear(x)) on its own: its kernel and bias are
+    `folded_weights` (its own put back on the way out). Predict runs the layer inside it, and
+    the ONNX export writes it (glassnet.export.onnx), so both fold with the same numbers."""
+    kernel, bias = linear.W, linear.b
+    W, b = folded_weights(linear, norm)
+    linear.W, linear.b = Parameter(W, name=kernel.name), Parameter(b, name=f"{linear.name}/bias")
     try:
         yield
     finally:
-        layer.W, layer.b = kernel, bias
+        linear.W, linear.b = kernel, bias
 
 
 def _pool_before_activation(linear, pool) -> bool:
     return (type(linear) in _LINEAR_TYPES and type(pool) in _MAX_POOL_TYPES
             and all(s >= p for s, p in zip(pool.strides, pool.pool_size))
             and _monotone(linear.activation))
-
-
-def _foldable(linear, norm) -> bool:
-    return (type(linear) in _LINEAR_TYPES and type(norm) is BatchNormalization
-            and type(linear.activation) is activations.Linear)
 
 
 def plan(layers) -> list:
@@ -237,7 +250,7 @@ def plan(layers) -> list:
         if pair and i + 2 < len(layers) and _pool_before_activation(layer, following):
             steps.append(PoolBeforeActivation(layer, following))
             i += 2
-        elif pair and _foldable(layer, following):
+        elif pair and foldable(layer, following):
             steps.append(NormalizationFolded(layer, following))
             i += 2
         else:
