@@ -31,6 +31,7 @@ import itertools
 import numpy as np
 
 from glassnet.autodiff.tensor import Tensor
+from glassnet.context import setting
 
 _current: contextvars.ContextVar[Tape | None] = contextvars.ContextVar(
     "glassnet_tape", default=None)
@@ -41,15 +42,10 @@ _added_loss_seed: contextvars.ContextVar[float] = contextvars.ContextVar(
     "glassnet_added_loss_seed", default=1.0)
 
 
-@contextlib.contextmanager
-def added_loss_scale(factor: float):
+def added_loss_scale(factor: float) -> setting:
     """Within it, backward seeds each `add_loss` term with `factor` instead of 1 (data
     parallelism: a rank's share of the global batch, as its dL/dy_pred is scaled)."""
-    token = _added_loss_seed.set(float(factor))
-    try:
-        yield
-    finally:
-        _added_loss_seed.reset(token)
+    return setting(_added_loss_seed, float(factor))
 
 
 def current() -> Tape | None:

@@ -17,13 +17,13 @@ process would draw), BatchNormalization(synchronized=True) sums its statistics o
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from glassnet.context import setting
 
 
 def shard_bounds(total: int, rank: int, size: int) -> tuple[int, int]:
@@ -70,14 +70,9 @@ def current_shard() -> Shard | None:
     return _current.get()
 
 
-@contextlib.contextmanager
-def sharding(shard: Shard | None) -> Iterator[None]:
+def sharding(shard: Shard | None) -> setting:
     """Make `shard` the current one for the step inside (None: no data parallelism)."""
-    token = _current.set(shard)
-    try:
-        yield
-    finally:
-        _current.reset(token)
+    return setting(_current, shard)
 
 
 def batch_rows(total: int, shard: Shard | None, rows: int) -> slice:

@@ -22,7 +22,6 @@ kept only for layers that really are called more than once.
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 
 # The pass under way: a fresh object per outermost forward, or None outside any model.

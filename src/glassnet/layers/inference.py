@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import contextvars
 
+from glassnet.context import setting
+
 # False inside `inference_only()`: layers keep nothing for a backward pass.
 _keep_for_backward: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "glassnet_keep_for_backward", default=True)
 
 
-class inference_only:  # noqa: N801 (used as a function: `with inference_only():`)
+def inference_only() -> setting:
     """Layers called inside keep nothing for a backward pass (as torch.inference_mode).
 
     A forward normally keeps what backward needs (a Dense its input, a ReLU its output), so
@@ -22,18 +24,8 @@ class inference_only:  # noqa: N801 (used as a function: `with inference_only():
     runs inside this: each array is freed as soon as the next layer has read it, and
     convolutions work through their im2col rows a slice of the batch at a time. A backward
     after such a forward raises an error saying so.
-
-    (A small class rather than a `contextlib` generator: `predict` enters it once per
-    batch, and the generator costs several times more per use.)
     """
-
-    __slots__ = ("_token",)
-
-    def __enter__(self) -> None:
-        self._token = _keep_for_backward.set(False)
-
-    def __exit__(self, *exc_info) -> None:
-        _keep_for_backward.reset(self._token)
+    return setting(_keep_for_backward, False)
 
 
 def keeps_for_backward() -> bool:

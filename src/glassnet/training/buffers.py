@@ -7,13 +7,13 @@ steps the same array comes back every step; anywhere else it is simply a new arr
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 from typing import Any
 
 import numpy as np
 
 from glassnet.backend import namespace
+from glassnet.context import setting
 
 # The StepBuffers of the training step under way (see `step_buffer`), or None.
 _step_buffers: contextvars.ContextVar[StepBuffers | None] = contextvars.ContextVar(
@@ -49,15 +49,10 @@ class StepBuffers:
             array = self._arrays[(owner, name, use)] = xp.empty(shape, dtype=dtype)
         return array
 
-    @contextlib.contextmanager
-    def reusing(self):
+    def reusing(self) -> setting:
         """One training step: layers inside get these buffers from `step_buffer`."""
         self._uses.clear()
-        token = _step_buffers.set(self)
-        try:
-            yield
-        finally:
-            _step_buffers.reset(token)
+        return setting(_step_buffers, self)
 
     def clear(self) -> None:
         """Let the arrays go (at the end of fit)."""
