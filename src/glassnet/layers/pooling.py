@@ -198,7 +198,8 @@ def _take(array, index: int, axis: int):
 def _first_maximum(cells, rank: int):
     """Max and argmax over the leading `rank` axes of `cells` (2, ..., 2, *shape), a copy
     the caller gives away: (y, argmax) of `shape`, argmax the first maximum in row-major
-    order (uint8), exactly as the running max finds it.
+    order (uint8), exactly as the running max finds it (a window holding a NaN, whose y is
+    NaN either way, may send its gradient to another cell than the running max's).
 
     A knockout in two halves: the first half of the window (cells[0]) and the second
     (cells[1]) each find their own max and argmax, the same way one axis down; the second
