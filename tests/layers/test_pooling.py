@@ -7,6 +7,7 @@ import pytest
 
 from glassnet import registry
 from glassnet.gradcheck import check_layer
+from glassnet.layers import _windows
 from glassnet.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -153,6 +154,34 @@ def test_pairwise_max_pooling_matches_the_running_max(cls, shape, padding, rng):
     x = rng.standard_normal(shape)
     y_training = layer.forward(x, training=True)
     np.testing.assert_array_equal(layer.forward(x, training=False), y_training)
+
+
+@pytest.mark.parametrize("cls,shape,padding", [
+    (MaxPooling2D, (3, 26, 26, 8), "valid"), (MaxPooling2D, (2, 11, 11, 16), "valid"),
+    (MaxPooling2D, (2, 7, 4, 3), "valid"), (MaxPooling2D, (2, 7, 5, 2), "same"),
+    (MaxPooling1D, (2, 9, 3), "valid"), (MaxPooling1D, (2, 9, 3), "same"),
+])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("ties", [False, True])
+def test_pairwise_argmax_matches_the_running_max(cls, shape, padding, dtype, ties, rng):
+    # training's pool 2, stride 2 copies the window cells out and finds max and argmax in a
+    # knockout; it must give the running max's y and argmax bit for bit (ties: small
+    # integers, most windows hold their maximum twice or more), and so the same dx
+    layer = cls(2, padding=padding)
+    x = (rng.integers(0, 3, size=shape) if ties else rng.standard_normal(shape)).astype(dtype)
+    y = layer.forward(x, training=True)
+    argmax = layer._argmax
+    x_pad = _windows.pad(x, layer._geometry[1], value=-np.inf)
+    y_running, argmax_running = layer._running_max(x_pad, layer._geometry[2], with_argmax=True)
+    np.testing.assert_array_equal(y, y_running)
+    assert y.dtype == y_running.dtype and argmax.dtype == argmax_running.dtype
+    np.testing.assert_array_equal(argmax, argmax_running)
+    if ties:
+        assert len(np.unique(argmax)) == 2 ** layer.rank     # every cell wins somewhere
+    dx = layer.backward(np.ones_like(y))
+    assert dx.sum() == y.size                       # each window routes its 1 to one cell
+    if padding == "valid" and shape[1] % 2:
+        assert not dx[:, -1].any()                  # the row no window reads gets 0
 
 
 GLOBAL_CASES = [

@@ -48,16 +48,25 @@ def shared_layer_model():
                                                                      activation="relu")(h)))
 
 
+def cnn_model():
+    """A max pooling on the input (unfused) and one after a Conv2D (fused with it)."""
+    return gn.Sequential([layers.Input(shape=(6, 6, 2)), layers.MaxPooling2D(2),
+                          layers.Conv2D(4, 2, activation="relu"), layers.MaxPooling2D(2),
+                          layers.Flatten(), layers.Dense(3, activation="softmax")])
+
+
 @pytest.mark.parametrize("make", [
     lambda: gn.Sequential([layers.Input(shape=(3,)), layers.Dense(16, activation="relu"),
                            layers.Dense(8, activation="relu"),
                            layers.Dense(3, activation="softmax")]),
     shared_layer_model,
-], ids=["sequential", "shared-layer"])
+    cnn_model,
+], ids=["sequential", "shared-layer", "cnn-max-pooling"])
 def test_fit_with_step_buffers_equals_steps_without_them(rng, make):
     """fit (buffers reused across steps) and train_on_batch (fresh arrays every step) give
-    bitwise the same weights, also with a layer called twice a step."""
-    x = rng.standard_normal((40, 3)).astype("float32")
+    bitwise the same weights, also with a layer called twice a step, and with max pooling
+    (its window cells and dL/dx are step buffers; its output is a view of the cells)."""
+    x = rng.standard_normal((40, 6, 6, 2) if make is cnn_model else (40, 3)).astype("float32")
     y = rng.integers(0, 3, 40)
     inputs = [x, x[::-1].copy()] if make is shared_layer_model else x
     models = []

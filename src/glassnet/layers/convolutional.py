@@ -216,12 +216,16 @@ class _Conv(Layer):
         adds it to its input slice with long inner loops (the (N·out, K·C) layout would add
         blocks C numbers wide: ~3x slower for C = 8). For a single input channel, (K·C, N·out)
         is the same memory as (K, N·out, 1) and one GEMM is ~2x faster than the batched product.
+        The (K, F, C) kernel is copied contiguous first (K·F·C numbers, 1,152 for 3x3x8x16):
+        NumPy's batched matmul runs ~1.5x slower on the transposed view of W.
         """
         channels = self.W.shape[-2]
         W = self.W.value.reshape(-1, channels, self.filters)      # (K, C, F)
         if channels == 1:
             return (W[:, 0, :] @ dz.T)[..., None]                  # (K, F) @ (F, N·out)
-        return namespace(dz).matmul(dz, W.transpose(0, 2, 1))     # (N·out, F) @ (K, F, C)
+        xp = namespace(dz)
+        W_t = xp.ascontiguousarray(W.transpose(0, 2, 1))          # (K, F, C)
+        return xp.matmul(dz, W_t)                                  # (N·out, F) @ (K, F, C)
 
     def _col2im(self, dwindows, padded_shape, batch, out):
         """Add each window's gradient dwindows (K, N·out, C) onto the input pixels it read.
