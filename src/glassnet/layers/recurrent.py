@@ -312,8 +312,13 @@ class GRU(_RNN):
             dh_prev += self._recurrent_gradient(d_read)
         return [dh_prev]
 
-    def _accumulate_recurrent_gradients(self, h_prev, dxz):
-        u = self.units
+    def _accumulate_weight_gradients(self, h_prev, dxz):
+        # GRU's U multiplies h_{t-1} apart from x_t W (the reset gate sits between them
+        # for h̃), so dW and dU are separate GEMMs
+        features, u = self.kernel.shape[0], self.units
+        x_2d = self._x_tm.reshape(dxz.shape[0], -1)[:, :features]      # (T·N, D), no ones column
+        self.kernel.add_matmul(x_2d.T, dxz)                             # (D, T·N) @ (T·N, 3U)
+        h_prev = h_prev.reshape(dxz.shape[0], -1)                       # (T·N, U)
         if self.reset_after:
             dzr = self._dz_recurrent.reshape(dxz.shape)
             self.recurrent_kernel.add_matmul(h_prev.T, dzr)
