@@ -70,9 +70,8 @@ class SimpleRNN(_RNN):
         self._gate_inputs(steps, batch, self.units, dtype, [self.activation])
 
     def _step(self, t, xz_t, states, new_states):
-        z = self._z_for_step(t)
-        np.matmul(self._recurrent_input(states[0]), self._step_kernel, out=z)  # (N, U) @ (U, U)
-        z += xz_t
+        z = self._z_for_step(t)          # [x_t, 1, h_{t-1}] @ [W; b; U] (N, D + 1 + U) @ (.., U)
+        np.matmul(self._step_input(t, states[0]), self._step_kernel, out=z)
         _activate(self.activation, z, new_states[0])                  # h_t = f(z)
 
     def _step_backward(self, t, d_states, dz):
@@ -147,9 +146,10 @@ class LSTM(_RNN):
         h_prev, c_prev = states
         h, c = new_states
         z, a = self._z_for_step(t), self._a[t]
-        np.matmul(self._recurrent_input(h_prev), self._step_kernel, out=z)  # (N, U) @ (U, 4U)
-        z += xz_t                    # z, or [z_i/2, z_f/2, z_g, z_o/2] with sigmoid gates (below;
-        #                              where z is kept for backward, only g's block is read back)
+        # z = [x_t, 1, h_{t-1}] @ [W; b; U], (N, D + 1 + U) @ (D + 1 + U, 4U), or
+        # [z_i/2, z_f/2, z_g, z_o/2] with sigmoid gates (below; where z is kept for
+        # backward, only g's block is read back)
+        np.matmul(self._step_input(t, h_prev), self._step_kernel, out=z)
         z_gates = _gate_major(z)                                        # (4, N, U) view of z
         if self._halves_sigmoid_gates():
             # σ(z) = (1 + tanh(z/2)) / 2, with z/2 straight from the GEMMs (the i, f, o
@@ -237,6 +237,7 @@ class GRU(_RNN):
     """
 
     gates = 3
+    joint_product = False                # x_t W + b for all steps first, h_{t-1} U per step
 
     def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid",
                  reset_after: bool = True, use_cudnn="auto", **kwargs):
@@ -312,8 +313,14 @@ class GRU(_RNN):
             dh_prev += self._recurrent_gradient(d_read)
         return [dh_prev]
 
-    def _accumulate_recurrent_gradients(self, h_prev, dxz):
-        u = self.units
+    def _accumulate_weight_gradients(self, dxz):
+        # GRU's U multiplies h_{t-1} apart from x_t W (the reset gate sits between them
+        # for h̃), so dW and dU are separate GEMMs
+        features, u = self.kernel.shape[0], self.units
+        x_2d = self._x_tm.reshape(dxz.shape[0], -1)[:, :features]      # (T·N, D), no ones column
+        self.kernel.add_matmul(x_2d.T, dxz)                             # (D, T·N) @ (T·N, 3U)
+        h_prev = self._recurrent_input(self._states[0, :-1])            # (T, N, U), ⊙ m_h
+        h_prev = h_prev.reshape(dxz.shape[0], -1)                       # (T·N, U)
         if self.reset_after:
             dzr = self._dz_recurrent.reshape(dxz.shape)
             self.recurrent_kernel.add_matmul(h_prev.T, dzr)
