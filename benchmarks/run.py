@@ -3,6 +3,7 @@
     python benchmarks/run.py                      # every case, 5 rounds (long on 2 cores)
     python benchmarks/run.py --quick              # a tenth of the samples, 3 rounds
     python benchmarks/run.py --only mlp-sgd-b128,cnn --rounds 7 --json results.json
+    BENCH_THREADS=1 python benchmarks/run.py --quick   # every side on one thread
 
 How it measures (issue 4):
 - Same network, data and order: random float32 data from one seed; each round draws one
@@ -11,7 +12,8 @@ How it measures (issue 4):
   glassnet's initial weights are copied into the torch (and scikit-learn) models, and the
   outputs are compared before timing ("max |dp|" in the JSON).
 - Same threads: 2 for BLAS (the environment variables below are set before NumPy is
-  imported, and threadpoolctl caps them again) and torch.set_num_threads(2).
+  imported, and threadpoolctl caps them again) and torch.set_num_threads(2); another count
+  with BENCH_THREADS=n (an environment variable: it must be known before NumPy loads).
 - Interleaved rounds: every round times each side once, in an order rotated from round to
   round, so a slow spell of the shared machine hits every side. A warm-up pass precedes.
 - Reported: median seconds per epoch (per call for predict), and the median over rounds of
@@ -29,7 +31,9 @@ from __future__ import annotations
 
 import os
 
-THREADS = 2
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))
+if THREADS < 1:
+    raise SystemExit(f"BENCH_THREADS: expected a thread count >= 1, got {THREADS}")
 for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_variable] = str(THREADS)  # before NumPy loads its BLAS: read once, at load
 

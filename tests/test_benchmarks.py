@@ -6,6 +6,7 @@ No assertion on timings (the machine is shared; issue 4 keeps timing out of the 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -120,3 +121,37 @@ def test_distributed_bound_runs(tmp_path):
     assert done.returncode == 0, done.stderr
     report = json.loads(out.read_text())
     assert report["mlp"]["one_rank_s"] > 0 and report["mlp"]["efficiency"] > 0
+
+
+def test_bench_threads_sets_the_thread_count_of_every_side(tmp_path):
+    """BENCH_THREADS=1 runs every side on one thread, and says so in the report."""
+    pytest.importorskip("torch")
+    out = tmp_path / "one.json"
+    done = subprocess.run([sys.executable, str(RUN), "--only", "mlp-sgd-b128", "--rounds", "1",
+                           "--scale", "0.002", "--no-memory", "--json", str(out)],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "BENCH_THREADS": "1"})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text())["system"]["threads"] == 1
+    refused = subprocess.run([sys.executable, str(RUN), "--list"], capture_output=True,
+                             text=True, timeout=60, env={**os.environ, "BENCH_THREADS": "0"})
+    assert refused.returncode != 0 and "BENCH_THREADS" in refused.stderr
+
+
+def test_threads_benchmark_runs_both_parts(tmp_path):
+    """benchmarks/threads.py: epochs in fresh processes at 1 and 2 threads, and the update
+    after a product on 1 or 2 BLAS threads (tiny sizes; timings are not asserted)."""
+    pytest.importorskip("torch")
+    out = tmp_path / "threads.json"
+    done = subprocess.run([sys.executable, str(RUN.parent / "threads.py"), "--only", "mlp",
+                           "--rounds", "1", "--repeats", "1", "--scale", "0.002",
+                           "--calls", "3", "--json", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(out.read_text())
+    (row,) = report["epochs"]
+    assert row["network"] == "mlp" and row["samples"] == 120
+    assert all(row[f"{fw}_{t}t"] > 0 for fw in ("glassnet", "torch") for t in (1, 2))
+    assert set(report["update"]) == {"1 thread(s)", "2 thread(s)"}
+    assert all(value > 0 for part in report["update"].values() for value in part.values())
+    assert "speed-up" in done.stdout and "again" in done.stdout

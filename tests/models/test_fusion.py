@@ -305,3 +305,39 @@ def test_a_subclassed_model_with_its_own_forward_gets_no_plan():
     lines = []
     model.summary(print_fn=lines.append)
     assert not any(line.startswith("Fused") for line in lines)
+
+
+# ----- predict leaves the layers as they are (threads may predict at once) --------------------
+@pytest.mark.parametrize("build", ["pool", "fold"])
+def test_predicts_in_several_threads_at_once_give_the_sequential_results(build):
+    """The groups' predict runs a stand-in of the layer (without bias and activation, or
+    with the folded weights) and never sets the layer's own aside, which a predict running
+    at that moment in another thread would read."""
+    import threading
+
+    model = (conv_model("relu", "float32") if build == "pool"
+             else normalized_model(layers.Conv2D, "float32", True))
+    model.compile(optimizer="sgd", loss="mse")
+    rng = np.random.default_rng(11)
+    inputs = [rng.standard_normal((n,) + model.input_shape[1:]).astype("float32")
+              for n in (3, 40, 17, 65)]
+    expected = [model.predict(x, batch_size=16, verbose=0) for x in inputs]
+    wrong, failures = [], []
+
+    def predict_all(offset):
+        try:
+            for round_ in range(15):
+                for k in range(len(inputs)):
+                    i = (k + offset + round_) % len(inputs)
+                    if not np.array_equal(model.predict(inputs[i], batch_size=16, verbose=0),
+                                          expected[i]):
+                        wrong.append(i)
+        except Exception as error:  # noqa: BLE001 (reported below)
+            failures.append(repr(error))
+
+    threads = [threading.Thread(target=predict_all, args=(t,)) for t in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures and not wrong

@@ -133,8 +133,7 @@ def _folded(graph, linear, norm, x, mask):
     """norm(linear(x)) as the linear layer's nodes alone, its kernel and bias folded with the
     normalization's statistics, γ and β by `fusion.folded` (predict's numbers). Returns what
     converting the two layers in turn would: the output Tensor and mask."""
-    with fusion.folded(linear, norm):
-        y, mask = graph.convert(linear, x, mask)
+    y, mask = graph.convert(fusion.folded(linear, norm), x, mask)
     return y, mask if norm.supports_masking else None
 
 

@@ -40,6 +40,7 @@ observes each layer's own output).
 from __future__ import annotations
 
 import contextlib
+import copy
 
 from glassnet import activations, config
 from glassnet.backend import namespace
@@ -103,8 +104,12 @@ class PoolBeforeActivation:
         if not self._fused:
             z = self.linear.apply(x, training=training, mask=mask)
             return self.pool.apply(z, training=training)
-        with _linear_part(self.linear):
-            z = self.linear.apply(x, training=training, mask=mask)  # conv(x, W): (N, *out, F)
+        if keeps_for_backward():             # the layer keeps what its backward will need
+            with _linear_part(self.linear):
+                z = self.linear.apply(x, training=training, mask=mask)  # conv(x, W)
+        else:                                # predict: a stand-in, the layer left untouched
+            part = stand_in(self.linear, b=None, activation=_IDENTITY)
+            z = part.apply(x, training=training, mask=mask)             # (N, *out, F)
         pooled = self.pool.apply(z, training=training)              # (N, *out/p, F), ours
         if self.linear.b is not None:
             pooled += self.linear.b.value                # the same fl(z + b) as unfused
@@ -131,7 +136,9 @@ class PoolBeforeActivation:
 @contextlib.contextmanager
 def _linear_part(layer):
     """Inside, `layer` computes only z = x @ W (or conv(x, W)): its bias and activation are
-    set aside and put back on the way out (the group applies them after the pool)."""
+    set aside and put back on the way out (the group applies them after the pool). For a
+    training step, whose backward reads what the layer's forward kept on it; predict uses
+    a `stand_in` instead."""
     bias, activation = layer.b, layer.activation
     layer.b, layer.activation = None, _IDENTITY
     try:
@@ -178,8 +185,7 @@ class NormalizationFolded:
         if not folds:
             z = self.linear.apply(x, training=training, mask=mask)
             return self.norm.apply(z, training=training, mask=self.linear.compute_mask(x, mask))
-        with folded(self.linear, self.norm):
-            return self.linear.apply(x, training=False, mask=mask)
+        return folded(self.linear, self.norm).apply(x, training=False, mask=mask)
 
     def backpropagate(self, dy, input_gradient: bool = True, preactivation: bool = False,
                       call: tuple[int, int] | None = None):
@@ -217,18 +223,24 @@ def folded_weights(linear, norm):
     return W * s, b
 
 
-@contextlib.contextmanager
 def folded(linear, norm):
-    """Inside, `linear` computes norm(linear(x)) on its own: its kernel and bias are
-    `folded_weights` (its own put back on the way out). Predict runs the layer inside it, and
-    the ONNX export writes it (glassnet.export.onnx), so both fold with the same numbers."""
-    kernel, bias = linear.W, linear.b
+    """A `stand_in` of `linear` that computes norm(linear(x)) on its own: its kernel and bias
+    are `folded_weights`. Predict runs it, and the ONNX export writes it (glassnet.export.onnx),
+    so both fold with the same numbers."""
     W, b = folded_weights(linear, norm)
-    linear.W, linear.b = Parameter(W, name=kernel.name), Parameter(b, name=f"{linear.name}/bias")
-    try:
-        yield
-    finally:
-        linear.W, linear.b = kernel, bias
+    return stand_in(linear, W=Parameter(W, name=linear.W.name),
+                    b=Parameter(b, name=f"{linear.name}/bias"))
+
+
+def stand_in(layer, **attributes):
+    """A shallow copy of `layer` with `attributes` replaced (`b=None`, a folded `W`, ...): it
+    computes what `layer` would with them, while `layer` itself is never changed, so a
+    predict running at the same time in another thread (a server answering requests) sees
+    the layer as it is. Only for forwards that keep nothing (inside `inference_only()`):
+    whatever the copy's forward keeps stays on the copy."""
+    copied = copy.copy(layer)
+    copied.__dict__.update(attributes)
+    return copied
 
 
 def _pool_before_activation(linear, pool) -> bool:
