@@ -308,15 +308,30 @@ def test_a_subclassed_model_with_its_own_forward_gets_no_plan():
 
 
 # ----- predict leaves the layers as they are (threads may predict at once) --------------------
-@pytest.mark.parametrize("build", ["pool", "fold"])
+def mixed_model():
+    """Layers whose forward stores state for backward: activations, pooling, merges."""
+    gn.random.set_random_seed(12)
+    x = layers.Input((8, 8, 2))
+    a = layers.Conv2D(3, 3, activation="tanh", padding="same")(x)
+    a = layers.AveragePooling2D(2)(layers.BatchNormalization()(a))
+    b = layers.Conv2D(3, 3, activation="elu", padding="same")(x)
+    b = layers.MaxPooling2D(2)(b)
+    merged = layers.Maximum()([layers.Multiply()([a, b]), layers.Average()([a, b])])
+    pooled = layers.GlobalMaxPooling2D()(merged)
+    y = layers.Dense(4, activation="softmax")(layers.Dense(5, activation="gelu")(pooled))
+    return gn.Model(x, y)
+
+
+@pytest.mark.parametrize("build", ["pool", "fold", "mixed"])
 def test_predicts_in_several_threads_at_once_give_the_sequential_results(build):
     """The groups' predict runs a stand-in of the layer (without bias and activation, or
     with the folded weights) and never sets the layer's own aside, which a predict running
     at that moment in another thread would read."""
     import threading
 
-    model = (conv_model("relu", "float32") if build == "pool"
-             else normalized_model(layers.Conv2D, "float32", True))
+    model = {"pool": lambda: conv_model("relu", "float32"),
+             "fold": lambda: normalized_model(layers.Conv2D, "float32", True),
+             "mixed": mixed_model}[build]()
     model.compile(optimizer="sgd", loss="mse")
     rng = np.random.default_rng(11)
     inputs = [rng.standard_normal((n,) + model.input_shape[1:]).astype("float32")

@@ -69,7 +69,11 @@ class ActivationFunction:
         raise NotImplementedError(f"{type(self).__name__}.__call__")
 
     def forward(self, x, training: bool = False):
-        """y = f(x), keeping on self what `backward` needs."""
+        """y = f(x), keeping on self what `backward` needs.
+
+        Compute into local names and return those; store on self only what backward reads,
+        and never read it back within forward: two threads may run predict through the same
+        layer at once, and the other one's forward may have replaced it in between."""
         raise NotImplementedError(f"{type(self).__name__}.forward")
 
     def backward(self, dy):
@@ -131,8 +135,9 @@ class Sigmoid(ActivationFunction):
 
     def forward(self, x, training=False):
         self.logits = x
-        self._y = sigmoid(x)
-        return self._y
+        y = sigmoid(x)
+        self._y = y
+        return y
 
     @underflow_is_zero
     def backward(self, dy):
@@ -153,8 +158,9 @@ class Tanh(ActivationFunction):
         return tanh(x)
 
     def forward(self, x, training=False):
-        self._y = tanh(x)
-        return self._y
+        y = tanh(x)
+        self._y = y
+        return y
 
     def backward(self, dy):
         dx = 1.0 - self._y * self._y
@@ -232,8 +238,9 @@ class LeakyReLU(ActivationFunction):
         return leaky_relu(x, self.negative_slope)
 
     def forward(self, x, training=False):
-        self._y = leaky_relu(x, self.negative_slope)
-        return self._y
+        y = leaky_relu(x, self.negative_slope)
+        self._y = y
+        return y
 
     def backward(self, dy):
         return _select(self._y > 0, dy, self.negative_slope * dy)
@@ -256,8 +263,9 @@ class ELU(ActivationFunction):
 
     def forward(self, x, training=False):
         self._x = x                          # the branch; with alpha < 0, y > 0 on both sides
-        self._y = elu(x, self.alpha)
-        return self._y
+        y = elu(x, self.alpha)
+        self._y = y
+        return y
 
     @underflow_is_zero
     def backward(self, dy):
@@ -278,8 +286,9 @@ class SELU(ActivationFunction):
 
     def forward(self, x, training=False):
         self._x = x
-        self._y = selu(x)
-        return self._y
+        y = selu(x)
+        self._y = y
+        return y
 
     @underflow_is_zero
     def backward(self, dy):
@@ -307,9 +316,9 @@ class GELU(ActivationFunction):
     @underflow_is_zero
     def forward(self, x, training=False):
         x = _as_float(x)
-        self._x = x
-        self._cdf = _gelu_tanh_gate(x) if self.approximate else _normal_cdf(x)
-        return x * self._cdf
+        cdf = _gelu_tanh_gate(x) if self.approximate else _normal_cdf(x)
+        self._x, self._cdf = x, cdf
+        return x * cdf
 
     @underflow_is_zero
     def backward(self, dy):
@@ -348,8 +357,9 @@ class Softplus(ActivationFunction):
         return softplus(x)
 
     def forward(self, x, training=False):
-        self._y = softplus(x)
-        return self._y
+        y = softplus(x)
+        self._y = y
+        return y
 
     @underflow_is_zero
     def backward(self, dy):
@@ -380,9 +390,10 @@ class Softmax(ActivationFunction):
         self.logits = x
         # A layer's float pre-activation goes straight to the numerics (no dtype or
         # traced-tensor dispatch to pass through: this runs once per forward of a classifier)
-        self._y = (numerics.softmax(x, self.axis) if getattr(x, "dtype", None) is not None
-                   and x.dtype.kind == "f" else softmax(x, self.axis))
-        return self._y
+        y = (numerics.softmax(x, self.axis) if getattr(x, "dtype", None) is not None
+             and x.dtype.kind == "f" else softmax(x, self.axis))
+        self._y = y
+        return y
 
     @underflow_is_zero
     def backward(self, dy):
@@ -408,9 +419,10 @@ class SiLU(ActivationFunction):
     @underflow_is_zero
     def forward(self, x, training=False):
         x = _as_float(x)
-        self._s = sigmoid(x)
-        self._y = x * self._s
-        return self._y
+        s = sigmoid(x)
+        y = x * s
+        self._s, self._y = s, y
+        return y
 
     @underflow_is_zero
     def backward(self, dy):

@@ -245,9 +245,10 @@ class _Elementwise(ActivationFunction):
     """An activation y = f(x) whose backward needs x (kept by reference)."""
 
     def forward(self, x, training=False):
-        self._x = _as_float(x)
-        self._y = self(self._x)
-        return self._y
+        x = _as_float(x)
+        y = self(x)
+        self._x, self._y = x, y          # set, never read back here: see ActivationFunction
+        return y
 
 
 @registry.register("activation", "celu")
@@ -286,9 +287,10 @@ class GLU(ActivationFunction):
 
     @underflow_is_zero
     def forward(self, x, training=False):
-        self._a, b = _halves(_as_float(x), self.axis)
-        self._s = sigmoid(b)
-        return self._a * self._s
+        a, b = _halves(_as_float(x), self.axis)
+        s = sigmoid(b)
+        self._a, self._s = a, s
+        return a * s
 
     def backward(self, dy):
         s = self._s
@@ -375,9 +377,10 @@ class Mish(ActivationFunction):
 
     @underflow_is_zero
     def forward(self, x, training=False):
-        self._x = _as_float(x)
-        self._t = namespace(self._x).tanh(softplus(self._x))
-        return self._x * self._t
+        x = _as_float(x)
+        t = namespace(x).tanh(softplus(x))
+        self._x, self._t = x, t
+        return x * t
 
     @underflow_is_zero
     def backward(self, dy):
@@ -430,8 +433,9 @@ class Sparsemax(ActivationFunction):
         return sparsemax(x, self.axis)
 
     def forward(self, x, training=False):
-        self._y = sparsemax(x, self.axis)
-        return self._y
+        y = sparsemax(x, self.axis)
+        self._y = y
+        return y
 
     def backward(self, dy):
         xp = namespace(dy)

@@ -158,9 +158,10 @@ class Multiply(Merge):
     """
 
     def forward(self, inputs, training: bool = False):
-        self._inputs = self._check_arrays(inputs)  # kept for backward
-        y = self._inputs[0] * self._inputs[1]
-        for x in self._inputs[2:]:
+        inputs = self._check_arrays(inputs)
+        self._inputs = inputs                      # kept for backward
+        y = inputs[0] * inputs[1]
+        for x in inputs[2:]:
             y *= x
         return y
 
@@ -191,7 +192,7 @@ class Average(Merge):
         y = inputs[0] + inputs[1]
         for x in inputs[2:]:
             y += x
-        y /= self._count                           # a Python int keeps float32 float32
+        y /= len(inputs)                           # a Python int keeps float32 float32
         return y
 
     def backward(self, dy, input_gradient: bool = True):
@@ -213,9 +214,9 @@ class _Extremum(Merge):
         inputs = self._check_arrays(inputs)
         xp = namespace(inputs[0])
         stacked = xp.stack(inputs)                          # (k, N, ...)
-        self._count = len(inputs)
-        self._index = getattr(xp, self.select)(stacked, axis=0)   # (N, ...) which input won
-        return xp.take_along_axis(stacked, self._index[None], axis=0)[0]
+        index = getattr(xp, self.select)(stacked, axis=0)         # (N, ...) which input won
+        self._count, self._index = len(inputs), index
+        return xp.take_along_axis(stacked, index[None], axis=0)[0]
 
     def backward(self, dy, input_gradient: bool = True):
         xp = namespace(dy)
@@ -390,9 +391,10 @@ class Dot(Merge):
         xm = xp.moveaxis(x, a1, -1)                               # (N, *x_rest, d)
         ym = xp.moveaxis(y, a2, 1)                                # (N, d, *y_rest)
         self._moved_shapes, self._axes_used = (xm.shape, ym.shape), (a1, a2)
-        self._X = xm.reshape(len(x), -1, xm.shape[-1])            # (N, P, d)
-        self._Y = ym.reshape(len(y), ym.shape[1], -1)             # (N, d, Q)
-        return (self._X @ self._Y).reshape(out_shape)             # (N, P, Q) -> out
+        X = xm.reshape(len(x), -1, xm.shape[-1])                  # (N, P, d)
+        Y = ym.reshape(len(y), ym.shape[1], -1)                   # (N, d, Q)
+        self._X, self._Y = X, Y
+        return (X @ Y).reshape(out_shape)                         # (N, P, Q) -> out
 
     def backward(self, dy, input_gradient: bool = True):
         """dL/dout (N, *x_rest, *y_rest) -> [dL/dx, dL/dy], shaped as the inputs."""

@@ -240,8 +240,9 @@ class _AveragePooling(_Pooling):
         total = self._window_sum(_windows.pad(x, pads), out)
         # cells of each window inside x: the same window sum over an indicator of x
         inside = namespace(x).ones((1, *x.shape[1:-1], 1), dtype=x.dtype)
-        self._count = self._window_sum(_windows.pad(inside, pads), out)  # (1, *out, 1)
-        total /= self._count
+        count = self._window_sum(_windows.pad(inside, pads), out)       # (1, *out, 1)
+        self._count = count
+        total /= count
         return total
 
     def _unpool(self, dy, dx, out):
@@ -372,8 +373,9 @@ class _GlobalMaxPooling(_GlobalPooling):
 
     def _pool(self, flat):
         xp = namespace(flat)
-        self._argmax = flat.argmax(axis=1)[:, None, :]             # (N, 1, C)
-        return xp.take_along_axis(flat, self._argmax, axis=1)[:, 0, :]
+        argmax = flat.argmax(axis=1)[:, None, :]                   # (N, 1, C)
+        self._argmax = argmax
+        return xp.take_along_axis(flat, argmax, axis=1)[:, 0, :]
 
     def _unpool(self, dy, size):
         xp = namespace(dy)

@@ -271,10 +271,10 @@ class TimeDistributed(Layer):
 
     def forward(self, x, training=False):
         self._check_rank(np.shape(x))
-        self._steps = x.shape[:2]
+        steps = x.shape[:2]
         y = self.layer.apply(x.reshape((-1,) + x.shape[2:]), training=training)     # (N·T, ...)
-        self._inner_call = self.layer.last_call
-        return y.reshape(self._steps + y.shape[1:])                                 # (N, T, ...)
+        self._steps, self._inner_call = steps, self.layer.last_call
+        return y.reshape(steps + y.shape[1:])                                       # (N, T, ...)
 
     def backward(self, dy, input_gradient: bool = True):
         """dL/dy (N, T, *out) -> dL/dx (N, T, *in); None if the inner layer returns None."""
