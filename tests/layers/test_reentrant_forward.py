@@ -1,6 +1,6 @@
 """A forward that predict may run in two threads at once never reads back what it stored.
 
-Layers and activations keep what their backward needs on themselves (`self._y = y`). In
+Layers, activations and models keep what their backward needs on themselves (`self._y = y`). In
 predict nothing reads those attributes again, so two threads may share a model, as long
 as a forward computes into local names and only stores them: `self._y = f(x); return
 self._y` would return whatever the other thread's forward stored in between. This test
@@ -43,7 +43,7 @@ def read_back_attributes(function: ast.FunctionDef) -> set[str]:
 
 def findings() -> set[tuple[str, str, str, str]]:
     found = set()
-    for folder in ("layers", "activations"):
+    for folder in ("layers", "activations", "models"):
         for path in sorted((SOURCE / folder).glob("*.py")):
             for cls in ast.walk(ast.parse(path.read_text())):
                 if not isinstance(cls, ast.ClassDef):

@@ -230,10 +230,10 @@ class Functional(Model):
         (`compute_mask`); the output's is `output_mask`. A shared layer's calls each keep
         their own state for backward (see `glassnet.layers.calls`).
         """
-        self._steps_run = fusion.fused_chain(self)       # a chain with fused groups: compiled
-        if self._steps_run is not None:                  # plan, run as Sequential runs it
+        steps = self._steps_run = fusion.fused_chain(self)  # a chain with fused groups:
+        if steps is not None:                            # the plan, run as Sequential runs it
             y, self._calls_made, self._output_mask = forward_chain(
-                self._steps_run, self._input_arrays(x)[0], training, _input_masks(mask, 1)[0])
+                steps, self._input_arrays(x)[0], training, _input_masks(mask, 1)[0])
             return y
         arrays = self._input_arrays(x)
         values = {id(t): array for t, array in zip(self._inputs, arrays)}
@@ -249,8 +249,10 @@ class Functional(Model):
                 values[id(node)] = node.layer.apply(arg, training=training, mask=in_mask)
                 calls_made[id(node)] = node.layer.last_call
                 masks[id(node)] = node.layer.compute_mask(arg, in_mask)
-        self._output_masks = [masks.get(id(t)) for t in self._outputs]  # (N, T) each, or None
-        self._calls_made, self._output_mask = calls_made, self._output_masks[0]
+        output_masks = [masks.get(id(t)) for t in self._outputs]  # (N, T) each, or None
+        # stored, not read back (a predict in another thread may run this at the same time)
+        self._output_masks, self._calls_made, self._output_mask = (output_masks, calls_made,
+                                                                   output_masks[0])
         if len(self._outputs) > 1:
             return [values[id(t)] for t in self._outputs]
         return values[id(self._outputs[0])]
