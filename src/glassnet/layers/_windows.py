@@ -15,6 +15,7 @@ a 3x3 kernel), one vectorised operation each, never over pixels or samples.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Iterator
@@ -179,8 +180,16 @@ def window_offsets(kernel, strides, dilation, out) -> Iterator[tuple[tuple, tupl
 
     The region of offset i holds, at output position o, the input element that window o
     reads at i, so `dx[region] += dwindows[..., i, :]` scatters one offset of every window.
+    (Computed once per geometry: a training step asks for the same ones dozens of times.)
     """
+    return iter(_offsets(tuple(kernel), tuple(strides), tuple(dilation), tuple(out)))
+
+
+@functools.lru_cache(maxsize=512)
+def _offsets(kernel, strides, dilation, out) -> tuple[tuple[tuple, tuple], ...]:
+    found = []
     for offset in itertools.product(*(range(k) for k in kernel)):
         region = tuple(slice(i * d, i * d + s * (o - 1) + 1, s)
                        for i, d, s, o in zip(offset, dilation, strides, out))
-        yield offset, (slice(None), *region, slice(None))
+        found.append((offset, (slice(None), *region, slice(None))))
+    return tuple(found)
