@@ -6,25 +6,28 @@ as a forward computes into local names and only stores them: `self._y = f(x); re
 self._y` would return whatever the other thread's forward stored in between. This test
 reads the source (the race itself is too short to catch by running it) and names each
 forward that reads an attribute of self after writing it in the same method; the few that
-may are listed with the reason.
+may are listed with the reason. The recurrent layers keep the loop's arrays on the layer
+and instead take turns (a lock in `_RNN.forward`), tested by running predicts at once.
 """
 
 from __future__ import annotations
 
 import ast
+import threading
 from pathlib import Path
 
-import glassnet
+import numpy as np
 
-SOURCE = Path(glassnet.__file__).resolve().parent
+import glassnet as gn
+from glassnet import layers
+
+SOURCE = Path(gn.__file__).resolve().parent
 METHODS = {"forward", "forward_overwriting", "_pool"}
 ALLOWED = {
     # the same value in every predict (training=False), read to choose the branch
     ("normalization.py", "BatchNormalization", "forward", "_batch_statistics"),
     # training only: predict returns x before the mask is drawn
     ("regularization.py", "Dropout", "forward", "_mask"),
-    # the RNN layers are not safe for concurrent predict (docs/differences.md §21)
-    ("rnn.py", "_RNN", "forward", "_input_mask"),
 }
 
 
@@ -76,3 +79,33 @@ def test_the_check_finds_the_pattern_it_forbids():
 def test_every_allowed_exception_still_exists():
     """An exception that no longer occurs is taken off the list."""
     assert ALLOWED <= findings()
+
+
+def test_recurrent_layers_take_turns_in_predicts_run_at_once():
+    """Three threads predicting through an LSTM and a GRU with batches of different sizes
+    get the one-at-a-time results (without the lock: shape errors and wrong numbers)."""
+    gn.random.set_random_seed(31)
+    model = gn.Sequential([layers.Input((6, 3)), layers.LSTM(8, return_sequences=True),
+                           layers.GRU(5), layers.Dense(2)])
+    rng = np.random.default_rng(32)
+    inputs = [rng.standard_normal((n, 6, 3)).astype("float32") for n in (37, 200, 5, 64)]
+    expected = [model.predict(x, batch_size=128, verbose=0) for x in inputs]
+    wrong, errors = [], []
+
+    def predict_all(offset):
+        try:
+            for round_ in range(10):
+                for k in range(len(inputs)):
+                    i = (k + offset + round_) % len(inputs)
+                    got = model.predict(inputs[i], batch_size=128, verbose=0)
+                    if not np.array_equal(got, expected[i]):
+                        wrong.append(i)
+        except Exception as error:  # noqa: BLE001 (reported below)
+            errors.append(repr(error))
+
+    threads = [threading.Thread(target=predict_all, args=(t,)) for t in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and not wrong

@@ -28,12 +28,17 @@ dU is Σ_t (h_{t-1} ⊙ m_h)ᵀ dz_t. Inference draws nothing and computes as wi
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from glassnet import activations, checks, constraints, regularizers
 from glassnet.backend import namespace
 from glassnet.layers.base import Layer, weight_config
 from glassnet.random import batch_random, make_generator
+
+# Held by a recurrent layer's forward (see `_RNN.forward`): one at a time, process-wide.
+_ONE_FORWARD_AT_A_TIME = threading.RLock()
 
 
 # ----- gate activations, applied in place into preallocated buffers ------------------------
@@ -286,7 +291,15 @@ class _RNN(Layer):
 
         With return_state the result is a list [output, h] ([output, h, c] for LSTM).
         `mask` (N, T) bool skips steps; `initial_state` is [h0] ([h0, c0] for LSTM), each (N, U).
+
+        The loop keeps its arrays on the layer (the steps read them there), so two threads
+        predicting through recurrent layers at once take turns (`_ONE_FORWARD_AT_A_TIME`)
+        instead of reading each other's; uncontended, the lock costs well under a µs.
         """
+        with _ONE_FORWARD_AT_A_TIME:
+            return self._forward(x, training, mask, initial_state)
+
+    def _forward(self, x, training, mask, initial_state):
         x = self._check_input(x)
         batch, steps, features = x.shape
         mask = self._check_mask(mask, batch, steps)
