@@ -178,45 +178,44 @@ def _lookup(kind: str, name: str, where: str):
         raise KerasConfigError(f"{where}: {error}") from error
 
 
-# ----- regularizers -------------------------------------------------------------------------
-def regularizer_from_keras(spec, where: str) -> dict[str, Any] | None:
+# ----- regularizers and constraints: {"class_name", "config"} both ways ---------------------
+def _object_from_keras(spec, kind: str, supported, where: str) -> dict[str, Any] | None:
+    """A Keras regularizer or constraint spec as glassnet's {"class_name", "config"}."""
     if spec is None:
         return None
-    class_name, config = check_object(spec, "regularizer", where)
-    if class_name not in REGULARIZERS:
-        raise KerasConfigError(f"{where}: regularizer {class_name!r} is not supported by "
-                               f"glassnet (supported: {', '.join(REGULARIZERS)})")
+    class_name, config = check_object(spec, kind, where)
+    if class_name not in supported:
+        raise KerasConfigError(f"{where}: {kind} {class_name!r} is not supported by "
+                               f"glassnet (supported: {', '.join(supported)})")
     return {"class_name": class_name, "config": dict(config)}
+
+
+def _object_to_keras(spec, kind: str, supported, module: str,
+                     where: str) -> dict[str, Any] | None:
+    """glassnet's {"class_name", "config"} as Keras' serialized object of `module`."""
+    if spec is None:
+        return None
+    class_name = spec["class_name"] if isinstance(spec, dict) else None
+    if class_name not in supported:
+        raise KerasExportError(f"{where}: {kind} {_short(spec)} has no Keras equivalent "
+                               f"(Keras has {', '.join(supported)})")
+    return keras_object(module, class_name, dict(spec.get("config") or {}))
+
+
+def regularizer_from_keras(spec, where: str) -> dict[str, Any] | None:
+    return _object_from_keras(spec, "regularizer", REGULARIZERS, where)
 
 
 def regularizer_to_keras(spec, where: str) -> dict[str, Any] | None:
-    if spec is None:
-        return None
-    class_name = spec["class_name"] if isinstance(spec, dict) else None
-    if class_name not in REGULARIZERS:
-        raise KerasExportError(f"{where}: regularizer {_short(spec)} has no Keras equivalent "
-                               f"(Keras has {', '.join(REGULARIZERS)})")
-    return keras_object("keras.regularizers", class_name, dict(spec.get("config") or {}))
+    return _object_to_keras(spec, "regularizer", REGULARIZERS, "keras.regularizers", where)
 
 
 def constraint_from_keras(spec, where: str) -> dict[str, Any] | None:
-    if spec is None:
-        return None
-    class_name, config = check_object(spec, "constraint", where)
-    if class_name not in CONSTRAINTS:
-        raise KerasConfigError(f"{where}: constraint {class_name!r} is not supported by "
-                               f"glassnet (supported: {', '.join(CONSTRAINTS)})")
-    return {"class_name": class_name, "config": dict(config)}
+    return _object_from_keras(spec, "constraint", CONSTRAINTS, where)
 
 
 def constraint_to_keras(spec, where: str) -> dict[str, Any] | None:
-    if spec is None:
-        return None
-    class_name = spec["class_name"] if isinstance(spec, dict) else None
-    if class_name not in CONSTRAINTS:
-        raise KerasExportError(f"{where}: constraint {_short(spec)} has no Keras equivalent "
-                               f"(Keras has {', '.join(CONSTRAINTS)})")
-    return keras_object("keras.constraints", class_name, dict(spec.get("config") or {}))
+    return _object_to_keras(spec, "constraint", CONSTRAINTS, "keras.constraints", where)
 
 
 __all__ = ["ACTIVATIONS", "CONSTRAINTS", "DTYPES", "KerasConfigError", "KerasExportError",
