@@ -69,7 +69,27 @@ def _monotone(activation) -> bool:
     return False
 
 
-class PoolBeforeActivation:
+class _Pair:
+    """A Conv/Dense and the layer after it, run as one step through a layer's doors
+    (`apply`, `backpropagate`, `last_call`, `compute_mask`, `parameters`); the subclasses
+    say how (`apply`, `backpropagate`, `describe`)."""
+
+    def __init__(self, linear: Layer, second: Layer):
+        self.linear = linear
+        self.layers = (linear, second)
+
+    def parameters(self, trainable_only: bool = False):
+        return [p for layer in self.layers for p in layer.parameters(trainable_only)]
+
+    def compute_mask(self, x, mask=None):
+        return self.layers[1].compute_mask(x, self.linear.compute_mask(x, mask))
+
+    @property
+    def last_call(self) -> tuple[int, int]:
+        return self.linear.last_call, self.layers[1].last_call
+
+
+class PoolBeforeActivation(_Pair):
     """A Conv/Dense and the MaxPooling after it, run as pool(z), then + b and f.
 
     Used by Sequential in place of the two layers, through the same doors (`apply`,
@@ -78,24 +98,14 @@ class PoolBeforeActivation:
     """
 
     def __init__(self, linear: Layer, pool: Layer):
-        self.linear, self.pool = linear, pool
-        self.layers = (linear, pool)
+        super().__init__(linear, pool)
+        self.pool = pool
         self._fused = False                 # how the last forward ran
 
     def describe(self) -> str:
         activation = self.linear.activation.name
         return (f"{self.linear.name} + {self.pool.name}: bias and {activation} after the "
                 f"max pooling")
-
-    def parameters(self, trainable_only: bool = False):
-        return self.linear.parameters(trainable_only) + self.pool.parameters(trainable_only)
-
-    def compute_mask(self, x, mask=None):
-        return self.pool.compute_mask(x, self.linear.compute_mask(x, mask))
-
-    @property
-    def last_call(self) -> tuple[int, int]:
-        return self.linear.last_call, self.pool.last_call
 
     def apply(self, x, training: bool = False, mask=None):
         self._fused = (_monotone(self.linear.activation)         # may be changed after compile
@@ -146,7 +156,7 @@ def _linear_part(layer):
         layer.b, layer.activation = bias, activation
 
 
-class NormalizationFolded:
+class NormalizationFolded(_Pair):
     """A Conv/Dense without activation and the BatchNormalization after it; in predict one
     layer, its kernel and bias folded with the moving statistics (per output channel f):
 
@@ -160,22 +170,12 @@ class NormalizationFolded:
     """
 
     def __init__(self, linear: Layer, norm: Layer):
-        self.linear, self.norm = linear, norm
-        self.layers = (linear, norm)
+        super().__init__(linear, norm)
+        self.norm = norm
 
     def describe(self) -> str:
         return (f"{self.linear.name} + {self.norm.name}: normalization folded into the "
                 f"kernel and bias for predict")
-
-    def parameters(self, trainable_only: bool = False):
-        return self.linear.parameters(trainable_only) + self.norm.parameters(trainable_only)
-
-    def compute_mask(self, x, mask=None):
-        return self.norm.compute_mask(x, self.linear.compute_mask(x, mask))
-
-    @property
-    def last_call(self) -> tuple[int, int]:
-        return self.linear.last_call, self.norm.last_call
 
     def apply(self, x, training: bool = False, mask=None):
         folds = (not training and not keeps_for_backward()         # may be changed after compile
