@@ -13,12 +13,12 @@ and instead take turns (a lock in `_RNN.forward`), tested by running predicts at
 from __future__ import annotations
 
 import ast
-import threading
 from pathlib import Path
 
 import numpy as np
 
 import glassnet as gn
+from _concurrent import predicts_at_once
 from glassnet import layers
 
 SOURCE = Path(gn.__file__).resolve().parent
@@ -89,23 +89,5 @@ def test_recurrent_layers_take_turns_in_predicts_run_at_once():
                            layers.GRU(5), layers.Dense(2)])
     rng = np.random.default_rng(32)
     inputs = [rng.standard_normal((n, 6, 3)).astype("float32") for n in (37, 200, 5, 64)]
-    expected = [model.predict(x, batch_size=128, verbose=0) for x in inputs]
-    wrong, errors = [], []
-
-    def predict_all(offset):
-        try:
-            for round_ in range(10):
-                for k in range(len(inputs)):
-                    i = (k + offset + round_) % len(inputs)
-                    got = model.predict(inputs[i], batch_size=128, verbose=0)
-                    if not np.array_equal(got, expected[i]):
-                        wrong.append(i)
-        except Exception as error:  # noqa: BLE001 (reported below)
-            errors.append(repr(error))
-
-    threads = [threading.Thread(target=predict_all, args=(t,)) for t in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    wrong, errors = predicts_at_once(model, inputs, batch_size=128, rounds=10)
     assert not errors and not wrong

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
+from _concurrent import predicts_at_once
 from glassnet import layers
 from glassnet.models import fusion
 
@@ -327,8 +328,6 @@ def test_predicts_in_several_threads_at_once_give_the_sequential_results(build):
     """The groups' predict runs a stand-in of the layer (without bias and activation, or
     with the folded weights) and never sets the layer's own aside, which a predict running
     at that moment in another thread would read."""
-    import threading
-
     model = {"pool": lambda: conv_model("relu", "float32"),
              "fold": lambda: normalized_model(layers.Conv2D, "float32", True),
              "mixed": mixed_model}[build]()
@@ -336,23 +335,5 @@ def test_predicts_in_several_threads_at_once_give_the_sequential_results(build):
     rng = np.random.default_rng(11)
     inputs = [rng.standard_normal((n,) + model.input_shape[1:]).astype("float32")
               for n in (3, 40, 17, 65)]
-    expected = [model.predict(x, batch_size=16, verbose=0) for x in inputs]
-    wrong, failures = [], []
-
-    def predict_all(offset):
-        try:
-            for round_ in range(15):
-                for k in range(len(inputs)):
-                    i = (k + offset + round_) % len(inputs)
-                    if not np.array_equal(model.predict(inputs[i], batch_size=16, verbose=0),
-                                          expected[i]):
-                        wrong.append(i)
-        except Exception as error:  # noqa: BLE001 (reported below)
-            failures.append(repr(error))
-
-    threads = [threading.Thread(target=predict_all, args=(t,)) for t in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not failures and not wrong
+    wrong, errors = predicts_at_once(model, inputs, batch_size=16, rounds=15)
+    assert not errors and not wrong
