@@ -3,8 +3,9 @@
     python benchmarks/threads.py                     # both parts, the issue-14 cases
     python benchmarks/threads.py --epochs --only cnn,lstm --rounds 5
     python benchmarks/threads.py --update --batch 32
+    python benchmarks/threads.py --python-threads --only cnn,lstm
 
-Two measurements (issue 14's analysis of the 2-thread ratios):
+Three measurements (issue 14's analysis of the 2-thread ratios):
 
 - `--epochs`: one training epoch of each benchmark network (benchmarks/_peers.py, the cases of
   run.py) for glassnet and torch at 1 and at 2 threads, each (framework, threads) in a fresh
@@ -16,6 +17,13 @@ Two measurements (issue 14's analysis of the 2-thread ratios):
   the second core has read W too, and the update, a single-threaded NumPy pass that writes
   W, first has to take every cache line of W back from it. "again" is the same update run
   a second time, with W already in this core's cache.
+- `--python-threads`: the most that glassnet could gain from running its own Python
+  threads. Two independent models, each training on the same batches (the half batch a
+  2-way data-parallel step would give each thread), first one after the other, then at
+  once in two threads, with BLAS held at one thread. Nothing is shared and nothing is
+  synchronised, so no threaded design can scale better than this. NumPy releases the GIL
+  inside its kernels, but a step's Python and its many small array calls hold it: where the
+  two loops at once take as long as one after the other, the GIL is the limit.
 
 Timings only on a quiet machine; no test asserts on them (tests/test_benchmarks.py runs
 both parts on tiny sizes).
@@ -167,11 +175,69 @@ def print_update(batch: int, results: dict) -> None:
               f"{r['update']:8.0f} {r['update_again']:7.0f}")
 
 
+# ----- two training loops in two Python threads --------------------------------------------
+def python_threads(network: str, batch: int, steps: int, rounds: int) -> dict[str, float]:
+    """Seconds for `steps` training steps of two models one after the other, and at once
+    in two Python threads (BLAS at one thread); the best of `rounds`."""
+    import threading
+
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    import glassnet as gn
+
+    sys.path.insert(0, str(HERE))
+    import _peers
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch * steps, *_peers.input_shape(network)), dtype=np.float32)
+    y = rng.integers(0, _peers.CLASSES, size=batch * steps)
+    models = []
+    for seed in (0, 1):
+        gn.random.set_random_seed(seed)
+        model = _peers.glassnet_network(network)
+        model.compile(optimizer=gn.optimizers.SGD(learning_rate=0.01),
+                      loss="sparse_categorical_crossentropy")
+        models.append(model)
+
+    def train(model):
+        model.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
+
+    sequential = concurrent = float("inf")
+    with threadpool_limits(1):
+        for model in models:                        # warm-up: build, buffers, caches
+            train(model)
+        for _ in range(rounds):
+            start = time.perf_counter()
+            train(models[0])
+            train(models[1])
+            sequential = min(sequential, time.perf_counter() - start)
+            other = threading.Thread(target=train, args=(models[1],))
+            start = time.perf_counter()
+            other.start()
+            train(models[0])
+            other.join()
+            concurrent = min(concurrent, time.perf_counter() - start)
+    return {"sequential": sequential, "concurrent": concurrent,
+            "speed_up": sequential / concurrent}
+
+
+def print_python_threads(rows: dict[str, dict]) -> None:
+    print("two models, BLAS at 1 thread: one after the other vs in two Python threads")
+    print(f"{'network':8} {'batch':>6} {'one after other':>16} {'at once':>8} {'speed-up':>9}")
+    for network, r in rows.items():
+        print(f"{network:8} {r['batch']:6d} {r['sequential']:16.4f} {r['concurrent']:8.4f} "
+              f"{r['speed_up']:9.2f}")
+
+
 # ----- command line ------------------------------------------------------------------------
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", action="store_true", help="only the epoch table")
     parser.add_argument("--update", action="store_true", help="only the update measurement")
+    parser.add_argument("--python-threads", action="store_true",
+                        help="only the two-models-in-two-threads measurement")
+    parser.add_argument("--steps", type=int, default=60, help="steps of --python-threads")
     parser.add_argument("--only", help="comma-separated networks: mlp, cnn, lstm")
     parser.add_argument("--rounds", type=int, default=3, help="fresh processes per cell")
     parser.add_argument("--repeats", type=int, default=3, help="epochs timed in each process")
@@ -186,8 +252,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     unknown = [n for n in networks if n not in NETWORKS]
     if unknown:
         parser.error(f"--only: unknown networks {unknown}; expected some of {list(NETWORKS)}")
-    if min(args.rounds, args.repeats, args.batch, args.calls) < 1 or args.scale <= 0:
-        parser.error("--rounds, --repeats, --batch and --calls must be >= 1, --scale > 0")
+    if min(args.rounds, args.repeats, args.batch, args.calls, args.steps) < 1 or args.scale <= 0:
+        parser.error("--rounds, --repeats, --batch, --calls and --steps must be >= 1, "
+                     "--scale > 0")
     args.networks = networks
     return args
 
@@ -198,14 +265,22 @@ def main(argv=None) -> int:
         framework, network, threads, batch, samples, repeats = args.probe
         print(probe(framework, network, int(threads), int(batch), int(samples), int(repeats)))
         return 0
-    both = not (args.epochs or args.update)
+    every = not (args.epochs or args.update or args.python_threads)
     payload = {}
-    if args.epochs or both:
+    if args.epochs or every:
         payload["epochs"] = epochs_table(args.networks, args.rounds, args.scale, args.repeats)
         print_epochs(payload["epochs"])
-    if args.update or both:
+    if args.update or every:
         payload["update"] = update_after_product(args.batch, args.calls)
         print_update(args.batch, payload["update"])
+    if args.python_threads or every:
+        # each thread gets the half batch that a 2-way split of run.py's batch gives it
+        payload["python_threads"] = {
+            network: {"batch": max(1, BATCHES[network] // 2),
+                      **python_threads(network, max(1, BATCHES[network] // 2), args.steps,
+                                       args.rounds)}
+            for network in args.networks}
+        print_python_threads(payload["python_threads"])
     if args.json:                                   # atomically: never half a file
         partial = Path(f"{args.json}.partial")
         partial.write_text(json.dumps(payload, indent=2))

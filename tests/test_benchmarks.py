@@ -138,20 +138,67 @@ def test_bench_threads_sets_the_thread_count_of_every_side(tmp_path):
     assert refused.returncode != 0 and "BENCH_THREADS" in refused.stderr
 
 
-def test_threads_benchmark_runs_both_parts(tmp_path):
-    """benchmarks/threads.py: epochs in fresh processes at 1 and 2 threads, and the update
-    after a product on 1 or 2 BLAS threads (tiny sizes; timings are not asserted)."""
+def test_threads_benchmark_runs_every_part(tmp_path):
+    """benchmarks/threads.py: epochs in fresh processes at 1 and 2 threads, the update
+    after a product on 1 or 2 BLAS threads, and two models trained in two Python threads
+    (tiny sizes; timings are not asserted)."""
     pytest.importorskip("torch")
     out = tmp_path / "threads.json"
     done = subprocess.run([sys.executable, str(RUN.parent / "threads.py"), "--only", "mlp",
                            "--rounds", "1", "--repeats", "1", "--scale", "0.002",
-                           "--calls", "3", "--json", str(out)],
+                           "--calls", "3", "--steps", "2", "--json", str(out)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     report = json.loads(out.read_text())
+    threaded = report["python_threads"]["mlp"]
+    assert threaded["batch"] == 16 and threaded["sequential"] > 0 and threaded["concurrent"] > 0
+    assert threaded["speed_up"] == pytest.approx(threaded["sequential"] / threaded["concurrent"])
     (row,) = report["epochs"]
     assert row["network"] == "mlp" and row["samples"] == 120
     assert all(row[f"{fw}_{t}t"] > 0 for fw in ("glassnet", "torch") for t in (1, 2))
     assert set(report["update"]) == {"1 thread(s)", "2 thread(s)"}
     assert all(value > 0 for part in report["update"].values() for value in part.values())
-    assert "speed-up" in done.stdout and "again" in done.stdout
+    assert "speed-up" in done.stdout and "again" in done.stdout and "at once" in done.stdout
+
+
+def test_threads_benchmark_trains_recurrent_models_in_two_threads(tmp_path):
+    """--python-threads alone, on the LSTM: both models train, and only that part runs."""
+    out = tmp_path / "threads.json"
+    done = subprocess.run([sys.executable, str(RUN.parent / "threads.py"), "--python-threads",
+                           "--only", "lstm", "--rounds", "1", "--steps", "2",
+                           "--json", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(out.read_text())
+    assert set(report) == {"python_threads"}
+    assert report["python_threads"]["lstm"]["batch"] == 32
+
+
+def test_cores_benchmark_runs_every_side(tmp_path):
+    """benchmarks/cores.py: glassnet on 2 MPI processes, glassnet and PyTorch (glibc's
+    defaults and MALLOC_TOP_PAD_) on 2 threads; each round's ratios are taken against the
+    faster PyTorch side (tiny sizes; timings are not asserted)."""
+    out = tmp_path / "cores.json"
+    done = subprocess.run([sys.executable, str(RUN.parent / "cores.py"), "--only",
+                           "cnn,predict-cnn", "--rounds", "1", "--repeats", "1",
+                           "--scale", "0.001", "--json", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(out.read_text())["rows"]
+    for case in ("cnn", "predict-cnn"):
+        sides = {side: rows[f"{case} {side}"] for side in
+                 ("glassnet-dp", "glassnet", "torch", "torch-pad")}
+        assert all(row["median_s"] > 0 for row in sides.values())
+        assert min(sides["torch"]["ratio"], sides["torch-pad"]["ratio"]) == 1.0
+    assert "| cnn glassnet-dp |" in done.stdout
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--cores", "1"], "--cores must be >= 2"),
+    (["--only", "cnn,gan"], "unknown cases ['gan']"),
+    (["--repeats", "0"], "--repeats >= 1"),
+])
+def test_cores_benchmark_refuses_bad_arguments(arguments, message):
+    done = subprocess.run([sys.executable, str(RUN.parent / "cores.py"), *arguments],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and message in done.stderr

@@ -7,7 +7,8 @@ self._y` would return whatever the other thread's forward stored in between. Thi
 reads the source (the race itself is too short to catch by running it) and names each
 forward that reads an attribute of self after writing it in the same method; the few that
 may are listed with the reason. The recurrent layers keep the loop's arrays on the layer
-and instead take turns (a lock in `_RNN.forward`), tested by running predicts at once.
+and instead take turns (a lock per layer in `_RNN.forward`), tested by running predicts at
+once; different layers do not wait for each other.
 """
 
 from __future__ import annotations
@@ -91,3 +92,43 @@ def test_recurrent_layers_take_turns_in_predicts_run_at_once():
     inputs = [rng.standard_normal((n, 6, 3)).astype("float32") for n in (37, 200, 5, 64)]
     wrong, errors = predicts_at_once(model, inputs, batch_size=128, rounds=10)
     assert not errors and not wrong
+
+
+def test_a_recurrent_layer_waits_only_for_its_own_forward():
+    """Each recurrent layer has its own forward lock: while one layer's is held, a forward
+    through another layer finishes, and one through the same layer waits until it is
+    released (two models in two threads do not take turns)."""
+    import copy
+    import threading
+
+    from glassnet.layers.rnn import forward_lock
+
+    gn.random.set_random_seed(33)
+    first, second = layers.LSTM(4), layers.GRU(3)
+    x = np.random.default_rng(34).standard_normal((2, 5, 3)).astype("float32")
+    expected = first(x)
+    second(x)
+    assert forward_lock(first) is forward_lock(first)
+    assert forward_lock(first) is not forward_lock(second)
+
+    results = {}
+
+    def run(name, layer):
+        results[name] = layer(x)
+
+    with forward_lock(first):
+        other = threading.Thread(target=run, args=("second", second))
+        other.start()
+        other.join(timeout=30)
+        assert not other.is_alive()                     # another layer: not held up
+        same = threading.Thread(target=run, args=("first", first))
+        same.start()
+        same.join(timeout=0.3)
+        assert same.is_alive() and "first" not in results  # the same layer: waits
+    same.join(timeout=30)
+    assert not same.is_alive()
+    np.testing.assert_array_equal(results["first"], expected)
+
+    twin = copy.deepcopy(first)                          # the lock is not a layer attribute
+    np.testing.assert_array_equal(twin(x), expected)
+    assert forward_lock(twin) is not forward_lock(first)

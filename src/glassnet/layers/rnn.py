@@ -29,6 +29,7 @@ dU is Σ_t (h_{t-1} ⊙ m_h)ᵀ dz_t. Inference draws nothing and computes as wi
 from __future__ import annotations
 
 import threading
+import weakref
 
 import numpy as np
 
@@ -37,8 +38,20 @@ from glassnet.backend import namespace
 from glassnet.layers.base import Layer, weight_config
 from glassnet.random import batch_random, make_generator
 
-# Held by a recurrent layer's forward (see `_RNN.forward`): one at a time, process-wide.
-_ONE_FORWARD_AT_A_TIME = threading.RLock()
+# Each recurrent layer's forward holds its own lock (see `_RNN.forward`). The locks live here,
+# not on the layer, so a layer still copies (copy.deepcopy: scikit-learn's warm start) and
+# saves as before; a layer's lock goes with the layer.
+_FORWARD_LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_MAKING_A_LOCK = threading.Lock()
+
+
+def forward_lock(layer) -> threading.RLock:
+    """The lock `layer`'s forward holds: one per layer, made at its first forward."""
+    lock = _FORWARD_LOCKS.get(layer)
+    if lock is None:
+        with _MAKING_A_LOCK:                       # two first forwards at once: one lock
+            lock = _FORWARD_LOCKS.setdefault(layer, threading.RLock())
+    return lock
 
 
 # ----- gate activations, applied in place into preallocated buffers ------------------------
@@ -293,10 +306,11 @@ class _RNN(Layer):
         `mask` (N, T) bool skips steps; `initial_state` is [h0] ([h0, c0] for LSTM), each (N, U).
 
         The loop keeps its arrays on the layer (the steps read them there), so two threads
-        predicting through recurrent layers at once take turns (`_ONE_FORWARD_AT_A_TIME`)
-        instead of reading each other's; uncontended, the lock costs well under a µs.
+        predicting through the same layer at once take turns (`forward_lock`) instead of
+        reading each other's; different layers (two models in two threads) do not wait for
+        each other. Uncontended, the lock costs about a µs.
         """
-        with _ONE_FORWARD_AT_A_TIME:
+        with forward_lock(self):
             return self._forward(x, training, mask, initial_state)
 
     def _forward(self, x, training, mask, initial_state):
