@@ -18,6 +18,9 @@ channel is the same buffer); lstm (N, 28, 28) = (batch, steps, features). Labels
 from __future__ import annotations
 
 import importlib
+import shutil
+import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -25,6 +28,17 @@ CLASSES = 10
 MLP_UNITS = (784, 256, 128, 10)
 LEARNING_RATES = {"sgd": 0.01, "adam": 0.001}
 PREDICT_BATCH = 1000  # predict batch size, the same on every side
+
+
+def mpiexec() -> str:
+    """The launcher of the data-parallel sides (distributed.py, cores.py): the MPICH wheel's
+    mpiexec beside this Python, else the one on PATH; without either, exit saying how to
+    install it."""
+    local = Path(sys.executable).parent / "mpiexec"
+    found = str(local) if local.exists() else shutil.which("mpiexec")
+    if found is None:
+        sys.exit('mpiexec not found: pip install "glassnet[mpi]" (mpi4py and mpich)')
+    return found
 
 
 class Unavailable(Exception):

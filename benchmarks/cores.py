@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import _peers  # noqa: E402  (numpy loads here, after the launcher set the thread counts)
+
 SIDES = ("glassnet-dp", "glassnet", "torch", "torch-pad")
 # PyTorch's speed here depends on where glibc's malloc puts its tensors. With the defaults,
 # a step can give its tensors' pages back to the kernel and fault them in again at the next
@@ -67,9 +69,6 @@ CASES = {
 def worker(args) -> dict:
     """Build the side's trainer, warm up, time one epoch or predict; rank 0 writes it."""
     import numpy as np
-
-    sys.path.insert(0, str(HERE))
-    import _peers
 
     network, task, batch, _ = CASES[args.case]
     rng = np.random.default_rng([0, ("mlp", "cnn", "lstm").index(network)])   # run.py's data
@@ -113,14 +112,6 @@ def worker(args) -> dict:
 
 
 # ----- the launcher -------------------------------------------------------------------------
-def mpiexec() -> str:
-    local = Path(sys.executable).parent / "mpiexec"
-    found = str(local) if local.exists() else shutil.which("mpiexec")
-    if found is None:
-        sys.exit('mpiexec not found: pip install "glassnet[mpi]" (mpi4py and mpich)')
-    return found
-
-
 def launch(side: str, case: str, cores: int, samples: int, repeats: int,
            folder: Path) -> float:
     out = folder / f"{side}-{case}.json"
@@ -129,7 +120,7 @@ def launch(side: str, case: str, cores: int, samples: int, repeats: int,
                "--cores", str(cores), "--samples", str(samples), "--repeats", str(repeats),
                "--out", str(out)]
     if side == "glassnet-dp":
-        command = [mpiexec(), "-n", str(cores)] + command
+        command = [_peers.mpiexec(), "-n", str(cores)] + command
     threads = "1" if side == "glassnet-dp" else str(cores)
     pad = {"MALLOC_TOP_PAD_": str(TOP_PAD)} if side == "torch-pad" else {}
     env = {**os.environ, **pad, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,

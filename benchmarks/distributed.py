@@ -40,7 +40,6 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import shutil  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -174,19 +173,12 @@ def worker_main(args) -> None:
 
 
 # ----- the launcher --------------------------------------------------------------------------
-def mpiexec() -> str:
-    local = Path(sys.executable).parent / "mpiexec"
-    found = str(local) if local.exists() else shutil.which("mpiexec")
-    if found is None:
-        sys.exit('mpiexec not found: pip install "glassnet[mpi]" (mpi4py and mpich)')
-    return found
-
-
 def launch(framework: str, network: str, ranks: int, samples: int, folder: Path,
            bucket_mb: float | None = None) -> dict:
     out = folder / f"{framework}-{network}-{ranks}.json"
     rendezvous = folder / f"rendezvous-{time.monotonic_ns()}"
-    command = [mpiexec(), "-n", str(ranks), sys.executable, str(Path(__file__).resolve()),
+    command = [_peers.mpiexec(), "-n", str(ranks), sys.executable,
+               str(Path(__file__).resolve()),
                "--worker", "glassnet" if framework == "glassnet" else "torch",
                "--network", network, "--batch", str(NETWORKS[network]["batch"]),
                "--samples", str(samples), "--out", str(out), "--rendezvous", str(rendezvous)]
