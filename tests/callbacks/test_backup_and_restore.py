@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
+from _interrupt import RaiseAt
 from glassnet import callbacks, layers
 from glassnet.random import set_random_seed
 from glassnet.saving import ModelFileError
@@ -40,20 +41,6 @@ def data(n: int = 150):
     x = rng.standard_normal((n, 6)).astype("float32")
     y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0.5)
     return x, y
-
-
-class RaiseAt(callbacks.Callback):
-    """Raises KeyboardInterrupt in `hook` the `count`-th time it runs in this fit."""
-
-    def __init__(self, hook: str, count: int):
-        super().__init__()
-        self.count, self.calls = count, 0
-        setattr(self, hook, self._maybe_raise)
-
-    def _maybe_raise(self, *args, **kwargs):
-        self.calls += 1
-        if self.calls == self.count:
-            raise KeyboardInterrupt
 
 
 class SignalAt(callbacks.Callback):
@@ -104,7 +91,7 @@ def reference(tmp_path_factory):
 def test_keyboard_interrupt_then_resume_is_bitwise_identical(tmp_path, reference, save_freq,
                                                               hook, count):
     with pytest.warns(RuntimeWarning, match="interrupted by KeyboardInterrupt"):
-        history = fit(make_model(), tmp_path, RaiseAt(hook, count), save_freq=save_freq)
+        history = fit(make_model(), tmp_path, RaiseAt(count, hook), save_freq=save_freq)
     assert len(history.epoch) < EPOCHS
     assert (tmp_path / FILE_NAME).exists()
     model = make_model()
@@ -116,7 +103,7 @@ def test_keyboard_interrupt_then_resume_is_bitwise_identical(tmp_path, reference
 def test_several_interruptions_in_a_row(tmp_path, reference):
     for count in (5, 2, 9, 1):
         with pytest.warns(RuntimeWarning, match="interrupted"):
-            fit(make_model(), tmp_path, RaiseAt("on_train_batch_end", count), save_freq=3)
+            fit(make_model(), tmp_path, RaiseAt(count), save_freq=3)
     model = make_model()
     assert_same_run(model, fit(model, tmp_path, save_freq=3), reference)
 
@@ -138,7 +125,7 @@ def test_interruption_inside_an_epoch_end_keeps_the_last_backup(tmp_path, refere
     # An epoch's end (validation + callbacks) cannot be half-saved: the exception goes on,
     # and the backup the epoch end wrote before it (save_freq="epoch") is the resume point.
     with pytest.raises(KeyboardInterrupt):
-        fit(make_model(), tmp_path, RaiseAt("on_epoch_end", 2))
+        fit(make_model(), tmp_path, RaiseAt(2, "on_epoch_end"))
     state = read_checkpoint(tmp_path / FILE_NAME)["state"]
     assert (state["epoch"], state["step"]) == (2, 0)
     assert state["history"]["epoch"] == [0, 1]
@@ -175,7 +162,7 @@ def test_sgd_with_momentum_and_no_shuffle(tmp_path):
     reference = model.get_weights(), history.history
     with pytest.warns(RuntimeWarning):
         fit(make_model(optimizer=optimizer()), tmp_path / "b",
-            RaiseAt("on_train_batch_end", 13), shuffle=False, save_freq=4)
+            RaiseAt(13), shuffle=False, save_freq=4)
     model = make_model(optimizer=optimizer())
     assert_same_run(model, fit(model, tmp_path / "b", shuffle=False, save_freq=4), reference)
 
@@ -212,7 +199,7 @@ def test_pydataset_resumes_exactly(tmp_path):
     model, history = run(tmp_path / "reference")
     reference = model.get_weights(), history.history
     with pytest.warns(RuntimeWarning):
-        run(tmp_path / "b", RaiseAt("on_train_batch_end", 3))  # in the first epoch
+        run(tmp_path / "b", RaiseAt(3))  # in the first epoch
     model, history = run(tmp_path / "b")
     for a, b in zip(model.get_weights(), reference[0]):
         assert a.tobytes() == b.tobytes()
@@ -237,7 +224,7 @@ def test_generator_resumes_exactly(tmp_path):
     model, history = run(tmp_path / "reference")
     reference = model.get_weights(), history.history
     with pytest.warns(RuntimeWarning):
-        run(tmp_path / "b", RaiseAt("on_train_batch_end", 10))
+        run(tmp_path / "b", RaiseAt(10))
     model, history = run(tmp_path / "b")
     for a, b in zip(model.get_weights(), reference[0]):
         assert a.tobytes() == b.tobytes()
@@ -246,7 +233,7 @@ def test_generator_resumes_exactly(tmp_path):
 
 def test_backup_of_another_fit_is_refused(tmp_path):
     with pytest.warns(RuntimeWarning):
-        fit(make_model(), tmp_path, RaiseAt("on_train_batch_end", 3))
+        fit(make_model(), tmp_path, RaiseAt(3))
     with pytest.raises(ValueError, match="batches per epoch"):
         fit(make_model(), tmp_path, batch_size=BATCH * 2)
 
@@ -267,7 +254,7 @@ def test_save_freq_is_checked(tmp_path, bad):
 
 def test_checkpoint_is_json_and_plain_arrays(tmp_path):
     with pytest.warns(RuntimeWarning):
-        fit(make_model(), tmp_path, RaiseAt("on_train_batch_end", 11))
+        fit(make_model(), tmp_path, RaiseAt(11))
     path = tmp_path / FILE_NAME
     with zipfile.ZipFile(path) as archive:
         assert sorted(archive.namelist()) == ["arrays.npz", "optimizer.npz", "state.json",
@@ -279,7 +266,7 @@ def test_checkpoint_is_json_and_plain_arrays(tmp_path):
 
 def test_corrupt_checkpoint_is_a_clear_error_or_falls_back(tmp_path, reference):
     with pytest.warns(RuntimeWarning):
-        fit(make_model(), tmp_path, RaiseAt("on_train_batch_end", 11), save_freq=2)
+        fit(make_model(), tmp_path, RaiseAt(11), save_freq=2)
     path = tmp_path / FILE_NAME
     path.write_bytes(path.read_bytes()[:300])  # a disk error, not a crash: writes are atomic
     with pytest.raises(ModelFileError, match=FILE_NAME):
@@ -290,7 +277,7 @@ def test_corrupt_checkpoint_is_a_clear_error_or_falls_back(tmp_path, reference):
     x, y = data()
     with pytest.warns(RuntimeWarning):
         make_model().fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=0, validation_split=0.2,
-                         callbacks=[backup, RaiseAt("on_train_batch_end", 11)])
+                         callbacks=[backup, RaiseAt(11)])
     (folder / FILE_NAME).write_bytes(b"garbage")
     model = make_model()
     history = model.fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=0, validation_split=0.2,
@@ -325,7 +312,7 @@ def forge(path, change):
 ])
 def test_forged_backup_is_refused(tmp_path, change, error, message):
     with pytest.warns(RuntimeWarning):
-        fit(make_model(), tmp_path, RaiseAt("on_train_batch_end", 11))
+        fit(make_model(), tmp_path, RaiseAt(11))
     forge(tmp_path / FILE_NAME, change)
     with pytest.raises(error, match=message):
         fit(make_model(), tmp_path)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
+from _interrupt import RaiseAt
 from glassnet import callbacks, layers, metrics
 from glassnet.random import set_random_seed
 
@@ -40,17 +41,6 @@ def test_per_class_results_reach_history_and_evaluate():
     assert isinstance(logs["r2"], float) and isinstance(logs["auc"], float)
 
 
-class _RaiseAt(callbacks.Callback):
-    def __init__(self, count: int):
-        super().__init__()
-        self.count, self.calls = count, 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.calls += 1
-        if self.calls == self.count:
-            raise KeyboardInterrupt
-
-
 def test_a_mid_epoch_backup_restores_data_shaped_metric_state(tmp_path):
     x, y = _data()
 
@@ -61,7 +51,7 @@ def test_a_mid_epoch_backup_restores_data_shaped_metric_state(tmp_path):
 
     reference = _model().fit(x, y, epochs=2, batch_size=16, verbose=0).history
     with pytest.warns(RuntimeWarning, match="interrupted"):
-        fit(_model(), _RaiseAt(11))          # epoch 2, after its third step's backup
+        fit(_model(), RaiseAt(11))          # epoch 2, after its third step's backup
     resumed = fit(_model()).history
     assert resumed.keys() == reference.keys()
     for name in reference:

@@ -17,6 +17,7 @@ import pytest
 
 import glassnet as gn
 from _fuzzing import measured, npy_bytes, zip_bytes
+from _interrupt import RaiseAt
 from glassnet import callbacks, layers
 from glassnet.random import set_random_seed
 from glassnet.saving import ModelFileError
@@ -44,25 +45,12 @@ def fit(model, folder, *extra):
                      callbacks=[callbacks.BackupAndRestore(folder), *extra])
 
 
-class StopAt(callbacks.Callback):
-    """KeyboardInterrupt after the `count`-th training batch (fit then writes a backup)."""
-
-    def __init__(self, count: int):
-        super().__init__()
-        self.count, self.calls = count, 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.calls += 1
-        if self.calls == self.count:
-            raise KeyboardInterrupt
-
-
 @pytest.fixture(scope="module")
 def backup(tmp_path_factory) -> dict[str, bytes]:
     """The members of a real backup, written at epoch 2 (index 1), step 3."""
     folder = tmp_path_factory.mktemp("backup")
     with pytest.warns(RuntimeWarning, match="interrupted"):
-        fit(make_model(), folder, StopAt(11))
+        fit(make_model(), folder, RaiseAt(11))
     with zipfile.ZipFile(folder / FILE_NAME) as zf:
         return {info.filename: zf.read(info) for info in zf.infolist()}
 
