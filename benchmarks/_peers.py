@@ -30,6 +30,14 @@ LEARNING_RATES = {"sgd": 0.01, "adam": 0.001}
 PREDICT_BATCH = 1000  # predict batch size, the same on every side
 
 
+def random_data(network: str, samples: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """run.py's data: standard-normal float32 inputs and uniform int64 labels, from one seed
+    per network (cores.py draws the same)."""
+    rng = np.random.default_rng([seed, ("mlp", "cnn", "lstm").index(network)])
+    x = rng.standard_normal((samples, *input_shape(network)), dtype=np.float32)
+    return x, rng.integers(0, CLASSES, size=samples, dtype=np.int64)
+
+
 def mpiexec() -> str:
     """The launcher of the data-parallel sides (distributed.py, cores.py): the MPICH wheel's
     mpiexec beside this Python, else the one on PATH; without either, exit saying how to

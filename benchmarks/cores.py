@@ -49,7 +49,8 @@ SIDES = ("glassnet-dp", "glassnet", "torch", "torch-pad")
 # PyTorch's speed here depends on where glibc's malloc puts its tensors. With the defaults,
 # a step can give its tensors' pages back to the kernel and fault them in again at the next
 # one; with MALLOC_TOP_PAD_ (glibc keeps this much free memory at the top of the heap) the
-# CNN epoch took ~42 ms instead of ~64, but predict of 4,000 samples ~80 ms instead of ~50.
+# CNN epoch took ~42 ms instead of ~64. Which setting is faster depends on the case and its
+# size: predict of 10,000 samples ran faster with it, of 4,000 samples without it.
 # Inside run.py, glassnet's long-lived buffers change PyTorch's heap in the same process
 # (there its CNN epoch is the fast one). So PyTorch runs both ways ("torch": glibc's
 # defaults; "torch-pad": MALLOC_TOP_PAD_), and each round's ratios are taken against the
@@ -71,9 +72,7 @@ def worker(args) -> dict:
     import numpy as np
 
     network, task, batch, _ = CASES[args.case]
-    rng = np.random.default_rng([0, ("mlp", "cnn", "lstm").index(network)])   # run.py's data
-    x = rng.standard_normal((args.samples, *_peers.input_shape(network)), dtype=np.float32)
-    y = rng.integers(0, _peers.CLASSES, size=args.samples, dtype=np.int64)
+    x, y = _peers.random_data(network, args.samples)               # run.py's data
     comm = None
     if args.side.startswith("torch"):
         import torch

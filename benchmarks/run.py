@@ -113,9 +113,7 @@ def selected(case: Case, only: list[str] | None) -> bool:
 
 def make_data(case: Case, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Standard-normal float32 inputs and uniform int64 labels, from one seed per network."""
-    rng = np.random.default_rng([seed, ("mlp", "cnn", "lstm").index(case.network)])
-    x = rng.standard_normal((case.samples, *_peers.input_shape(case.network)), dtype=np.float32)
-    return x, rng.integers(0, _peers.CLASSES, size=case.samples, dtype=np.int64)
+    return _peers.random_data(case.network, case.samples, seed)
 
 
 def permuted(x: np.ndarray, y: np.ndarray, rng: np.random.Generator):
